@@ -1,0 +1,130 @@
+"""Opening untrusted Office files safely: magic bytes, zip limits, XML without entities."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from typing import Optional
+
+from lxml import etree
+
+# Limits for files that arrive by email. A real audit form is well under 1 MB.
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED_TOTAL = 200 * 1024 * 1024
+MAX_MEMBER_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+MAX_MEMBERS = 5000
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+
+class PackageError(Exception):
+    """The file is not an Office package we can read. `code` is stable, `message` plain."""
+
+    def __init__(self, code: str, message: str, fix: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+
+
+def sniff(data: bytes) -> str:
+    """What the first bytes say the file is: zip, ole2, pdf, rtf, image, empty, text or unknown."""
+    if not data:
+        return "empty"
+    if data.startswith(ZIP_MAGIC) or data.startswith(EMPTY_ZIP_MAGIC):
+        return "zip"
+    if data.startswith(OLE2_MAGIC):
+        return "ole2"
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    if data.startswith(b"{\\rtf"):
+        return "rtf"
+    if data[:8] in (b"\x89PNG\r\n\x1a\n",) or data[:3] == b"\xff\xd8\xff" or data[:4] in (b"GIF8", b"II*\x00", b"MM\x00*"):
+        return "image"
+    head = data[:512].lstrip()
+    if head.startswith(b"<?xml") or head.startswith(b"<"):
+        return "xml"
+    return "unknown"
+
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+    huge_tree=False, remove_blank_text=False,
+)
+
+
+def parse_xml(data: bytes, part: str = "") -> etree._Element:
+    """Parse one XML part; a DOCTYPE (entity tricks, external references) is refused outright."""
+    try:
+        root = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise PackageError("package.bad-xml", f"The part {part or 'XML'} is damaged ({exc.msg}).",
+                           "Ask the sender to save the file again in Word and resend it.") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise PackageError("package.doctype", f"The part {part or 'XML'} declares a DOCTYPE, which Office never writes; "
+                           "the file may have been tampered with.", "Do not open it; ask the sender for a fresh copy.")
+    return root
+
+
+@dataclass
+class Package:
+    """An opened Office zip package with its parts read lazily under the limits above."""
+
+    zf: zipfile.ZipFile
+    names: frozenset[str]
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def read(self, name: str) -> bytes:
+        info = self.zf.getinfo(name)
+        if info.file_size > MAX_MEMBER_UNCOMPRESSED:
+            raise PackageError("package.too-large", f"The part {name} is too large to be an audit form.")
+        try:
+            with self.zf.open(info) as fh:
+                data = fh.read(MAX_MEMBER_UNCOMPRESSED + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+            raise PackageError("package.corrupt", f"The file is damaged: part {name} cannot be read ({exc}).",
+                               "Ask the sender to save the file again and resend it.") from None
+        except RuntimeError as exc:  # encrypted member
+            raise PackageError("package.encrypted", f"Part {name} is encrypted.",
+                               "Ask the sender to remove the password and resend it.") from None
+        if len(data) > MAX_MEMBER_UNCOMPRESSED:
+            raise PackageError("package.too-large", f"The part {name} is too large to be an audit form.")
+        return data
+
+    def xml(self, name: str) -> Optional[etree._Element]:
+        return parse_xml(self.read(name), name) if self.has(name) else None
+
+
+def open_package(data: bytes) -> Package:
+    """Open bytes as an OOXML zip, refusing zip bombs and duplicate entries."""
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise PackageError("package.too-large", "The file is larger than any audit form could be.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise PackageError("package.corrupt", f"The file is damaged or incomplete and cannot be opened ({exc}).",
+                           "Ask the sender to save the file again and resend it.") from None
+    if not infos:
+        raise PackageError("package.empty", "The file is an empty zip archive, not a Word document.",
+                           "Ask the sender to resend the completed form.")
+    if len(infos) > MAX_MEMBERS:
+        raise PackageError("package.too-many-parts", "The file has too many parts to be an audit form.")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        raise PackageError("package.duplicate-parts", "The file contains the same part twice; it is malformed or tampered with.",
+                           "Ask the sender to save the file again in Word and resend it.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_TOTAL:
+        raise PackageError("package.zip-bomb", "The file expands to far more data than any audit form; refused as unsafe.")
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
+            raise PackageError("package.zip-bomb", f"Part {info.filename} is compressed suspiciously tightly; refused as unsafe.")
+    return Package(zf=zf, names=frozenset(names))
