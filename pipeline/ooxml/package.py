@@ -51,6 +51,14 @@ def sniff(data: bytes) -> str:
     return "unknown"
 
 
+_DOCTYPE_MARKS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def declares_doctype(data: bytes) -> bool:
+    """Checked on the raw bytes: the parser's own entity limits would otherwise call a bomb merely 'damaged'."""
+    return any(mark in data for mark in _DOCTYPE_MARKS)
+
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
     huge_tree=False, remove_blank_text=False,
@@ -59,6 +67,9 @@ _PARSER = etree.XMLParser(
 
 def parse_xml(data: bytes, part: str = "") -> etree._Element:
     """Parse one XML part; a DOCTYPE (entity tricks, external references) is refused outright."""
+    if declares_doctype(data):
+        raise PackageError("package.doctype", f"The part {part or 'XML'} declares a DOCTYPE, which Office never writes; "
+                           "the file may have been tampered with.", "Do not open it; ask the sender for a fresh copy.")
     try:
         root = etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as exc:

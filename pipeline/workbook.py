@@ -1,0 +1,1233 @@
+"""The cycle workbook (cycle.xlsx): what the officer types in Excel, read into a `Cycle`.
+
+The loader finds sheets by name and columns by their heading text, never by
+position or styling, so the officer may reorder columns, add notes columns,
+insert a title row above the headings or restyle anything. Every problem in
+the workbook is collected (sheet and cell, the value found, what to do)
+before the load gives up, so one `case-audit check` lists them all.
+
+Sheets (headings in quotes; * marks a required sheet):
+
+  Instructions          plain-English guide, not read
+  Settings *            "Setting" | "Value" | "Notes": Board name, Cycle reference,
+                        Cycle name, Return deadline, How to return forms,
+                        Counting rule, Form protection, Report title
+  Priority areas *      "Priority area" | "Description"
+  Agencies *            "Code" | "Full name" | "Short name" | "Contact name" | "Secure email"
+  Cases *               "Case ref" | "Priority area" | "Child's name or initials",
+                        then one Y/N column per agency headed by its code
+                        (a column headed "Notes" is ignored)
+  KLOEs *               "Number" | "Question" | "Short title"
+  Standards *           "Number" | "KLOE" | "Standard text" | "Finding when met" |
+                        "Finding when not met" | "N/A allowed"
+  Rating scale *        "Label" | "Counts as"
+  Event attendance      "Agency" | "Practitioners attending"
+  Event group work      "Priority area" | "Strengths" | "Areas for development" | "Next steps"
+  Learning actions      "No." | "Learning point" | "Action being undertaken" |
+                        "Next steps from the board" | "KLOE" | "Owner" | "Due date"
+  Agency actions        "Agency" | "Action" | "Progress" | "Completed"
+
+Headings match ignoring case, spacing and a trailing remark in brackets (the
+templates write "Child's name or initials (private)", "N/A allowed (Y/N)"...).
+A missing optional sheet simply means nothing has been recorded there yet.
+`dev/build_workbooks.py` builds the shipped templates from the same names.
+
+Public API: `load_cycle(path) -> Cycle` (raises CaseAuditError listing every
+problem), `read_cycle(path) -> WorkbookResult` (cycle and problems, for
+`check`), `summarise(cycle) -> CycleSummary`, `split_lines(cell)`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+from .models import (
+    Agency,
+    AgencyAction,
+    Attendance,
+    Case,
+    CountingRule,
+    Cycle,
+    CycleSettings,
+    FormProtection,
+    GroupWork,
+    Kloe,
+    LearningAction,
+    PriorityArea,
+    RatingKind,
+    RatingOption,
+    RatingScale,
+    Standard,
+    normalise_label,
+)
+from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, open_package, parse_xml, sniff
+from .problems import CaseAuditError, ProblemReport, Severity
+
+# --- the workbook's layout: shared with dev/build_workbooks.py -------------
+
+INSTRUCTIONS = "Instructions"
+SETTINGS = "Settings"
+PRIORITY_AREAS = "Priority areas"
+AGENCIES = "Agencies"
+CASES = "Cases"
+KLOES = "KLOEs"
+STANDARDS = "Standards"
+RATING_SCALE = "Rating scale"
+ATTENDANCE = "Event attendance"
+GROUP_WORK = "Event group work"
+LEARNING_ACTIONS = "Learning actions"
+AGENCY_ACTIONS = "Agency actions"
+
+REQUIRED_SHEETS = (SETTINGS, PRIORITY_AREAS, AGENCIES, CASES, KLOES, STANDARDS, RATING_SCALE)
+OPTIONAL_SHEETS = (ATTENDANCE, GROUP_WORK, LEARNING_ACTIONS, AGENCY_ACTIONS)
+SHEET_ORDER = (INSTRUCTIONS,) + REQUIRED_SHEETS + OPTIONAL_SHEETS
+
+# Column headings per sheet: key -> heading text. The loader matches headings
+# ignoring case, spacing and any trailing "(...)" remark.
+HEADERS: dict[str, dict[str, str]] = {
+    SETTINGS: {"setting": "Setting", "value": "Value", "notes": "Notes"},
+    PRIORITY_AREAS: {"name": "Priority area", "description": "Description"},
+    AGENCIES: {"code": "Code", "name": "Full name", "short_name": "Short name",
+               "contact_name": "Contact name", "secure_email": "Secure email"},
+    CASES: {"ref": "Case ref", "priority_area": "Priority area", "child_name": "Child's name or initials (private)"},
+    KLOES: {"number": "Number", "question": "Question", "title": "Short title"},
+    STANDARDS: {"number": "Number", "kloe": "KLOE", "text": "Standard text", "finding_met": "Finding when met",
+                "finding_not_met": "Finding when not met", "na_allowed": "N/A allowed (Y/N)"},
+    RATING_SCALE: {"label": "Label", "kind": "Counts as"},
+    ATTENDANCE: {"agency": "Agency", "count": "Practitioners attending"},
+    GROUP_WORK: {"priority_area": "Priority area", "strengths": "Strengths",
+                 "development": "Areas for development", "next_steps": "Next steps"},
+    LEARNING_ACTIONS: {"number": "No.", "learning_point": "Learning point", "actions": "Action being undertaken",
+                       "next_steps": "Next steps from the board", "kloe": "KLOE (optional)", "owner": "Owner",
+                       "due": "Due date (optional)"},
+    AGENCY_ACTIONS: {"agency": "Agency", "action": "Action", "progress": "Progress", "completed": "Completed (Y/N)"},
+}
+
+# Columns that must be present (the rest may be deleted by the officer).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    SETTINGS: ("setting", "value"),
+    PRIORITY_AREAS: ("name",),
+    AGENCIES: ("code", "name"),
+    CASES: ("ref", "priority_area", "child_name"),
+    KLOES: ("number", "question"),
+    STANDARDS: ("number", "kloe", "text", "finding_met"),
+    RATING_SCALE: ("label", "kind"),
+    ATTENDANCE: ("agency", "count"),
+    GROUP_WORK: ("priority_area",),
+    LEARNING_ACTIONS: ("number", "learning_point"),
+    AGENCY_ACTIONS: ("agency", "action"),
+}
+
+# Settings rows: key -> setting name as written in column A.
+SETTING_NAMES: dict[str, str] = {
+    "board_name": "Board name",
+    "cycle_id": "Cycle reference",
+    "cycle_name": "Cycle name",
+    "return_deadline": "Return deadline",
+    "return_instructions": "How to return forms",
+    "counting_rule": "Counting rule",
+    "form_protection": "Form protection",
+    "report_title": "Report title",
+}
+REQUIRED_SETTINGS = ("board_name", "cycle_id", "cycle_name")
+
+CASES_IGNORED_COLUMNS = ("notes",)
+YES_WORDS = {"y", "yes", "true", "1", "x", "\u2713", "\u2714"}
+NO_WORDS = {"n", "no", "false", "0"}
+RATING_KIND_WORDS = {
+    "met": RatingKind.MET, "met or exceeded": RatingKind.MET,
+    "not met": RatingKind.NOT_MET, "not-met": RatingKind.NOT_MET, "unmet": RatingKind.NOT_MET,
+    "not applicable": RatingKind.NOT_APPLICABLE, "n/a": RatingKind.NOT_APPLICABLE,
+    "na": RatingKind.NOT_APPLICABLE, "not-applicable": RatingKind.NOT_APPLICABLE,
+}
+EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+BULLET = re.compile(r"^\s*[\u2022\u25aa\u25e6\u00b7\u2013*\-]\s*")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_HEADER_SEARCH_ROWS = 10
+
+
+# --- public API -------------------------------------------------------------
+
+
+@dataclass
+class WorkbookResult:
+    """What a read found: the cycle as far as it could be built, and every problem.
+
+    `cycle` leaves out rows that had problems and is None when the file or a
+    required sheet could not be read; trust it only when `report.ok`.
+    """
+
+    cycle: Optional[Cycle]
+    report: ProblemReport
+
+
+def load_cycle(path: Path) -> Cycle:
+    """The cycle from the workbook, or CaseAuditError listing every problem (warnings included)."""
+    result = read_cycle(path)
+    if not result.report.ok or result.cycle is None:
+        n = max(len(result.report.errors), 1)
+        raise CaseAuditError(f"The cycle workbook has {n} problem(s).", result.report)
+    return result.cycle
+
+
+def read_cycle(path: Path) -> WorkbookResult:
+    """Read and cross-check the workbook without raising for anything the officer can fix."""
+    path = Path(path)
+    report = ProblemReport()
+    data = _read_file(path, report)
+    if data is None:
+        return WorkbookResult(None, report)
+    sheet_names = _preflight(path, data, report)
+    if sheet_names is None:
+        return WorkbookResult(None, report)
+    missing = [s for s in REQUIRED_SHEETS if _find_sheet_name(sheet_names, s) is None]
+    if len(missing) == len(REQUIRED_SHEETS):
+        # An unrelated workbook: do not hand it to openpyxl at all.
+        _report_missing_sheets(path, missing, sheet_names, report)
+        return WorkbookResult(None, report)
+    book = _open_with_openpyxl(path, data, report)
+    if book is None:
+        return WorkbookResult(None, report)
+    try:
+        cycle = _CycleReader(path, book, report).read()
+    finally:
+        book.close()
+    return WorkbookResult(cycle, report)
+
+
+class AgencyLoad(BaseModel):
+    """How many forms one agency will get."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    cases: int
+    audit_forms: int
+    summary_forms: int
+
+    @property
+    def forms(self) -> int:
+        return self.audit_forms + self.summary_forms
+
+
+class CycleSummary(BaseModel):
+    """The shape of a cycle at a glance: what `check` prints before forms are issued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    board_name: str
+    cycle_id: str
+    cycle_name: str
+    cases_per_priority_area: dict[str, int]
+    agencies: tuple[AgencyLoad, ...]
+    total_cases: int
+    total_kloes: int
+    total_standards: int
+    total_audit_forms: int
+    total_summary_forms: int
+
+    @property
+    def total_forms(self) -> int:
+        return self.total_audit_forms + self.total_summary_forms
+
+    def lines(self) -> list[str]:
+        """Plain-text lines for the terminal."""
+        out = [f"{self.board_name}: cycle {self.cycle_name} ({self.cycle_id})",
+               f"{self.total_cases} case(s), {self.total_kloes} KLOE(s), {self.total_standards} standard(s)"]
+        for area, n in self.cases_per_priority_area.items():
+            out.append(f"  {area}: {n} case(s)")
+        out.append("Forms per agency (audit forms + summary form):")
+        for a in self.agencies:
+            out.append(f"  {a.code:<10} {a.audit_forms:>3} + {a.summary_forms}   {a.name}")
+        out.append(f"Total: {self.total_audit_forms} audit form(s) + {self.total_summary_forms} summary form(s) "
+                   f"= {self.total_forms}")
+        return out
+
+
+def summarise(cycle: Cycle) -> CycleSummary:
+    """Cases per priority area and forms per agency: one audit form per case involved in, one summary form."""
+    per_area = {p.name: 0 for p in cycle.priority_areas}
+    for case in cycle.cases:
+        per_area[case.priority_area] = per_area.get(case.priority_area, 0) + 1
+    loads = []
+    for agency in cycle.agencies:
+        n = len(cycle.cases_for(agency.code))
+        loads.append(AgencyLoad(code=agency.code, name=agency.name, cases=n, audit_forms=n,
+                                summary_forms=1 if n else 0))
+    return CycleSummary(
+        board_name=cycle.settings.board_name,
+        cycle_id=cycle.settings.cycle_id,
+        cycle_name=cycle.settings.cycle_name,
+        cases_per_priority_area=per_area,
+        agencies=tuple(loads),
+        total_cases=len(cycle.cases),
+        total_kloes=len(cycle.kloes),
+        total_standards=len(cycle.standards),
+        total_audit_forms=sum(a.audit_forms for a in loads),
+        total_summary_forms=sum(a.summary_forms for a in loads),
+    )
+
+
+def split_lines(value: Any) -> tuple[str, ...]:
+    """A multi-item cell (one item per line, Alt+Enter) as its items, bullets and blanks removed."""
+    if value is None:
+        return ()
+    text = _as_text(value)
+    items = []
+    for line in text.splitlines():
+        line = BULLET.sub("", line).strip()
+        if line:
+            items.append(line)
+    return tuple(items)
+
+
+# --- the file before openpyxl sees it ---------------------------------------
+
+NS_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+STRICT_PREFIX = "http://purl.oclc.org/ooxml/"
+OFFICE_DOCUMENT_REL = "/officeDocument"
+SPREADSHEET_MAIN_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+)
+SAVE_AS_XLSX = "Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), then run the command again."
+
+
+def _problem(report: ProblemReport, code: str, message: str, fix: str, path: Path, location=None, value=None,
+             severity: Severity = Severity.ERROR) -> None:
+    report.add(code, message, fix, file=path, location=location, value=value, severity=severity)
+
+
+def _read_file(path: Path, report: ProblemReport) -> Optional[bytes]:
+    if path.suffix.lower() in (".xlsm", ".xltm", ".xlam"):
+        _problem(report, "workbook.macro-enabled",
+                 "This file is a macro-enabled workbook; case-audit only reads plain workbooks.", SAVE_AS_XLSX, path)
+        return None
+    try:
+        if path.is_dir():  # Windows reports reading a folder as PermissionError: say what it really is
+            raise IsADirectoryError(str(path))
+        if path.stat().st_size > MAX_PACKAGE_BYTES:
+            _problem(report, "workbook.too-large", "This file is far larger than any cycle workbook could be.",
+                     "Use the cycle workbook made by 'case-audit init', saved from Excel as .xlsx.", path)
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        _problem(report, "workbook.not-found", f"There is no file {path.name} in {path.parent}.",
+                 "Check the file name and folder, or run 'case-audit init' to create a cycle workbook.", path)
+        return None
+    except PermissionError:
+        _problem(report, "workbook.locked",
+                 "The workbook cannot be read: it is locked by another program (probably open in Excel).",
+                 "Close it in Excel (or the other program), then run the command again.", path)
+        return None
+    except IsADirectoryError:
+        _problem(report, "workbook.not-xlsx", "This is a folder, not a workbook.",
+                 "Give the path of the cycle workbook file (cycle.xlsx).", path)
+        return None
+    except OSError as exc:
+        _problem(report, "workbook.unreadable", f"This file cannot be read ({exc.strerror or exc}).",
+                 "Check the file is still there and that you can open it, then run the command again.", path)
+        return None
+    # Excel leaves '~$name' beside an open workbook, LibreOffice '.~lock.name#'.
+    for candidate in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        try:
+            if candidate.exists():
+                _problem(report, "workbook.open-in-excel",
+                         "The workbook looks open in Excel: changes not yet saved there are not included.",
+                         "Save the workbook in Excel if you have changed it, then run the command again.",
+                         path, severity=Severity.WARNING)
+                break
+        except OSError:
+            pass
+    return data
+
+
+def _ole2_is_encrypted(data: bytes) -> bool:
+    """A password-protected .xlsx is an OLE2 file holding an 'EncryptedPackage' stream."""
+    return "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data
+
+
+def _ole2_is_legacy_excel(data: bytes) -> bool:
+    return "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data
+
+
+_DOCTYPE_MARKS = tuple(mark.encode(enc) for mark in ("<!DOCTYPE", "<!ENTITY")
+                       for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _declares_doctype(body: bytes) -> bool:
+    """Look for DOCTYPE/ENTITY before parsing: libxml2 stops an entity bomb with a generic
+    'damaged' error, which would hide that the file is hostile. A raw '<!' cannot occur in
+    text content, so a byte search has no false alarms on files Excel writes."""
+    return any(mark in body for mark in _DOCTYPE_MARKS)
+
+
+def _preflight(path: Path, data: bytes, report: ProblemReport) -> Optional[list[str]]:
+    """Refuse anything that is not a safe, plain .xlsx; return its sheet names if it is one."""
+    kind = sniff(data)
+    if kind == "ole2":
+        if _ole2_is_encrypted(data):
+            _problem(report, "workbook.encrypted",
+                     "This file is protected with a password to open, so case-audit cannot read it.",
+                     "Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
+                     "Password, clear the box), save, and run the command again.", path)
+        elif _ole2_is_legacy_excel(data):
+            _problem(report, "workbook.not-xlsx",
+                     "This file is in the old Excel 97-2003 format (.xls), not an Excel Workbook (.xlsx).",
+                     SAVE_AS_XLSX, path)
+        else:
+            _problem(report, "workbook.not-xlsx", "This file is an old-style Office file, not an Excel workbook.",
+                     "Use the cycle workbook made by 'case-audit init' (cycle.xlsx).", path)
+        return None
+    if kind != "zip":
+        what = {"empty": "empty (0 bytes)", "pdf": "a PDF", "rtf": "an RTF document", "image": "a picture",
+                "xml": "an XML or HTML file", "text": "a text file"}.get(kind, "not an Excel file")
+        _problem(report, "workbook.not-xlsx", f"This file is {what}, not an Excel workbook.",
+                 "Use the cycle workbook made by 'case-audit init' (cycle.xlsx), saved from Excel as .xlsx.", path)
+        return None
+    try:
+        package = open_package(data)
+        return _inspect_package(path, package, report)
+    except PackageError as exc:
+        _package_problem(path, exc, report)
+        return None
+
+
+def _package_problem(path: Path, exc: PackageError, report: ProblemReport) -> None:
+    if exc.code == "package.doctype":
+        _problem(report, "workbook.unsafe-xml",
+                 "This file contains XML with a DOCTYPE declaration, which Excel never writes; it may have "
+                 "been tampered with and was not opened.",
+                 "Do not use this file. Start again from a copy of the workbook you saved yourself in Excel.",
+                 path, value=str(exc.message))
+    elif exc.code in ("package.zip-bomb", "package.too-large", "package.too-many-parts"):
+        _problem(report, "workbook.too-large",
+                 "This file is far larger inside than any cycle workbook could be; it was not opened.",
+                 "Use the cycle workbook made by 'case-audit init', saved from Excel as .xlsx.", path)
+    elif exc.code == "package.encrypted":
+        _problem(report, "workbook.encrypted", "This file has encrypted parts and cannot be read.",
+                 "Remove the password in Excel, save, and run the command again.", path)
+    else:
+        _problem(report, "workbook.corrupt", "This file is damaged or incomplete and cannot be opened.",
+                 "Open it in Excel (which may offer to repair it) and save it again as Excel Workbook (.xlsx), "
+                 "or go back to your last good copy.", path, value=exc.message)
+
+
+def _inspect_package(path: Path, package: Package, report: ProblemReport) -> Optional[list[str]]:
+    # Every XML part first: a DOCTYPE anywhere refuses the whole file.
+    for name in sorted(package.names):
+        if name.endswith("/"):
+            continue
+        lowered = name.lower()
+        if lowered.endswith((".xml", ".rels", ".vml")) or lowered == "[content_types].xml":
+            body = package.read(name)
+            if _declares_doctype(body):
+                raise PackageError("package.doctype", f"The part {name} declares a DOCTYPE.")
+            parse_xml(body, name)
+    content_types = package.xml("[Content_Types].xml")
+    rels = package.xml("_rels/.rels")
+    if content_types is None or rels is None:
+        _problem(report, "workbook.corrupt",
+                 "This file is a zip file but not an Office document (it has no Office content list).",
+                 "Use the cycle workbook made by 'case-audit init', saved from Excel as .xlsx.", path)
+        return None
+    types = {}
+    defaults = {}
+    for el in content_types:
+        if el.tag == NS_CT + "Override":
+            types[(el.get("PartName") or "").lstrip("/")] = el.get("ContentType") or ""
+        elif el.tag == NS_CT + "Default":
+            defaults[(el.get("Extension") or "").lower()] = el.get("ContentType") or ""
+    rel_types = [(el.get("Type") or "", (el.get("Target") or "").lstrip("/")) for el in rels if el.tag == NS_REL + "Relationship"]
+    if any(t.startswith(STRICT_PREFIX) for t, _ in rel_types):
+        _problem(report, "workbook.strict",
+                 "This file is saved as 'Strict Open XML Spreadsheet', which case-audit cannot read.",
+                 "Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), not Strict Open XML "
+                 "Spreadsheet, then run the command again.", path)
+        return None
+    all_types = " ".join(list(types.values()) + list(defaults.values())).lower()
+    if ("macroenabled" in all_types or "vbaproject" in all_types
+            or any(n.lower().startswith("xl/macrosheets/") or n.lower().endswith("vbaproject.bin") for n in package.names)):
+        _problem(report, "workbook.macro-enabled",
+                 "This file contains macros; case-audit only reads plain workbooks.", SAVE_AS_XLSX, path)
+        return None
+    main = next((target for t, target in rel_types if t.endswith(OFFICE_DOCUMENT_REL)), None)
+    main_type = types.get(main or "") or defaults.get((main or "").rsplit(".", 1)[-1].lower(), "")
+    if main is None or main_type not in SPREADSHEET_MAIN_TYPES:
+        if "wordprocessingml" in main_type:
+            what = "a Word document"
+        elif "presentationml" in main_type:
+            what = "a PowerPoint presentation"
+        else:
+            what = "not an Excel workbook"
+        _problem(report, "workbook.not-xlsx", f"This file is {what}, not an Excel workbook.",
+                 "Use the cycle workbook made by 'case-audit init' (cycle.xlsx).", path, value=main_type or None)
+        return None
+    if not package.has(main):
+        _problem(report, "workbook.corrupt", f"This file is damaged: its workbook part ({main}) is missing.",
+                 "Open it in Excel and save it again, or go back to your last good copy.", path)
+        return None
+    root = package.xml(main)
+    if root is not None and root.tag.startswith("{" + STRICT_PREFIX):
+        _problem(report, "workbook.strict",
+                 "This file is saved as 'Strict Open XML Spreadsheet', which case-audit cannot read.",
+                 "Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), not Strict Open XML "
+                 "Spreadsheet, then run the command again.", path)
+        return None
+    names = []
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.endswith("}sheet") and el.get("name") is not None:
+            names.append(el.get("name"))
+    return names
+
+
+def _open_with_openpyxl(path: Path, data: bytes, report: ProblemReport):
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(BytesIO(data), data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises many types on damaged files; all mean the same to the officer
+        _problem(report, "workbook.corrupt", "This file is damaged and cannot be read.",
+                 "Open it in Excel (which may offer to repair it), save it again as Excel Workbook (.xlsx), "
+                 "or go back to your last good copy.", path, value=f"{type(exc).__name__}: {exc}"[:200])
+        return None
+
+
+def _find_sheet_name(names: list[str], wanted: str) -> Optional[str]:
+    key = normalise_label(wanted)
+    for name in names:
+        if normalise_label(name) == key:
+            return name
+    return None
+
+
+def _report_missing_sheets(path: Path, missing: list[str], present: list[str], report: ProblemReport) -> None:
+    has = ", ".join(f"'{n}'" for n in present) or "no sheets"
+    for sheet in missing:
+        _problem(report, "workbook.missing-sheet",
+                 f"The sheet '{sheet}' is missing (the workbook has {has}).",
+                 f"Add a sheet named '{sheet}' with the headings from the template (copy it from a fresh "
+                 "'case-audit init' workbook), or restore the sheet's name if it was renamed.",
+                 path, location=sheet)
+
+
+# --- cell values ----------------------------------------------------------------
+
+
+def _as_text(value: Any) -> str:
+    """A cell as the officer sees it: numbers without '.0', dates as dd/mm/yyyy, line endings unified."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        value = value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("_x000D_", "")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def _header_key(text: str) -> str:
+    """Headings compare without case, spacing, a trailing '(remark)' or a trailing colon."""
+    text = normalise_label(text)
+    text = re.sub(r"\s*\([^)]*\)\s*$", "", text)
+    return text.rstrip(":").strip()
+
+
+NUMBER_TEXT = re.compile(r"^(?:kloe|standard|no\.?|s|k)?\s*(\d+)(?:\.0+)?$", re.IGNORECASE)
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class _Cell:
+    sheet: str
+    coordinate: str
+    value: Any
+    heading: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.sheet}!{self.coordinate}"
+
+    @property
+    def text(self) -> str:
+        return _as_text(self.value)
+
+    @property
+    def blank(self) -> bool:
+        return self.text == ""
+
+
+@dataclass
+class _Table:
+    """A sheet's data rows, skipping blank ones, with where the headings were found."""
+
+    sheet: str
+    header_row: int
+    rows: list["_Row"]
+    extras: dict[int, str]  # column index -> heading, for columns the layout does not name
+    ws: Any
+
+
+@dataclass
+class _Row:
+    sheet: str
+    number: int
+    cells: dict[str, _Cell]
+    extra: dict[str, _Cell] = field(default_factory=dict)  # Cases: agency columns by heading
+
+    def __getitem__(self, key: str) -> _Cell:
+        return self.cells[key]
+
+    def get(self, key: str) -> Optional[_Cell]:
+        return self.cells.get(key)
+
+
+class _CycleReader:
+    """Reads each sheet into models, then cross-checks them; every problem goes into one report."""
+
+    def __init__(self, path: Path, book, report: ProblemReport):
+        self.path = path
+        self.book = book
+        self.report = report
+        self.sheet_names = [ws.title for ws in book.worksheets]  # chart sheets hold no cells
+        self.kloe_cells: dict[int, _Cell] = {}
+        # Codes and numbers typed on rows that have a problem of their own: references to them are
+        # not reported again, so one slip gives one problem rather than a page of follow-on ones.
+        self.broken_agencies: set[str] = set()
+        self.broken_kloes: set[int] = set()
+
+    # -- problems ------------------------------------------------------------
+    def problem(self, code: str, message: str, fix: str, cell: Optional[_Cell] = None, *, location=None,
+                value=None, severity: Severity = Severity.ERROR) -> None:
+        if cell is not None:
+            location = location or cell.location
+            if value is None and not cell.blank:
+                value = cell.text
+        self.report.add(code, message, fix, file=self.path, location=location, value=value, severity=severity)
+
+    def blank(self, cell: _Cell, what: str, fix: str = "") -> None:
+        self.problem("workbook.blank-cell", f"{cell.heading} is blank{what}.",
+                     fix or f"Fill in {cell.heading}, or delete the whole row if it is not needed.", cell)
+
+    # -- typed values --------------------------------------------------------
+    def text(self, cell: Optional[_Cell], *, required: bool = False, what: str = "") -> str:
+        if cell is None:
+            return ""
+        if isinstance(cell.value, str) and cell.value.strip() in EXCEL_ERRORS:
+            self.problem("workbook.formula-error", f"{cell.heading} shows an Excel error instead of a value.",
+                         "Replace the formula with the value itself.", cell)
+            return ""
+        if required and cell.blank:
+            self.blank(cell, what)
+        return cell.text
+
+    def number(self, cell: Optional[_Cell], *, required: bool = False, what: str = "",
+               minimum: int = 1) -> Optional[int]:
+        if cell is None or cell.blank:
+            if required and cell is not None:
+                self.blank(cell, what)
+            return None
+        value = cell.value
+        result: Optional[int] = None
+        if isinstance(value, bool):
+            result = None
+        elif isinstance(value, int):
+            result = value
+        elif isinstance(value, float) and value.is_integer():
+            result = int(value)
+        elif isinstance(value, str):
+            m = NUMBER_TEXT.match(value.strip())
+            result = int(m.group(1)) if m else None
+        if result is None or result < minimum:
+            lowest = "0 or more" if minimum == 0 else f"{minimum} or more"
+            self.problem("workbook.bad-number", f"{cell.heading} must be a whole number ({lowest}){what}.",
+                         f"Type a whole number such as {max(minimum, 1)} in {cell.location}.", cell)
+            return None
+        return result
+
+    def yes_no(self, cell: Optional[_Cell], *, default: bool = False, what: str = "") -> bool:
+        if cell is None or cell.blank:
+            return default
+        word = cell.text.casefold()
+        if cell.value is True or word in YES_WORDS:
+            return True
+        if cell.value is False or word in NO_WORDS:
+            return False
+        self.problem("workbook.bad-yes-no", f"{cell.heading} must be Y or N{what}.",
+                     f"Type Y or N in {cell.location} (or pick from the drop-down list).", cell)
+        return default
+
+    def date(self, cell: Optional[_Cell], *, what: str = "") -> Optional[date]:
+        if cell is None or cell.blank:
+            return None
+        value = cell.value
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 80000:
+            return date(1899, 12, 30) + timedelta(days=int(value))  # an Excel date serial shown as a number
+        if isinstance(value, str):
+            text = re.sub(r"\s+", " ", value.strip())
+            for fmt in DATE_FORMATS:
+                try:
+                    return datetime.strptime(text, fmt).date()
+                except ValueError:
+                    continue
+        self.problem("workbook.bad-date", f"{cell.heading} is not a date{what}.",
+                     f"Type the date in {cell.location} as dd/mm/yyyy, for example 30/11/2015.", cell)
+        return None
+
+    def choice(self, cell: Optional[_Cell], choices: dict[str, Any], default: Any, what: str = "") -> Any:
+        if cell is None or cell.blank:
+            return default
+        found = choices.get(normalise_label(cell.text))
+        if found is None:
+            options = ", ".join(sorted({str(getattr(v, "value", v)) for v in choices.values()}))
+            self.problem("workbook.bad-choice", f"{cell.heading} must be one of: {options}{what}.",
+                         f"Pick one of {options} from the drop-down list in {cell.location}.", cell)
+            return default
+        return found
+
+    # -- sheets --------------------------------------------------------------
+    def sheet(self, name: str):
+        real = _find_sheet_name(self.sheet_names, name)
+        return None if real is None else self.book[real]
+
+    def table(self, name: str) -> Optional[_Table]:
+        """The sheet's rows by column key; None (with a problem) if the sheet or a required column is missing."""
+        ws = self.sheet(name)
+        if ws is None:
+            return None
+        wanted = HEADERS[name]
+        keys = {_header_key(h): k for k, h in wanted.items()}
+        first_required = _header_key(wanted[REQUIRED_COLUMNS[name][0]])
+        header_row = None
+        for r in range(1, min(ws.max_row, MAX_HEADER_SEARCH_ROWS) + 1):
+            row_keys = {_header_key(_as_text(ws.cell(r, c).value)) for c in range(1, ws.max_column + 1)}
+            if first_required in row_keys:
+                header_row = r
+                break
+        if header_row is None:
+            heading = wanted[REQUIRED_COLUMNS[name][0]]
+            self.problem("workbook.missing-column",
+                         f"The '{name}' sheet has no '{heading}' heading in its first rows.",
+                         f"Put the headings back in row 1 of '{name}': "
+                         + ", ".join(wanted[k] for k in REQUIRED_COLUMNS[name]) + ".",
+                         location=f"{name}!A1")
+            return None
+        columns: dict[str, int] = {}
+        headings: dict[str, str] = {}
+        extras: dict[int, str] = {}
+        for c in range(1, ws.max_column + 1):
+            heading_text = _as_text(ws.cell(header_row, c).value)
+            key = keys.get(_header_key(heading_text))
+            if key and key not in columns:
+                columns[key] = c
+                headings[key] = wanted[key].split(" (")[0]
+            elif heading_text and not key:
+                extras[c] = heading_text
+        missing = [k for k in REQUIRED_COLUMNS[name] if k not in columns]
+        for key in missing:
+            self.problem("workbook.missing-column", f"The '{name}' sheet has no '{wanted[key]}' column.",
+                         f"Add a column headed '{wanted[key]}' to row {header_row} of '{name}'.",
+                         location=f"{name}!{header_row}:{header_row}")
+        if missing:
+            return None
+        rows = []
+        for r in range(header_row + 1, ws.max_row + 1):
+            cells = {k: _Cell(name, ws.cell(r, c).coordinate, ws.cell(r, c).value, headings[k])
+                     for k, c in columns.items()}
+            extra = {h: _Cell(name, ws.cell(r, c).coordinate, ws.cell(r, c).value, h) for c, h in extras.items()}
+            # A row is data if a known column or (on Cases) an agency column has something in it;
+            # a jotting in the officer's own notes column alone does not make a row.
+            counted = [cell for h, cell in extra.items()
+                       if name == CASES and _header_key(h) not in CASES_IGNORED_COLUMNS]
+            if all(cell.blank for cell in cells.values()) and all(cell.blank for cell in counted):
+                continue
+            rows.append(_Row(name, r, cells, extra))
+        return _Table(name, header_row, rows, extras, ws)
+
+    # -- the whole cycle ---------------------------------------------------------
+    def read(self) -> Optional[Cycle]:
+        missing = [s for s in REQUIRED_SHEETS if self.sheet(s) is None]
+        if missing:
+            _report_missing_sheets(self.path, missing, self.sheet_names, self.report)
+        settings = self.read_settings()
+        areas = self.read_priority_areas()
+        agencies = self.read_agencies()
+        kloes = self.read_kloes()
+        standards = self.read_standards(kloes)
+        scale = self.read_rating_scale()
+        cases = self.read_cases(areas, agencies)
+        attendance = self.read_attendance(agencies)
+        group_work = self.read_group_work(areas)
+        learning = self.read_learning_actions(kloes)
+        agency_actions = self.read_agency_actions(agencies)
+        if None in (settings, areas, agencies, kloes, standards, scale, cases):
+            return None
+        return Cycle(settings=settings, priority_areas=tuple(areas), agencies=tuple(agencies), cases=tuple(cases),
+                     kloes=tuple(kloes), standards=tuple(standards), rating_scale=scale,
+                     attendance=tuple(attendance or ()), group_work=tuple(group_work or ()),
+                     learning_actions=tuple(learning or ()), agency_actions=tuple(agency_actions or ()))
+
+    def read_settings(self) -> Optional[CycleSettings]:
+        table = self.table(SETTINGS)
+        if table is None:
+            return None
+        rows = table.rows
+        by_name = {_header_key(v): k for k, v in SETTING_NAMES.items()}
+        found: dict[str, _Cell] = {}
+        for row in rows:
+            name = row["setting"].text
+            key = by_name.get(_header_key(name))
+            if key is None:
+                if name:
+                    self.problem("workbook.unknown-setting", f"'{name}' is not a setting case-audit knows; it is ignored.",
+                                 "Check the spelling against the Instructions sheet, or leave it if it is a note.",
+                                 row["setting"], severity=Severity.WARNING)
+                continue
+            if key in found:
+                self.problem("workbook.duplicate-setting", f"The setting '{SETTING_NAMES[key]}' appears twice.",
+                             f"Keep one row for '{SETTING_NAMES[key]}' and delete the other.", row["setting"])
+                continue
+            cell = row["value"]
+            cell.heading = SETTING_NAMES[key]
+            found[key] = cell
+        ok = True
+        for key in REQUIRED_SETTINGS:
+            if key not in found:
+                self.problem("workbook.missing-setting", f"The Settings sheet has no '{SETTING_NAMES[key]}' row.",
+                             f"Add a row with '{SETTING_NAMES[key]}' in the Setting column and its value beside it.",
+                             location=SETTINGS)
+                ok = False
+            elif found[key].blank:
+                self.blank(found[key], "", f"Type the {SETTING_NAMES[key].lower()} in {found[key].location}.")
+                ok = False
+        values: dict[str, Any] = {k: self.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions")}
+        cycle_cell = found.get("cycle_id")
+        if cycle_cell is not None and not cycle_cell.blank:
+            if isinstance(cycle_cell.value, (datetime, date)):
+                self.problem("workbook.bad-cycle-ref", "Excel has turned the cycle reference into a date.",
+                             f"Format {cycle_cell.location} as Text (Home > Number > Text) and type it again, "
+                             "e.g. 2015-16.", cycle_cell)
+                ok = False
+            elif not SAFE_NAME.match(cycle_cell.text) or len(cycle_cell.text) > 30:
+                self.problem("workbook.bad-cycle-ref",
+                             "The cycle reference is written into every form and file, so it may only use letters, "
+                             "digits, '-', '_' and '.' (no spaces), up to 30 characters.",
+                             f"Change {cycle_cell.location} to something like 2015-16.", cycle_cell)
+                ok = False
+        values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
+        values["return_deadline"] = self.date(found.get("return_deadline"))
+        rules = {normalise_label(r.value): r for r in CountingRule}
+        values["counting_rule"] = self.choice(found.get("counting_rule"), rules, CountingRule.ALL)
+        protections = {normalise_label(p.value): p for p in FormProtection}
+        protections.update({"no": FormProtection.NONE, "off": FormProtection.NONE, "": FormProtection.NONE})
+        values["form_protection"] = self.choice(found.get("form_protection"), protections, FormProtection.NONE)
+        title = self.text(found.get("report_title"))
+        if title:
+            values["report_title"] = title
+        if not ok:
+            return None
+        return CycleSettings(**values)
+
+    def _unique(self, seen: dict[str, _Cell], key: str, cell: _Cell, code: str, what: str) -> bool:
+        """False (and a problem naming the first occurrence) when `key` was seen before on this sheet."""
+        if key in seen:
+            self.problem(code, f"{what} {cell.text!r} appears twice (first at {seen[key].location}).",
+                         f"Keep one row for {cell.text!r}: change or delete the row at {cell.location}.", cell)
+            return False
+        seen[key] = cell
+        return True
+
+    def read_priority_areas(self) -> Optional[list[PriorityArea]]:
+        table = self.table(PRIORITY_AREAS)
+        if table is None:
+            return None
+        rows = table.rows
+        areas, seen = [], {}
+        for row in rows:
+            name = self.text(row["name"], required=True)
+            if not name or not self._unique(seen, normalise_label(name), row["name"], "workbook.duplicate-priority-area",
+                                            "The priority area"):
+                continue
+            areas.append(PriorityArea(name=name, description=self.text(row.get("description"))))
+        if not areas:
+            self.problem("workbook.no-priority-areas", "The Priority areas sheet lists no priority areas.",
+                         "Add at least one priority area (e.g. Neglect) below the headings.",
+                         location=f"{PRIORITY_AREAS}!A2")
+        return areas
+
+    def read_agencies(self) -> Optional[list[Agency]]:
+        table = self.table(AGENCIES)
+        if table is None:
+            return None
+        rows = table.rows
+        agencies, seen = [], {}
+        for row in rows:
+            code_cell = row["code"]
+            code = self.text(code_cell, required=True, what=" (each agency needs a short code such as POLICE)")
+            name = self.text(row["name"], required=True, what=f" for agency {code or '?'}")
+            if not code:
+                continue
+            if not SAFE_NAME.match(code) or len(code) > 20 or code.upper() in WINDOWS_RESERVED:
+                self.broken_agencies.add(code.casefold())
+                self.problem("workbook.bad-agency-code",
+                             "An agency code names that agency's folder of forms, so it may only use letters, digits, "
+                             "'-' and '_' (no spaces), up to 20 characters, and not a name Windows reserves "
+                             "(CON, PRN, AUX, NUL, COM1, LPT1...).",
+                             f"Change {code_cell.location} to a short code such as POLICE or HEALTH-1.", code_cell)
+                continue
+            if not self._unique(seen, code.casefold(), code_cell, "workbook.duplicate-agency", "The agency code"):
+                continue
+            if not name:
+                self.broken_agencies.add(code.casefold())
+                continue
+            email_cell = row.get("secure_email")
+            email = self.text(email_cell)
+            if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+                self.problem("workbook.bad-email", f"The secure email for {code} does not look like an email address.",
+                             f"Check {email_cell.location}.", email_cell, severity=Severity.WARNING)
+            agencies.append(Agency(code=code, name=name, short_name=self.text(row.get("short_name")) or name,
+                                   contact_name=self.text(row.get("contact_name")), secure_email=email))
+        if not rows:
+            self.problem("workbook.no-agencies", "The Agencies sheet lists no agencies.",
+                         "Add the agencies taking part, one per row, with a code and full name.",
+                         location=f"{AGENCIES}!A2")
+        return agencies
+
+    def read_kloes(self) -> Optional[list[Kloe]]:
+        table = self.table(KLOES)
+        if table is None:
+            return None
+        kloes, seen = [], {}
+        for row in table.rows:
+            number = self.number(row["number"], required=True)
+            question = self.text(row["question"], required=True,
+                                 what=f" for KLOE {number}" if number is not None else "")
+            if number is None or not self._unique(seen, str(number), row["number"], "workbook.duplicate-kloe", "KLOE"):
+                continue
+            self.kloe_cells[number] = row["number"]
+            if question:
+                kloes.append(Kloe(number=number, question=question, title=self.text(row.get("title"))))
+            else:
+                self.broken_kloes.add(number)
+        if not table.rows:
+            self.problem("workbook.no-kloes", "The KLOEs sheet lists no key lines of enquiry.",
+                         "Add at least one KLOE (number and question) below the headings.", location=f"{KLOES}!A2")
+        return kloes
+
+    def read_standards(self, kloes: Optional[list[Kloe]]) -> Optional[list[Standard]]:
+        table = self.table(STANDARDS)
+        if table is None:
+            return None
+        rows = table.rows
+        known = {k.number for k in kloes} if kloes is not None else None
+        standards, seen = [], {}
+        for row in rows:
+            number = self.number(row["number"], required=True)
+            label = f" for standard {number}" if number is not None else ""
+            kloe = self.number(row["kloe"], required=True, what=label)
+            text = self.text(row["text"], required=True, what=label)
+            finding_met = self.text(row["finding_met"], required=True, what=label)
+            na = self.yes_no(row.get("na_allowed"), what=label)
+            if number is not None and not self._unique(seen, str(number), row["number"], "workbook.duplicate-standard",
+                                                       "Standard"):
+                continue
+            if kloe is not None and known is not None and kloe not in known:
+                if kloe in self.broken_kloes:
+                    continue
+                self.problem("workbook.unknown-kloe",
+                             f"Standard {number} is under KLOE {kloe}, which is not on the KLOEs sheet.",
+                             f"Change {row['kloe'].location} to one of the KLOE numbers "
+                             f"({', '.join(str(k) for k in sorted(known)) or 'none yet'}), or add KLOE {kloe} "
+                             "to the KLOEs sheet.", row["kloe"])
+                continue
+            if None in (number, kloe) or not text or not finding_met:
+                continue
+            standards.append(Standard(number=number, kloe=kloe, text=text, finding_met=finding_met,
+                                      finding_not_met=self.text(row.get("finding_not_met")), na_allowed=na))
+        for k in kloes or ():
+            # A standard row with some other problem still counts: one problem at a time for the officer.
+            if any(s.kloe == k.number for s in standards) or self._kloe_mentioned(rows, k.number):
+                continue
+            self.problem("workbook.kloe-without-standards", f"KLOE {k.number} has no standards.",
+                         f"Add its standards on the Standards sheet (with {k.number} in the KLOE column), "
+                         f"or delete KLOE {k.number} from the KLOEs sheet.", self.kloe_cells.get(k.number))
+        return standards
+
+    def _kloe_mentioned(self, rows: list[_Row], number: int) -> bool:
+        for row in rows:
+            m = NUMBER_TEXT.match(row["kloe"].text)
+            if m and int(m.group(1)) == number:
+                return True
+        return False
+
+    def read_rating_scale(self) -> Optional[RatingScale]:
+        table = self.table(RATING_SCALE)
+        if table is None:
+            return None
+        rows = table.rows
+        options, seen = [], {}
+        for row in rows:
+            label = self.text(row["label"], required=True)
+            kind_cell = row["kind"]
+            if kind_cell.blank:
+                self.blank(kind_cell, f" for '{label}'", f"Pick met, not met or not applicable in {kind_cell.location}.")
+                continue
+            kind = self.choice(kind_cell, RATING_KIND_WORDS, None, f" for '{label}'")
+            if not label or kind is None:
+                continue
+            if not self._unique(seen, normalise_label(label), row["label"], "workbook.duplicate-rating", "The rating"):
+                continue
+            options.append(RatingOption(label=label, kind=kind))
+        kinds = {o.kind for o in options}
+        lacking = [k.value for k in (RatingKind.MET, RatingKind.NOT_MET) if k not in kinds]
+        if lacking:
+            self.problem("workbook.rating-scale-incomplete",
+                         f"The rating scale needs at least one option that counts as {' and one that counts as '.join(lacking)}.",
+                         "Add rows such as 'Met or exceeded | met' and 'Not met | not met' to the Rating scale sheet.",
+                         location=f"{RATING_SCALE}!B2")
+            return None
+        return RatingScale(options=tuple(options))
+
+    def _agency_lookup(self, agencies: Optional[list[Agency]]) -> Optional[dict[str, str]]:
+        return None if agencies is None else {a.code.casefold(): a.code for a in agencies}
+
+    def read_cases(self, areas: Optional[list[PriorityArea]], agencies: Optional[list[Agency]]) -> Optional[list[Case]]:
+        table = self.table(CASES)
+        if table is None:
+            return None
+        rows, extras, header_row, ws = table.rows, table.extras, table.header_row, table.ws
+        codes = self._agency_lookup(agencies)
+        area_lookup = _priority_lookup(areas)
+        # Which extra columns are agency columns: check each heading once.
+        columns: dict[str, Optional[str]] = {}  # heading -> agency code (None: that agency's row has a problem)
+        seen_codes: dict[str, str] = {}
+        for c, heading in extras.items():
+            location = f"{CASES}!{ws.cell(header_row, c).coordinate}"
+            if _header_key(heading) in CASES_IGNORED_COLUMNS:
+                continue
+            if codes is None:
+                continue
+            code = codes.get(heading.strip().casefold())
+            if code is None and heading.strip().casefold() in self.broken_agencies:
+                columns[heading] = None
+                continue
+            if code is None:
+                self.problem("workbook.unknown-agency",
+                             f"The Cases column heading '{heading}' is not an agency code on the Agencies sheet.",
+                             "Make the heading an agency code from the Agencies sheet (e.g. POLICE), add that "
+                             "agency to the Agencies sheet, or delete the column.",
+                             location=location, value=heading)
+                continue
+            if code in seen_codes:
+                self.problem("workbook.duplicate-agency-column", f"Agency {code} has two columns on the Cases sheet "
+                             f"(first at {seen_codes[code]}).", "Delete one of the two columns.",
+                             location=location, value=heading)
+                continue
+            seen_codes[code] = location
+            columns[heading] = code
+        order = {a.code: i for i, a in enumerate(agencies or [])}
+        cases, seen = [], {}
+        for row in rows:
+            ref_cell = row["ref"]
+            ref = self.text(ref_cell, required=True, what=" (each case needs a reference such as N-01)")
+            label = f" for case {ref}" if ref else ""
+            area_cell = row["priority_area"]
+            area_text = self.text(area_cell, required=True, what=label)
+            child = self.text(row["child_name"], required=True, what=label)
+            involved, marked = [], False
+            for heading, code in columns.items():
+                if self.yes_no(row.extra[heading], what=label):
+                    marked = True
+                    if code is not None:
+                        involved.append(code)
+            good = bool(ref and area_text and child)
+            if ref:
+                if not SAFE_NAME.match(ref) or len(ref) > 40 or ref.endswith("."):
+                    self.problem("workbook.bad-case-ref",
+                                 "A case reference becomes part of file names, so it may only use letters, digits, "
+                                 "'-', '_' and '.' (no spaces), up to 40 characters.",
+                                 f"Change {ref_cell.location} to something like N-01.", ref_cell)
+                    good = False
+                elif not self._unique(seen, ref.casefold(), ref_cell, "workbook.duplicate-case-ref", "The case reference"):
+                    good = False
+                elif child and _names_child(ref, child):
+                    self.problem("workbook.case-ref-names-child",
+                                 "The case reference contains part of the child's name; references go into file "
+                                 "names and the board report, which must never name a child.",
+                                 f"Change {ref_cell.location} to a reference that does not identify the child, "
+                                 "such as N-01.", ref_cell)
+                    good = False
+            area = None
+            if area_text and area_lookup is not None:
+                area = area_lookup.get(normalise_label(area_text))
+                if area is None:
+                    self.problem("workbook.unknown-priority-area",
+                                 f"The priority area{label} is not on the Priority areas sheet.",
+                                 "Pick one of " + ", ".join(repr(a.name) for a in areas)
+                                 + f" from the drop-down list in {area_cell.location}, or add it to the Priority "
+                                 "areas sheet.", area_cell)
+                    good = False
+            if codes is not None and not marked and ref:
+                self.problem("workbook.case-without-agency", f"Case {ref} has no agency marked as involved.",
+                             f"Put Y under each agency involved in case {ref} (row {row.number} of the Cases sheet), "
+                             "or delete the row.", ref_cell, value=ref)
+                good = False
+            if good and area is not None:
+                involved.sort(key=lambda code: order.get(code, 0))
+                cases.append(Case(ref=ref, priority_area=area, child_name=child, agencies=tuple(involved)))
+        if not rows:
+            self.problem("workbook.no-cases", "The Cases sheet has no cases yet, so there are no forms to issue.",
+                         "Add one row per case: case ref, priority area, the child's name or initials, and Y under "
+                         "each agency involved. Then run 'case-audit check' again.",
+                         location=f"{CASES}!A{header_row + 1}")
+        return cases
+
+    def read_attendance(self, agencies: Optional[list[Agency]]) -> list[Attendance]:
+        table = self.table(ATTENDANCE)
+        if table is None:
+            return []
+        rows = table.rows
+        codes = self._agency_lookup(agencies)
+        result, seen = [], {}
+        for row in rows:
+            text = self.text(row["agency"], required=True)
+            count = self.number(row["count"], required=True, minimum=0, what=f" for {text}" if text else "")
+            if not text:
+                continue
+            code = codes.get(text.casefold()) if codes is not None else text
+            if code is None and text.casefold() in self.broken_agencies:
+                continue
+            if code is None:
+                self.problem("workbook.attendance-unknown-agency",
+                             f"The learning-event attendance lists agency '{text}', which is not on the Agencies sheet.",
+                             f"Pick an agency code from the drop-down list in {row['agency'].location}, or add the "
+                             "agency to the Agencies sheet (an agency with no cases, like SMBC, is fine).", row["agency"])
+                continue
+            if not self._unique(seen, code, row["agency"], "workbook.duplicate-attendance", "The agency"):
+                continue
+            if count is not None:
+                result.append(Attendance(agency=code, count=count))
+        return result
+
+    def read_group_work(self, areas: Optional[list[PriorityArea]]) -> list[GroupWork]:
+        table = self.table(GROUP_WORK)
+        if table is None:
+            return []
+        rows = table.rows
+        lookup = _priority_lookup(areas)
+        result = []
+        for row in rows:
+            text = self.text(row["priority_area"], required=True)
+            if not text:
+                continue
+            area = lookup.get(normalise_label(text)) if lookup is not None else text
+            if area is None:
+                self.problem("workbook.unknown-priority-area",
+                             "The group-work priority area is not on the Priority areas sheet.",
+                             "Pick one of " + ", ".join(repr(a.name) for a in areas)
+                             + f" from the drop-down list in {row['priority_area'].location}.", row["priority_area"])
+                continue
+            result.append(GroupWork(priority_area=area, strengths=split_lines(row.get("strengths") and row["strengths"].value),
+                                    development=split_lines(row.get("development") and row["development"].value),
+                                    next_steps=split_lines(row.get("next_steps") and row["next_steps"].value)))
+        return result
+
+    def read_learning_actions(self, kloes: Optional[list[Kloe]]) -> list[LearningAction]:
+        table = self.table(LEARNING_ACTIONS)
+        if table is None:
+            return []
+        rows = table.rows
+        known = {k.number for k in kloes} if kloes is not None else None
+        result, seen = [], {}
+        for row in rows:
+            number = self.number(row["number"], required=True)
+            label = f" for learning point {number}" if number is not None else ""
+            point = self.text(row["learning_point"], required=True, what=label)
+            kloe = self.number(row.get("kloe"), what=label)
+            due = self.date(row.get("due"), what=label)
+            if kloe is not None and known is not None and kloe not in known:
+                if kloe in self.broken_kloes:
+                    continue
+                self.problem("workbook.unknown-kloe", f"Learning point {number} refers to KLOE {kloe}, which is not on "
+                             "the KLOEs sheet.", f"Change {row['kloe'].location} to an existing KLOE number or clear it.",
+                             row["kloe"])
+                continue
+            if number is None or not point:
+                continue
+            if not self._unique(seen, str(number), row["number"], "workbook.duplicate-learning-action", "Learning point"):
+                continue
+            result.append(LearningAction(
+                number=number, learning_point=point,
+                actions=split_lines(row.get("actions") and row["actions"].value),
+                next_steps=split_lines(row.get("next_steps") and row["next_steps"].value),
+                kloe=kloe, owner=self.text(row.get("owner")), due=due))
+        return result
+
+    def read_agency_actions(self, agencies: Optional[list[Agency]]) -> list[AgencyAction]:
+        table = self.table(AGENCY_ACTIONS)
+        if table is None:
+            return []
+        rows = table.rows
+        codes = self._agency_lookup(agencies)
+        result = []
+        for row in rows:
+            text = self.text(row["agency"], required=True)
+            action = self.text(row["action"], required=True, what=f" for {text}" if text else "")
+            completed = self.yes_no(row.get("completed"))
+            if not text:
+                continue
+            code = codes.get(text.casefold()) if codes is not None else text
+            if code is None and text.casefold() in self.broken_agencies:
+                continue
+            if code is None:
+                self.problem("workbook.unknown-agency",
+                             f"The agency action lists agency '{text}', which is not on the Agencies sheet.",
+                             f"Pick an agency code from the drop-down list in {row['agency'].location}, or add the "
+                             "agency to the Agencies sheet.", row["agency"])
+                continue
+            if action:
+                result.append(AgencyAction(agency=code, action=action, progress=self.text(row.get("progress")),
+                                           completed=completed))
+        return result
+
+
+def _priority_lookup(areas: Optional[list[PriorityArea]]) -> Optional[dict[str, str]]:
+    """Priority areas by name, and by the abbreviation in brackets ('CSE' for 'Child Sexual Exploitation (CSE)')."""
+    if areas is None:
+        return None
+    lookup: dict[str, str] = {}
+    for area in areas:
+        lookup.setdefault(normalise_label(area.name), area.name)
+        m = re.search(r"\(([^)]+)\)\s*$", area.name)
+        if m:
+            lookup.setdefault(normalise_label(m.group(1)), area.name)
+            lookup.setdefault(normalise_label(area.name[: m.start()]), area.name)
+    return lookup
+
+
+def _names_child(ref: str, child: str) -> bool:
+    """Whether any 3+ letter part of the child's name appears in the case reference."""
+    ref_key = ref.casefold()
+    return any(len(part) >= 3 and part.casefold() in ref_key for part in re.split(r"[^\w]+", child))
+
