@@ -141,6 +141,240 @@ def check(ctx: click.Context, workspace: Path) -> None:
         click.echo(line)
 
 
+class ProgressBar:
+    """A click progress bar fed by the library's progress(done, total) callbacks; silent under --json."""
+
+    def __init__(self, ctx: click.Context, label: str):
+        state = ctx.find_object(State)
+        self.enabled = not (state and state.as_json)
+        self.label = label
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@cli.command("generate-forms")
+@workspace_option
+@click.option("--per-kloe", is_flag=True, help="One form per agency, case and KLOE instead of one per agency and case.")
+@click.option("--reissue", is_flag=True, help="Write fresh forms (new ids) and mark the old ones superseded.")
+@click.option("--agency", "agencies", multiple=True, metavar="CODE", help="Only this agency (repeatable).")
+@click.option("--case", "cases", multiple=True, metavar="REF", help="Only this case (repeatable).")
+@click.pass_context
+def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe: bool, reissue: bool,
+                           agencies: tuple[str, ...], cases: tuple[str, ...]) -> None:
+    """Write the pre-filled Word audit forms for every agency involved in each case."""
+    from .forms import generate_forms
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    with ProgressBar(ctx, "Writing forms") as bar:
+        result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
+                                progress=bar)
+    if emit_json(ctx, result.model_dump(mode="json")):
+        return
+    if result.problems.warnings:
+        click.secho("Warnings:", fg="yellow")
+        render_report(result.problems, err=False)
+    for sup in result.superseded:
+        click.echo(f"  superseded {sup.path} (form {sup.form_id}) by form {sup.superseded_by}")
+    if result.skipped and not result.written:
+        click.echo(f"Nothing new to write: all {len(result.skipped)} form(s) were already issued. "
+                   "Use --reissue to replace them.")
+    elif result.skipped:
+        click.echo(f"{len(result.skipped)} form(s) already issued were left as they are.")
+    click.echo(f"{'Agency':<10} {'Cases':>5} {'Written':>8} {'Kept':>6} {'Issued':>7}  Folder")
+    idle = []
+    for row in result.per_agency:
+        if not (row.cases or row.written or row.issued):
+            idle.append(row.agency)
+            continue
+        click.echo(f"{row.agency:<10} {row.cases:>5} {row.written:>8} {row.skipped:>6} {row.issued:>7}  "
+                   f"{ws.relative(ws.forms_dir / row.agency)}/")
+    if idle:
+        click.echo(f"No cases, so no forms: {', '.join(idle)}.")
+    if result.written:
+        click.secho(f"{len(result.written)} form(s) written under {ws.relative(ws.forms_dir)}/. "
+                    "Email each agency its folder.", fg="green")
+
+
+OUTCOME_COLOURS = {"accepted": "green", "accepted with problems": "yellow", "already ingested": None,
+                   "rejected": "red", "not read": "red"}
+
+
+@cli.command("ingest")
+@workspace_option
+@click.pass_context
+def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
+    """Read every returned form under inbox/ into validated records, with feedback for the agencies."""
+    from .ingest import ingest_inbox
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    with ProgressBar(ctx, "Reading returns") as bar:
+        result = ingest_inbox(ws, cycle, progress=bar)
+    code = EXIT_ATTENTION if result.needs_attention else EXIT_OK
+    if emit_json(ctx, {
+        "files": [{"file": f.file, "outcome": f.outcome, "message": f.message, "agency": f.agency,
+                   "case": f.case_ref, "form_id": f.form_id, "moved_to": f.moved_to,
+                   "problems": [p.model_dump(mode="json") for p in f.problems]} for f in result.files],
+        "ignored": [{"file": f, "why": why} for f, why in result.ignored],
+        "totals": result.totals(),
+        "feedback": [ws.relative(p) for p in result.feedback_files],
+        "results_written": result.results_written,
+        "results_problem": result.results_problem.model_dump(mode="json") if result.results_problem else None,
+        "problems": [p.model_dump(mode="json") for p in result.problems],
+    }):
+        ctx.exit(code)
+    if not result.files:
+        click.echo(f"No returned forms in {ws.relative(ws.inbox)}/ (save the email attachments there, in any sub-folder).")
+    for f in result.files:
+        click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
+        click.echo(f"  {f.file}: {f.message}")
+        for problem in f.problems:
+            click.echo(f"{'':>24}- {problem.render()}")
+    for name, why in result.ignored:
+        click.echo(f"{'ignored':>22}  {name}: {why}")
+    if result.problems:
+        render_report(result.problems, err=False)
+    click.echo(f"Totals: {result.totals_line()}.")
+    for path in result.feedback_files:
+        click.echo(f"Feedback to forward: {ws.relative(path)}")
+    if result.results_written:
+        click.echo(f"Results workbook refreshed: {ws.relative(result.results_path)}")
+    elif result.results_problem:
+        click.secho("The returns are safely recorded, but the results workbook could not be written:", fg="yellow")
+        click.echo(f"  {result.results_problem.render()}")
+    ctx.exit(code)
+
+
+@cli.command("status")
+@workspace_option
+@click.option("--chase", is_flag=True, help="List outstanding and incomplete forms per agency, ready to email.")
+@click.option("--xlsx", "as_xlsx", is_flag=True, help="Also write the status (and chase list) to outbox/status.xlsx.")
+@click.pass_context
+def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_xlsx: bool) -> None:
+    """Who has returned what, and which version of each form counts."""
+    from .status import agency_status, chase_list, write_status_xlsx
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    report = agency_status(ws, cycle)
+    entries = chase_list(ws, cycle, report) if chase else None
+    written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    totals = report.totals
+    if emit_json(ctx, {
+        "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
+                      "incomplete": a.incomplete, "no_involvement": a.no_involvement,
+                      "outstanding": a.outstanding, "rejected_files": a.rejected_files,
+                      "last_return": a.last_return} for a in report.agencies],
+        "totals": totals,
+        "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
+        "xlsx": ws.relative(written) if written else None,
+    }):
+        return
+    header = f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12}  Last return"
+    click.echo(header)
+    for a in report.agencies:
+        if not a.issued and not a.rejected_files:
+            continue
+        last = f"{a.last_return:%d %b %Y %H:%M}" if a.last_return else "-"
+        click.echo(f"{a.agency.code:<10} {a.issued:>6} {a.complete:>9} {a.incomplete:>11} {a.no_involvement:>8} "
+                   f"{a.outstanding:>12}  {last}")
+    last = f"{report.last_return:%d %b %Y %H:%M}" if report.last_return else "-"
+    click.echo(f"{'Total':<10} {totals['issued']:>6} {totals['complete']:>9} {totals['incomplete']:>11} "
+               f"{totals['no_involvement']:>8} {totals['outstanding']:>12}  {last}")
+    if totals["rejected_files"]:
+        click.echo(f"{totals['rejected_files']} file(s) were rejected: see inbox/rejected/ and outbox/feedback/.")
+    if entries is not None:
+        if not entries:
+            click.secho("Nothing to chase: every issued form is back and complete.", fg="green")
+        for entry in entries:
+            click.echo("")
+            click.echo("-" * 72)
+            click.echo(entry.text(cycle))
+    if written:
+        click.echo(f"Status workbook: {ws.relative(written)}")
+
+
+@cli.command("build-report")
+@workspace_option
+@click.option("--narrative-from", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Take the edited narrative from this report instead of the latest one in outbox/report/.")
+@click.pass_context
+def build_report_command(ctx: click.Context, workspace: Path | None, narrative_from: Path | None) -> None:
+    """Write the next version of the overview report, keeping the edited narrative."""
+    from .report import build_report
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    result = build_report(ws, cycle, narrative_from=narrative_from)
+    code = EXIT_ATTENTION if (result.stale or result.problems.errors) else EXIT_OK
+    if emit_json(ctx, {
+        "report": ws.relative(result.path), "version": result.version,
+        "narrative_from": ws.relative(result.previous) if result.previous else None,
+        "carried": result.carried, "regenerated": result.regenerated,
+        "stale": [{"region": s.region, "heading": s.heading, "changes": s.changes} for s in result.stale],
+        "learning_log": ws.relative(result.learning_log) if result.learning_log else None,
+        "results": ws.relative(result.results) if result.results else None,
+        "problems": [p.model_dump(mode="json") for p in result.problems],
+    }):
+        ctx.exit(code)
+    click.secho(f"Report written: {ws.relative(result.path)}", fg="green")
+    if result.previous:
+        click.echo(f"Narrative taken from {ws.relative(result.previous)} (kept unchanged): "
+                   f"{len(result.carried)} edited passage(s) carried over, {len(result.regenerated)} drafted afresh.")
+    if result.stale:
+        click.secho("Edited passages whose figures have changed - please re-read them:", fg="yellow")
+        for stale in result.stale:
+            click.echo(f"  - {stale.heading}")
+            for change in stale.changes:
+                click.echo(f"      {change}")
+    if result.learning_log:
+        click.echo(f"Learning log: {ws.relative(result.learning_log)}")
+    if result.results:
+        click.echo(f"Results workbook: {ws.relative(result.results)}")
+    if result.problems:
+        render_report(result.problems, err=False)
+    ctx.exit(code)
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def demo(ctx: click.Context, folder: Path | None) -> None:
+    """Run the whole year on the shipped 2015-16 example (simulated returns) in FOLDER."""
+    from .demo import run_demo
+
+    state = ctx.find_object(State)
+    quiet = bool(state and state.as_json)
+    result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")))
+    ws = result.workspace
+    if emit_json(ctx, {"workspace": str(ws.root), "steps": [{"step": a, "result": b} for a, b in result.steps],
+                       "outputs": {what: str(where) for what, where in result.outputs}}):
+        return
+    for step, outcome in result.steps:
+        click.echo(f"  {step}: {outcome}")
+    click.secho(f"Demo workspace: {ws.root}", fg="green")
+    for what, where in result.outputs:
+        click.echo(f"  {what + ':':<28} {where}")
+    click.echo("Open the report in Word, or run 'case-audit status --chase' in that folder.")
+
+
 def main() -> None:
     cli(prog_name="case-audit")
 

@@ -1,0 +1,149 @@
+"""The command line as the officer uses it: messages, exit codes, --json, and the demo end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.cli import cli
+from pipeline.workspace import init_workspace
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_check_on_the_example_summarises_cases_and_forms(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    result = run("check", "-w", str(ws.root))
+    assert result.exit_code == 0, result.output
+    assert "is ready" in result.output
+    assert "Neglect: 4 case(s)" in result.output
+    assert "41 audit form(s) + 10 summary form(s) = 51" in result.output
+
+
+def test_workspace_option_works_before_the_command_too(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    assert run("-w", str(ws.root), "check").exit_code == 0
+
+
+def test_check_on_a_blank_cycle_explains_what_to_fill_in_and_exits_2(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    result = run("check", "-w", str(ws.root))
+    assert result.exit_code == 2
+    assert "Cases!A2" in result.output and "no cases" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_json_lists_problems_with_codes_and_cells(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    result = run("--json", "check", "-w", str(ws.root))
+    assert result.exit_code == 2
+    payload = json.loads(result.output)
+    assert payload["ok"] is False
+    assert payload["problems"][0]["code"] == "workbook.no-cases"
+    assert payload["problems"][0]["location"] == "Cases!A2"
+
+
+def test_a_command_outside_a_workspace_says_how_to_start_one(tmp_path):
+    result = run("generate-forms", "-w", str(tmp_path))
+    assert result.exit_code == 2
+    assert "case-audit init" in result.output
+
+
+def test_a_workbook_that_is_not_excel_gets_a_message_not_a_traceback(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    ws.cycle_path.write_bytes(b"%PDF-1.4 not a workbook")
+    result = run("check", "-w", str(ws.root))
+    assert result.exit_code == 2
+    assert "cycle.xlsx" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_generate_forms_prints_a_table_and_a_rerun_writes_nothing(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    first = run("generate-forms", "-w", str(ws.root))
+    assert first.exit_code == 0, first.output
+    assert "51 form(s) written" in first.output
+    assert "POLICE" in first.output and "outbox/forms/POLICE/" in first.output
+    before = sorted(p.relative_to(ws.root) for p in ws.forms_dir.rglob("*.docx"))
+    second = run("generate-forms", "-w", str(ws.root))
+    assert second.exit_code == 0
+    assert "Nothing new to write" in second.output
+    assert sorted(p.relative_to(ws.root) for p in ws.forms_dir.rglob("*.docx")) == before
+
+
+def test_generate_forms_unknown_agency_names_the_valid_codes(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    result = run("generate-forms", "-w", str(ws.root), "--agency", "NOPE")
+    assert result.exit_code == 2
+    assert "NOPE" in result.output and "POLICE" in result.output
+    assert not ws.forms_dir.exists() or not any(ws.forms_dir.rglob("*.docx"))
+
+
+def test_ingest_reports_each_file_and_exits_1_when_something_needs_attention(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    run("generate-forms", "-w", str(ws.root))
+    blank = ws.forms_dir / "SCH" / "SCH_N-01.docx"
+    shutil.copy(blank, ws.inbox / "SCH_N-01.docx")
+    (ws.inbox / "scan.pdf").write_bytes(b"%PDF-1.7\n...")
+    result = run("ingest", "-w", str(ws.root))
+    assert result.exit_code == 1
+    assert "SCH_N-01.docx" in result.output and "accepted with problems" in result.output
+    assert "scan.pdf" in result.output and "rejected" in result.output
+    assert "Totals:" in result.output
+    assert (ws.inbox / "rejected").is_dir() and (ws.inbox / "processed").is_dir()
+    assert any(ws.feedback_dir.rglob("*"))
+
+
+def test_status_chase_lists_outstanding_forms_with_the_agency_contact(tmp_path, example_cycle):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    run("generate-forms", "-w", str(ws.root))
+    result = run("status", "-w", str(ws.root), "--chase", "--xlsx")
+    assert result.exit_code == 0, result.output
+    police = example_cycle.agency("POLICE")
+    assert police.secure_email in result.output
+    assert "POLICE_N-01.docx" in result.output or "case N-01" in result.output
+    assert (ws.outbox / "status.xlsx").is_file()
+
+
+def test_demo_runs_the_whole_year_and_the_report_holds_the_seed_figures(tmp_path):
+    folder = tmp_path / "demo"
+    result = run("demo", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "51 accepted" in result.output
+    report = folder / "outbox" / "report" / "overview-report.docx"
+    assert report.is_file()
+    assert (folder / "outbox" / "results.xlsx").is_file()
+    assert (folder / "outbox" / "learning-log.xlsx").is_file()
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(str(report)).paragraphs)
+    assert "In 82% of cases (9 of 11), the right agencies were involved." in text
+    responses = load_workbook(folder / "outbox" / "results.xlsx")["Responses"]
+    rows = [r for r in responses.iter_rows(min_row=2, values_only=True) if any(r)]
+    assert len(rows) == 41 * 22  # one per agency x case x standard
+
+
+def test_demo_twice_in_the_same_folder_refuses_rather_than_clobbering(tmp_path):
+    folder = tmp_path / "demo"
+    assert run("demo", str(folder)).exit_code == 0
+    again = run("demo", str(folder))
+    assert again.exit_code == 2
+    assert "not empty" in again.output
+
+
+def test_build_report_json_names_the_report_and_its_outputs(tmp_path):
+    folder = tmp_path / "demo"
+    assert run("demo", str(folder)).exit_code == 0
+    result = run("--json", "build-report", "-w", str(folder))
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["report"] == "outbox/report/overview-report-v2.docx"
+    assert payload["narrative_from"] == "outbox/report/overview-report.docx"
+    assert payload["stale"] == []
