@@ -12,10 +12,12 @@ import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
-from .models import FormIdentity, FormKind, IssuedForm
-from .problems import CaseAuditError
+from pydantic import BaseModel, ConfigDict
+
+from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, RatingKind, SummaryReturn
+from .problems import CaseAuditError, Problem
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
 MIGRATIONS: list[str] = [
@@ -37,7 +39,116 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX issued_forms_by_agency_case ON issued_forms(agency, case_ref);
     """,
+    # 2: every file received, and the returns read from them (answers kept even when incomplete)
+    """
+    CREATE TABLE received_files (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sha256 TEXT NOT NULL UNIQUE,
+        original_path TEXT NOT NULL,
+        archive_name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'incomplete', 'rejected')),
+        message TEXT NOT NULL,
+        problems TEXT NOT NULL,
+        form_id TEXT,
+        agency TEXT,
+        case_ref TEXT,
+        kind TEXT,
+        had_tracked_changes INTEGER NOT NULL DEFAULT 0,
+        had_comments INTEGER NOT NULL DEFAULT 0,
+        moved_to TEXT,
+        feedback_file TEXT
+    );
+    CREATE TABLE returns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id INTEGER NOT NULL UNIQUE REFERENCES received_files(id),
+        form_id TEXT NOT NULL,
+        cycle_id TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        case_ref TEXT,
+        kloes TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        complete INTEGER NOT NULL,
+        no_involvement INTEGER NOT NULL DEFAULT 0,
+        no_involvement_reason TEXT NOT NULL DEFAULT '',
+        improvements TEXT NOT NULL DEFAULT '',
+        partnership TEXT NOT NULL DEFAULT '',
+        comments TEXT NOT NULL DEFAULT '',
+        source_file TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        had_tracked_changes INTEGER NOT NULL DEFAULT 0,
+        had_comments INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX returns_by_slot ON returns(slot, id);
+    CREATE TABLE answers (
+        return_id INTEGER NOT NULL REFERENCES returns(id),
+        standard INTEGER NOT NULL,
+        rating TEXT,
+        rating_label TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (return_id, standard)
+    );
+    """,
 ]
+
+
+class ReceivedFile(BaseModel):
+    """One file that arrived in the inbox, whatever became of it: the receipt the officer can point to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str
+    original_path: str  # relative to the inbox, forward slashes
+    archive_name: str  # file name under .case-audit/archive/
+    size: int
+    received_at: datetime
+    outcome: str  # accepted | incomplete | rejected
+    message: str
+    problems: tuple[Problem, ...] = ()
+    form_id: Optional[str] = None
+    agency: Optional[str] = None
+    case_ref: Optional[str] = None
+    kind: Optional[str] = None
+    had_tracked_changes: bool = False
+    had_comments: bool = False
+    moved_to: Optional[str] = None
+    feedback_file: Optional[str] = None  # the feedback note that told the agency (or the officer) about it
+    id: Optional[int] = None
+
+
+class StoredReturn(BaseModel):
+    """A row of the returns history: which file gave which form's answers, and whether it is the version that counts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    identity: FormIdentity
+    complete: bool
+    no_involvement: bool
+    received_at: datetime
+    source_file: str
+    file_sha256: str
+    counts: bool
+    replaced_by: Optional[int] = None  # id of the later return of the same form
+
+
+def return_slot(identity: FormIdentity) -> str:
+    """Returns in the same slot are versions of one another: same agency, kind, case and KLOEs.
+
+    A reissued form (new form id) lands in the same slot as the form it replaced.
+    """
+    kloes = ",".join(str(k) for k in sorted(identity.kloes))
+    return f"{identity.kind.value}|{identity.agency}|{identity.case_ref or ''}|{kloes}"
+
+
+AnyReturn = Union[AuditReturn, SummaryReturn]
+_LATEST_OF_EACH_SLOT = "SELECT MAX(id) FROM returns GROUP BY slot"
+_CURRENT = f"SELECT * FROM returns WHERE id IN ({_LATEST_OF_EACH_SLOT}) AND kind = ?"
 
 
 class Store:
@@ -138,6 +249,142 @@ class Store:
         sql += " ORDER BY agency, kind, case_ref, kloes, issued_at"
         return [_issued_from_row(r) for r in self.conn.execute(sql)]
 
+    # -- returns ---------------------------------------------------------------
+
+    def record_received_file(self, rec: ReceivedFile, conn: Optional[sqlite3.Connection] = None) -> int:
+        cur = (conn or self.conn).execute(
+            "INSERT INTO received_files (sha256, original_path, archive_name, size, received_at, outcome, message,"
+            " problems, form_id, agency, case_ref, kind, had_tracked_changes, had_comments, moved_to)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rec.sha256, rec.original_path, rec.archive_name, rec.size, rec.received_at.isoformat(),
+                rec.outcome, rec.message, json.dumps([p.model_dump(mode="json") for p in rec.problems]),
+                rec.form_id, rec.agency, rec.case_ref, rec.kind, int(rec.had_tracked_changes),
+                int(rec.had_comments), rec.moved_to,
+            ),
+        )
+        return cur.lastrowid
+
+    def record_return(self, file_id: int, ret: AnyReturn, conn: Optional[sqlite3.Connection] = None) -> int:
+        """Store a return and its answers; call inside the same transaction as its received file."""
+        c = conn or self.conn
+        ident = ret.identity
+        audit = isinstance(ret, AuditReturn)
+        cur = c.execute(
+            "INSERT INTO returns (file_id, form_id, cycle_id, agency, kind, case_ref, kloes, fingerprint, slot, complete,"
+            " no_involvement, no_involvement_reason, improvements, partnership, comments, source_file, file_sha256,"
+            " received_at, had_tracked_changes, had_comments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                file_id, ident.form_id, ident.cycle_id, ident.agency, ident.kind.value, ident.case_ref,
+                json.dumps(list(ident.kloes)), ident.fingerprint, return_slot(ident),
+                int(ret.complete) if audit else 1,
+                int(ret.no_involvement) if audit else 0, ret.no_involvement_reason if audit else "",
+                "" if audit else ret.improvements, "" if audit else ret.partnership, "" if audit else ret.comments,
+                ret.source_file, ret.file_sha256, (ret.received_at or datetime.now()).isoformat(),
+                int(ret.had_tracked_changes) if audit else 0, int(ret.had_comments) if audit else 0,
+            ),
+        )
+        return_id = cur.lastrowid
+        if audit:
+            c.executemany(
+                "INSERT INTO answers (return_id, standard, rating, rating_label, evidence, reason) VALUES (?,?,?,?,?,?)",
+                [(return_id, a.standard, a.rating.value if a.rating else None, a.rating_label, a.evidence, a.reason)
+                 for a in ret.answers],
+            )
+        return return_id
+
+    def received_file(self, sha256: str) -> Optional[ReceivedFile]:
+        row = self.conn.execute("SELECT * FROM received_files WHERE sha256 = ?", (sha256,)).fetchone()
+        return _received_from_row(row) if row else None
+
+    def received_files(self) -> list[ReceivedFile]:
+        """Every file ever received, in the order it arrived."""
+        return [_received_from_row(r) for r in self.conn.execute("SELECT * FROM received_files ORDER BY id")]
+
+    def set_moved_to(self, sha256: str, moved_to: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE received_files SET moved_to = ? WHERE sha256 = ?", (moved_to, sha256))
+
+    def files_needing_feedback(self) -> list[ReceivedFile]:
+        """Rejected files, and incomplete returns still counting, that no feedback note has covered yet.
+
+        Read from the store rather than from one run's memory, so a run killed
+        before writing its feedback has it written by the next run.
+        """
+        rows = self.conn.execute(
+            "SELECT * FROM received_files f WHERE f.feedback_file IS NULL AND (f.outcome = 'rejected'"
+            " OR (f.outcome = 'incomplete' AND EXISTS (SELECT 1 FROM returns r WHERE r.file_id = f.id"
+            f" AND r.id IN ({_LATEST_OF_EACH_SLOT})))) ORDER BY f.id"
+        )
+        return [_received_from_row(r) for r in rows]
+
+    def mark_feedback(self, sha256s: list[str], feedback_file: str) -> None:
+        with self.transaction() as conn:
+            conn.executemany("UPDATE received_files SET feedback_file = ? WHERE sha256 = ?",
+                             [(feedback_file, sha) for sha in sha256s])
+
+    def return_history(self) -> list[StoredReturn]:
+        """Every return ever stored, oldest first; `counts` marks the latest of each form slot."""
+        rows = self.conn.execute("SELECT * FROM returns ORDER BY id").fetchall()
+        latest: dict[str, int] = {}
+        for r in rows:
+            latest[r["slot"]] = r["id"]
+        later: dict[int, int] = {}
+        previous: dict[str, int] = {}
+        for r in rows:
+            if r["slot"] in previous:
+                later[previous[r["slot"]]] = r["id"]
+            previous[r["slot"]] = r["id"]
+        return [
+            StoredReturn(
+                id=r["id"], identity=_identity_from_row(r), complete=bool(r["complete"]),
+                no_involvement=bool(r["no_involvement"]), received_at=datetime.fromisoformat(r["received_at"]),
+                source_file=r["source_file"], file_sha256=r["file_sha256"], counts=latest[r["slot"]] == r["id"],
+                replaced_by=later.get(r["id"]),
+            )
+            for r in rows
+        ]
+
+    def current_audit_returns(self, cycle: Optional[Cycle] = None) -> list[AuditReturn]:
+        """The version that counts of every audit form returned: the latest received for each agency, case and KLOE set.
+
+        One per form (per-KLOE forms stay separate; findings combine them per case), oldest first.
+        """
+        rows = self.conn.execute(_CURRENT + " ORDER BY id", (FormKind.AUDIT.value,)).fetchall()
+        if cycle is not None:
+            rows = [r for r in rows if r["cycle_id"] == cycle.settings.cycle_id]
+        answers: dict[int, list[Answer]] = {r["id"]: [] for r in rows}
+        if rows:
+            for a in self.conn.execute(
+                f"SELECT * FROM answers WHERE return_id IN ({_LATEST_OF_EACH_SLOT}) ORDER BY return_id, standard"
+            ):
+                if a["return_id"] in answers:
+                    answers[a["return_id"]].append(Answer(
+                        standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
+                        rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
+                    ))
+        return [
+            AuditReturn(
+                identity=_identity_from_row(r), no_involvement=bool(r["no_involvement"]),
+                no_involvement_reason=r["no_involvement_reason"], answers=tuple(answers[r["id"]]),
+                complete=bool(r["complete"]), source_file=r["source_file"], file_sha256=r["file_sha256"],
+                received_at=datetime.fromisoformat(r["received_at"]),
+                had_tracked_changes=bool(r["had_tracked_changes"]), had_comments=bool(r["had_comments"]),
+            )
+            for r in rows
+        ]
+
+    def current_summary_returns(self) -> list[SummaryReturn]:
+        """The latest summary form received from each agency."""
+        return [
+            SummaryReturn(
+                identity=_identity_from_row(r), improvements=r["improvements"], partnership=r["partnership"],
+                comments=r["comments"], source_file=r["source_file"], file_sha256=r["file_sha256"],
+                received_at=datetime.fromisoformat(r["received_at"]),
+            )
+            for r in self.conn.execute(_CURRENT + " ORDER BY id", (FormKind.SUMMARY.value,))
+        ]
+
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
     return IssuedForm(
@@ -155,4 +402,22 @@ def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
         template_fingerprint=row["template_fingerprint"],
         issued_at=datetime.fromisoformat(row["issued_at"]),
         superseded_by=row["superseded_by"],
+    )
+
+
+def _identity_from_row(row: sqlite3.Row) -> FormIdentity:
+    return FormIdentity(
+        form_id=row["form_id"], cycle_id=row["cycle_id"], agency=row["agency"], kind=FormKind(row["kind"]),
+        case_ref=row["case_ref"], kloes=tuple(json.loads(row["kloes"])), fingerprint=row["fingerprint"],
+    )
+
+
+def _received_from_row(row: sqlite3.Row) -> ReceivedFile:
+    return ReceivedFile(
+        id=row["id"], sha256=row["sha256"], original_path=row["original_path"], archive_name=row["archive_name"],
+        size=row["size"], received_at=datetime.fromisoformat(row["received_at"]), outcome=row["outcome"],
+        message=row["message"], problems=tuple(Problem(**p) for p in json.loads(row["problems"])),
+        form_id=row["form_id"], agency=row["agency"], case_ref=row["case_ref"], kind=row["kind"],
+        had_tracked_changes=bool(row["had_tracked_changes"]), had_comments=bool(row["had_comments"]),
+        moved_to=row["moved_to"], feedback_file=row["feedback_file"],
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
+import zlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -99,7 +101,7 @@ class Package:
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(MAX_MEMBER_UNCOMPRESSED + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error) as exc:
             raise PackageError("package.corrupt", f"The file is damaged: part {name} cannot be read ({exc}).",
                                "Ask the sender to save the file again and resend it.") from None
         except RuntimeError as exc:  # encrypted member
@@ -120,7 +122,7 @@ def open_package(data: bytes) -> Package:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise PackageError("package.corrupt", f"The file is damaged or incomplete and cannot be opened ({exc}).",
                            "Ask the sender to save the file again and resend it.") from None
     if not infos:

@@ -1,0 +1,163 @@
+"""Benchmark ingest on a synthetic cycle of 60 cases x 17 agencies (about 1,000 returned forms).
+
+    python3 benchmarks/bench_ingest.py [--cases 60] [--agencies 17] [--keep DIR]
+
+Every issued form is filled programmatically (the way Word saves a filled form:
+ratings, evidence, some "not met" with reasons, a few gaps) and dropped into the
+inbox. Reports, in one run:
+  floor           median ms for a raw zipfile + lxml parse of each returned file's document part
+  floor (parts)   the same for every part the reader parses (package rels, custom properties, document)
+  parse+validate  median ms of read_return alone (identity, register check, fields, validation)
+  end to end      median ms per form of the real ingest run (archive with fsync, parse, validate,
+                  one durable SQLite commit per file, move), timed between progress calls
+  results.xlsx    the one-off rebuild of the results workbook at the end of the run
+  peak memory     the process's peak resident set (MB)
+Targets: end to end <= 10 ms per form, parse+validate <= 3x the floor, peak <= 300 MB.
+Not a test: timings vary by machine and disk. Floor and parse are measured
+interleaved, file by file, so background load hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
+
+from benchmarks.synthetic import synthetic_cycle  # noqa: E402
+from pipeline.forms import FormKind, generate_forms  # noqa: E402
+from pipeline.ingest import ingest_inbox  # noqa: E402
+from pipeline.ooxml.controls import fill_controls  # noqa: E402
+from pipeline.results import write_results  # noqa: E402
+from pipeline.returns import Outcome, read_return  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+from pipeline.workspace import Workspace  # noqa: E402
+
+READER_PARTS = ("_rels/.rels", "docProps/custom.xml", "word/document.xml")  # the parts read_return parses
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def floor_parse(data: bytes, parts=("word/document.xml",)) -> None:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    for part in parts:
+        etree.fromstring(zf.read(part))
+
+
+def answers(cycle, n: int) -> dict:
+    """Varied, realistic answers; every 10th form leaves a gap so validation has work to do."""
+    values = {}
+    for s in cycle.standards:
+        pick = (n + s.number) % 7
+        if pick == 0:
+            values[f"ca:rating:S{s.number}"] = "Not met"
+            values[f"ca:reason:S{s.number}"] = f"Standard {s.number} was not met: the record does not show it.\nSee the chronology."
+        else:
+            values[f"ca:rating:S{s.number}"] = "Met or exceeded"
+            values[f"ca:evidence:S{s.number}"] = (f"Evidence for standard {s.number}: the case file records a multi-agency "
+                                                  f"meeting, the plan and the child's views (entry {n}).")
+    if n % 10 == 0:
+        values[f"ca:rating:S{cycle.standards[-1].number}"] = ""
+    return values
+
+
+def summary(n: int) -> dict:
+    return {"ca:summary:improvements": f"Improvement {n}", "ca:summary:partnership": "Share minutes sooner.",
+            "ca:summary:comments": ""}
+
+
+def ms(samples: list[float]) -> str:
+    s = sorted(samples)
+    return f"{statistics.median(s) * 1000:.2f} ms median, p90 {s[int(len(s) * 0.9)] * 1000:.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=60)
+    parser.add_argument("--agencies", type=int, default=17)
+    parser.add_argument("--keep", type=Path, help="build the workspace here instead of a temporary folder")
+    args = parser.parse_args()
+    cycle = synthetic_cycle(cases=args.cases, agencies=args.agencies)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(args.keep or Path(tmp) / "ws")
+        ws.ensure_folders()
+        t = time.perf_counter()
+        generated = generate_forms(ws, cycle)
+        generate_s = time.perf_counter() - t
+        returned: list[tuple[str, bytes]] = []
+        for n, form in enumerate(generated.written):
+            blank = (ws.root / form.path).read_bytes()
+            values = answers(cycle, n) if form.kind is FormKind.AUDIT else summary(n)
+            returned.append((Path(form.path).name, fill_controls(blank, values)))
+        size = statistics.median(len(d) for _, d in returned)
+        doc_size = statistics.median(len(zipfile.ZipFile(io.BytesIO(d)).read("word/document.xml")) for _, d in returned)
+
+        # parse + validate alone, interleaved with the floors on the same bytes
+        floor, floor_all, parse = [], [], []
+        outcomes = {o: 0 for o in Outcome}
+        with Store.open(ws.store_path) as store:
+            for name, data in returned:
+                t0 = time.perf_counter()
+                floor_parse(data)
+                t1 = time.perf_counter()
+                floor_parse(data, READER_PARTS)
+                t2 = time.perf_counter()
+                outcome = read_return(data, filename=name, cycle=cycle, register=store)
+                t3 = time.perf_counter()
+                floor.append(t1 - t0)
+                floor_all.append(t2 - t1)
+                parse.append(t3 - t2)
+                outcomes[outcome.outcome] += 1
+
+        # the real run, end to end
+        for name, data in returned:
+            (ws.inbox / name).write_bytes(data)
+        marks: list[float] = []
+        t = time.perf_counter()
+        result = ingest_inbox(ws, cycle, progress=lambda done, total: marks.append(time.perf_counter()))
+        run_s = time.perf_counter() - t
+        end_to_end = [b - a for a, b in zip(marks, marks[1:])]
+        with Store.open(ws.store_path) as store:
+            t = time.perf_counter()
+            write_results(ws, cycle, store)
+            results_s = time.perf_counter() - t
+
+    n = len(returned)
+    floor_med, floor_all_med, parse_med = (statistics.median(x) for x in (floor, floor_all, parse))
+    print(f"synthetic cycle: {args.cases} cases x {args.agencies} agencies -> {n} returned forms "
+          f"({sum(1 for w in generated.written if w.kind is FormKind.AUDIT)} audit + "
+          f"{sum(1 for w in generated.written if w.kind is FormKind.SUMMARY)} summary); "
+          f"{size / 1024:.0f} KB per file, document part {doc_size / 1024:.0f} KB; generated in {generate_s:.1f} s")
+    print(f"read outcomes:            {', '.join(f'{o.value} {c}' for o, c in outcomes.items())}")
+    print(f"floor (document part):    {ms(floor)}")
+    print(f"floor (parts it parses):  {ms(floor_all)}")
+    print(f"parse + validate:         {ms(parse)}  ({parse_med / floor_med:.2f}x the document floor, "
+          f"{parse_med / floor_all_med:.2f}x the parts floor; target <= 3x)")
+    print(f"end to end per form:      {ms(end_to_end)}  (target <= 10 ms; archive + fsync, parse, validate, "
+          f"one durable commit per file, move)")
+    print(f"ingest run:               {run_s:.1f} s for {n} files, {result.totals_line()} "
+          f"(includes feedback and results.xlsx)")
+    print(f"results.xlsx rebuild:     {results_s:.2f} s ({n} returns)")
+    peak = peak_rss_mb()
+    print(f"peak memory (max RSS):    {peak:.0f} MB (target <= 300 MB)" if peak else "peak memory: not measurable on this OS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+"""The ingest run: every file in the inbox archived, read, stored and moved, with nothing lost.
+
+Order per file, so a crash or kill at any point loses nothing:
+  1. the original bytes go to `.case-audit/archive/<sha256><ext>` (fsynced) before anything else;
+  2. one store transaction records the file and, if it was a form, its return and answers;
+  3. only then does the file move to `inbox/processed/` or `inbox/rejected/` (never overwriting).
+A re-run finds an interrupted file either not yet recorded (it is read again, with the
+same result) or recorded but not moved ("already ingested", and moved now).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .models import Cycle
+from .ooxml.package import MAX_PACKAGE_BYTES
+from .problems import CaseAuditError, Problem, ProblemReport, Severity
+from .results import SheetWriter, write_results
+from .returns import Outcome, ReadOutcome, agency_fix, read_return
+from .store import ReceivedFile, Store
+from .workspace import Workspace, atomic_write_bytes, unique_path
+
+PROCESSED, REJECTED = "processed", "rejected"
+SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "icon\r"}
+TEMP_SUFFIXES = {".tmp", ".temp", ".crdownload", ".part", ".partial", ".download"}
+
+# What the officer sees for each file.
+ACCEPTED = "accepted"
+ACCEPTED_WITH_PROBLEMS = "accepted with problems"
+ALREADY_INGESTED = "already ingested"
+REJECTED_LINE = "rejected"
+NOT_READ = "not read"
+
+
+@dataclass
+class FileResult:
+    """One line of the ingest listing."""
+
+    file: str  # relative to the inbox, forward slashes
+    outcome: str  # accepted | accepted with problems | already ingested | rejected | not read
+    message: str
+    agency: Optional[str] = None
+    case_ref: Optional[str] = None
+    form_id: Optional[str] = None
+    problems: list[Problem] = field(default_factory=list)
+    moved_to: Optional[str] = None  # relative to the workspace
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    feedback_files: list[Path] = field(default_factory=list)
+    results_path: Optional[Path] = None
+    results_written: bool = False
+    results_problem: Optional[Problem] = None
+    problems: ProblemReport = field(default_factory=ProblemReport)  # about the run itself (moves that failed...)
+
+    def totals(self) -> dict[str, int]:
+        counts = {ACCEPTED: 0, ACCEPTED_WITH_PROBLEMS: 0, ALREADY_INGESTED: 0, REJECTED_LINE: 0, NOT_READ: 0}
+        for f in self.files:
+            counts[f.outcome] += 1
+        return counts
+
+    def totals_line(self) -> str:
+        t = self.totals()
+        parts = [f"{t[ACCEPTED]} accepted", f"{t[ACCEPTED_WITH_PROBLEMS]} accepted with problems",
+                 f"{t[ALREADY_INGESTED]} already ingested", f"{t[REJECTED_LINE]} rejected"]
+        if t[NOT_READ]:
+            parts.append(f"{t[NOT_READ]} not read")
+        if self.ignored:
+            parts.append(f"{len(self.ignored)} ignored")
+        return ", ".join(parts)
+
+    @property
+    def needs_attention(self) -> bool:
+        t = self.totals()
+        return bool(t[ACCEPTED_WITH_PROBLEMS] or t[REJECTED_LINE] or t[NOT_READ] or not self.results_written
+                    or self.problems.errors)
+
+
+# --- the run ---------------------------------------------------------------------
+
+
+def ingest_inbox(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    lock_timeout: float = 60.0,
+    extra_sheets: Optional[Sequence[SheetWriter]] = None,
+) -> IngestResult:
+    """Ingest every file under `inbox/`; refresh feedback and `outbox/results.xlsx`.
+
+    A second run at the same time waits for the first (up to `lock_timeout`
+    seconds), then refuses with a plain message; it never double-ingests.
+    """
+    ws.ensure_folders()
+    result = IngestResult()
+    with ws.lock(timeout=lock_timeout):
+        store = Store.open(ws.store_path)
+        try:
+            candidates, result.ignored = scan_inbox(ws)
+            total = len(candidates)
+            if progress:
+                progress(0, total)
+            for done, path in enumerate(candidates, start=1):
+                result.files.append(ingest_file(ws, cycle, store, path, result.problems))
+                if progress:
+                    progress(done, total)
+            result.feedback_files = write_feedback(ws, cycle, store)
+            try:
+                result.results_path = write_results(ws, cycle, store, extra_sheets=extra_sheets)
+                result.results_written = True
+            except CaseAuditError as exc:
+                result.results_problem = exc.report.problems[0] if exc.report.problems else Problem(
+                    code="file.locked", message=exc.summary)
+        finally:
+            store.close()
+    return result
+
+
+def scan_inbox(ws: Workspace) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files waiting in the inbox (any sub-folder), oldest first; and those left alone, with why."""
+    found: list[tuple[float, str, Path]] = []
+    ignored: list[tuple[str, str]] = []
+    inbox = ws.inbox
+    if not inbox.is_dir():
+        return [], []
+    for folder, dirs, files in os.walk(inbox):
+        here = Path(folder)
+        if here == inbox:
+            dirs[:] = [d for d in dirs if d not in (PROCESSED, REJECTED)]
+        kept_dirs = []
+        for d in dirs:
+            why = _ignore_reason(here / d, d)
+            if why is None:
+                kept_dirs.append(d)
+        dirs[:] = sorted(kept_dirs)
+        for name in files:
+            path = here / name
+            rel = path.relative_to(inbox).as_posix()
+            why = _ignore_reason(path, name)
+            if why is None and not path.is_file():
+                why = "not a regular file"
+            if why:
+                if name != ".gitkeep":
+                    ignored.append((rel, why))
+                continue
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                mtime = 0.0
+            found.append((mtime, rel, path))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [p for _, _, p in found], ignored
+
+
+def _ignore_reason(path: Path, name: str) -> Optional[str]:
+    lower = name.lower()
+    if name.startswith("~$"):
+        return "Word/Excel lock file (the document is open somewhere)"
+    if name.startswith("."):
+        return "hidden file"
+    if lower in SYSTEM_FILES:
+        return "system file"
+    if (name.startswith("~") and lower.endswith(".tmp")) or Path(lower).suffix in TEMP_SUFFIXES:
+        return "temporary file"
+    try:
+        attrs = getattr(path.lstat(), "st_file_attributes", 0)
+    except OSError:
+        return None
+    if attrs & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)):
+        return "hidden file"
+    return None
+
+
+# --- one file --------------------------------------------------------------------
+
+
+def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_problems: ProblemReport) -> FileResult:
+    """Archive, read, record and move one inbox file; the caller holds the workspace lock."""
+    rel = path.relative_to(ws.inbox).as_posix()
+    seen: dict[str, Optional[ReceivedFile]] = {}
+
+    def archived_as(sha: str) -> Optional[str]:
+        seen[sha] = store.received_file(sha)
+        return seen[sha].archive_name if seen[sha] else None
+
+    try:
+        sha, data, size = archive_original(ws, path, archived_as)
+    except PermissionError:
+        return FileResult(rel, NOT_READ, "could not be read: it is open in another program. Close it and run ingest again.")
+    except FileNotFoundError:
+        return FileResult(rel, NOT_READ, "disappeared while ingest was running; run ingest again.")
+    except OSError as exc:
+        return FileResult(rel, NOT_READ, f"could not be read or archived ({exc.strerror or exc}); run ingest again.")
+
+    existing = seen.get(sha)
+    if existing is not None:
+        moved = _move_out(ws, path, rel, REJECTED if existing.outcome == Outcome.REJECTED.value else PROCESSED,
+                          run_problems)
+        if moved:
+            store.set_moved_to(sha, moved)
+        when = existing.received_at.strftime("%d %b %Y %H:%M")
+        return FileResult(rel, ALREADY_INGESTED, f"the same file as {existing.original_path}, received {when}; nothing changed",
+                          existing.agency, existing.case_ref, existing.form_id, moved_to=moved)
+
+    received_at = datetime.now()
+    if data is None:
+        read = ReadOutcome(Outcome.REJECTED, ProblemReport())
+        read.problems.add("file.too-large", f"The file is {size / 1024 / 1024:.0f} MB; an audit form is well under 1 MB.",
+                          "Check the right attachment was saved; ask the agency to send the audit form on its own.",
+                          file=rel)
+    else:
+        try:
+            read = read_return(data, filename=rel, cycle=cycle, register=store, sha256=sha, received_at=received_at)
+        except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
+            run_problems.add("ingest.internal-error", f"{rel} could not be read because of a fault in case-audit "
+                             f"({type(exc).__name__}: {exc}). It was archived and left in the inbox.",
+                             "Report this to whoever supports case-audit; run ingest again after the fix.",
+                             file=rel)
+            return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; left in the inbox "
+                              "to be read again after the fault is fixed.")
+    ident = read.identity
+    folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
+    target = _destination(ws, folder, rel)
+    record = ReceivedFile(
+        sha256=sha, original_path=rel, archive_name=_archive_name(sha, path), size=size, received_at=received_at,
+        outcome=read.outcome.value, message=read.message, problems=tuple(read.problems),
+        form_id=ident.form_id if ident else None, agency=ident.agency if ident else None,
+        case_ref=ident.case_ref if ident else None, kind=ident.kind.value if ident else None,
+        had_tracked_changes=read.had_tracked_changes, had_comments=read.had_comments,
+        moved_to=ws.relative(target),
+    )
+    with store.transaction() as conn:
+        file_id = store.record_received_file(record, conn)
+        if read.record is not None:
+            store.record_return(file_id, read.record, conn)
+
+    moved = _move_out(ws, path, rel, folder, run_problems, target)
+    if moved != record.moved_to:
+        store.set_moved_to(sha, moved)
+    line = {Outcome.ACCEPTED: ACCEPTED, Outcome.INCOMPLETE: ACCEPTED_WITH_PROBLEMS, Outcome.REJECTED: REJECTED_LINE}[read.outcome]
+    if line == ACCEPTED and read.problems.warnings:
+        line = ACCEPTED_WITH_PROBLEMS
+    return FileResult(rel, line, read.message, ident.agency if ident else None, ident.case_ref if ident else None,
+                      ident.form_id if ident else None, list(read.problems), moved)
+
+
+def _archive_name(sha: str, path: Path) -> str:
+    suffix = path.suffix.lower()
+    return sha + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin")
+
+
+def archive_original(ws: Workspace, path: Path,
+                     archived_as: Callable[[str], Optional[str]] = lambda sha: None) -> tuple[str, Optional[bytes], int]:
+    """Copy the file's bytes into the archive, durably, before anything reads them.
+
+    Returns (sha256, the bytes or None when the file is too large to be a form, size).
+    `archived_as(sha)` names an archive copy the store already knows (the same
+    bytes sent again under another name); a copy already there is kept as it is.
+    """
+    archive = ws.archive_dir
+    archive.mkdir(parents=True, exist_ok=True)
+    size = path.stat().st_size
+    if size <= MAX_PACKAGE_BYTES:
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        target = archive / (archived_as(sha) or _archive_name(sha, path))
+        if not (target.exists() and target.stat().st_size == len(data)):
+            _write_durably(target, data)
+        return sha, data, len(data)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=archive)
+    try:
+        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        target = archive / (archived_as(sha) or _archive_name(sha, path))
+        if target.exists():
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+            _fsync_folder(archive)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return sha, None, size
+
+
+def _write_durably(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(target.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename durable where the OS allows it (POSIX); Windows has no folder handle to sync."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _destination(ws: Workspace, folder: str, rel: str) -> Path:
+    return unique_path(ws.inbox / folder / Path(rel))
+
+
+def _move_out(ws: Workspace, path: Path, rel: str, folder: str, run_problems: ProblemReport,
+              target: Optional[Path] = None) -> Optional[str]:
+    """Move an ingested file out of the inbox; a locked file stays put and is 'already ingested' next time."""
+    target = target if target is not None and not target.exists() else _destination(ws, folder, rel)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        run_problems.add("ingest.move-failed", f"{rel} was ingested but could not be moved to inbox/{folder}/ "
+                         "(it is probably open in Word).", "Close it; the next ingest moves it and changes nothing else.",
+                         file=rel, severity=Severity.WARNING)
+        return ws.relative(path)
+    return ws.relative(target)
+
+
+# --- feedback the officer can forward ----------------------------------------------
+
+UNIDENTIFIED = "_unidentified"
+
+
+def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[datetime] = None) -> list[Path]:
+    """One plain-text note per agency for its rejected or incomplete returns not yet covered; never overwrites.
+
+    Files nobody can be identified as sending go to `_unidentified/`, for the officer.
+    """
+    now = now or datetime.now()
+    by_agency: dict[str, list[ReceivedFile]] = {}
+    for f in store.files_needing_feedback():
+        by_agency.setdefault(f.agency or UNIDENTIFIED, []).append(f)
+    written = []
+    for code, items in sorted(by_agency.items()):
+        folder = ws.feedback_dir / _safe_folder_name(code)
+        target = unique_path(folder / f"feedback {now:%Y-%m-%d %H%M}.txt")
+        text = feedback_text(cycle, code, items, now)
+        atomic_write_bytes(target, text.replace("\n", os.linesep).encode("utf-8-sig"))
+        store.mark_feedback([f.sha256 for f in items], ws.relative(target))
+        written.append(target)
+    return written
+
+
+def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now: datetime) -> str:
+    """The note itself: which form, which standard, what is wrong, what to do."""
+    settings = cycle.settings
+    agency = next((a for a in cycle.agencies if a.code == agency_code), None)
+    names = _child_names(cycle)
+    lines = [f"{settings.board_name}: multi-agency case audit {settings.cycle_name}",
+             f"Feedback on returned audit forms, {now:%d %B %Y %H:%M}", ""]
+    if agency is not None:
+        contact = f" ({agency.contact_name}, {agency.secure_email})" if agency.contact_name and agency.secure_email else ""
+        lines.append(f"To: {agency.name}{contact}")
+        lines += ["", "Thank you for returning your audit forms. The forms below need something put right. "
+                      "Please correct the form you sent and return it by secure email; a corrected form replaces the earlier one."]
+        if settings.return_deadline:
+            lines.append(f"Forms are due by {settings.return_deadline:%d %B %Y}.")
+    else:
+        lines += ["For the case audit officer: these files could not be matched to an agency.",
+                  "Find out who sent each one and ask them for the form they were sent."]
+    for number, item in enumerate(items, start=1):
+        lines += ["", f"{number}. File: {_scrub(item.original_path, names)}"]
+        ident = ([f"Case reference {item.case_ref}"] if item.case_ref else []) + \
+            ([f"Form ID {item.form_id}"] if item.form_id else [])
+        if ident:
+            lines.append("   " + ", ".join(ident))
+        if item.outcome == Outcome.REJECTED.value:
+            lines.append("   Result: NOT ACCEPTED - nothing from this file has been counted.")
+        else:
+            lines.append("   Result: received but INCOMPLETE - the answers given have been kept.")
+        for problem in item.problems:
+            if problem.severity is not Severity.ERROR:
+                continue
+            where = f"{problem.location}: " if problem.location else ""
+            found = f" (found: '{_scrub(problem.value, names)}')" if problem.value else ""
+            lines.append(f"   - {where}{problem.message}{found}")
+            fix = agency_fix(problem.code, problem.fix) if agency is not None else problem.fix
+            if fix:
+                lines.append(f"     What to do: {fix}")
+    if settings.return_instructions and agency is not None:
+        lines += ["", settings.return_instructions]
+    return "\n".join(lines) + "\n"
+
+
+def _child_names(cycle: Cycle) -> list[re.Pattern]:
+    names = {c.child_name.strip() for c in cycle.cases if len(c.child_name.strip()) >= 3}
+    return [re.compile(re.escape(n), re.IGNORECASE) for n in sorted(names, key=len, reverse=True)]
+
+
+def _scrub(text: str, names: list[re.Pattern]) -> str:
+    """Feedback travels by email: a child's name an agency put in a file name is taken out."""
+    for pattern in names:
+        text = pattern.sub("[name removed]", text)
+    return text
+
+
+def _safe_folder_name(code: str) -> str:
+    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", code).strip(" .")
+    return cleaned or UNIDENTIFIED

@@ -1,0 +1,183 @@
+"""outbox/results.xlsx: every response as a filterable sheet, rebuilt from the store each time.
+
+Written whole or not at all (`atomic_write_bytes`): when the workbook is open
+in Excel the write fails with a `file.locked` problem, the records stay
+committed, and the officer closes Excel and runs the command again.
+
+Other stages add sheets through `extra_sheets`: callables given the openpyxl
+workbook (write-only: create sheets, append rows, add charts), the cycle and
+the store, run after the sheets below.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from .models import AuditReturn, Cycle, RatingKind
+from .problems import Severity
+from .store import Store
+from .workspace import Workspace, atomic_write_bytes
+
+SheetWriter = Callable[[Workbook, Cycle, Store], None]
+
+EXCEL_CELL_LIMIT = 32767
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+HEADER_FONT = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+RESPONSES_COLUMNS = [
+    ("Agency", 10), ("Agency name", 28), ("Case ref", 12), ("Priority area", 20), ("KLOE", 7),
+    ("Standard", 10), ("Rating", 18), ("Counts as", 14), ("Evidence", 60), ("Reason", 60),
+    ("Return status", 16), ("Source file", 36), ("Received", 18), ("Form ID", 22),
+]
+
+
+def write_results(ws: Workspace, cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None) -> Path:
+    """Rebuild outbox/results.xlsx; raises CaseAuditError (file.locked) if Excel has it open."""
+    wb = results_workbook(cycle, store, extra_sheets)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    atomic_write_bytes(ws.results_path, buffer.getvalue())
+    return ws.results_path
+
+
+def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None) -> Workbook:
+    """The workbook in write-only (streaming) mode: a thousand returns are 22,000 rows, and memory stays small.
+
+    Extra sheet writers therefore create sheets and append rows (openpyxl's
+    write-only API: `wb.create_sheet`, `sheet.append`, `sheet.add_chart`).
+    """
+    wb = Workbook(write_only=True)
+    fill_sheet(wb.create_sheet("Responses"), RESPONSES_COLUMNS, response_rows(cycle, store.current_audit_returns(cycle)))
+    fill_sheet(wb.create_sheet("Summaries"), [("Agency", 10), ("Agency name", 28), ("Improvements to be made", 60),
+                                              ("Partnership working", 60), ("Other comments", 60),
+                                              ("Source file", 36), ("Received", 17)],
+               summary_rows(cycle, store))
+    fill_sheet(wb.create_sheet("Returns"), [("Received", 17), ("File", 40), ("Outcome", 12), ("Counts", 8),
+                                            ("Agency", 10), ("Case ref", 12), ("Form ID", 22), ("Message", 70),
+                                            ("Tracked changes", 9), ("Comments", 9), ("Now at", 40),
+                                            ("Archived as", 30)],
+               returns_log_rows(store))
+    fill_sheet(wb.create_sheet("Problems"), [("Received", 17), ("File", 40), ("Agency", 10), ("Case ref", 12),
+                                             ("Severity", 9), ("Where", 30), ("Problem", 70), ("What to do", 60),
+                                             ("Found", 20), ("Code", 26)],
+               problem_rows(store))
+    for writer in extra_sheets or ():
+        writer(wb, cycle, store)
+    return wb
+
+
+# --- rows ---------------------------------------------------------------------------
+
+
+def response_rows(cycle: Cycle, returns: Iterable[AuditReturn]) -> Iterable[list[Any]]:
+    """One row per agency x case x standard of every return that counts (blank rating where none given)."""
+    agencies = {a.code: a.name for a in cycle.agencies}
+    priority = {c.ref: c.priority_area for c in cycle.cases}
+    standards = {s.number: s for s in cycle.standards}
+    for ret in returns:
+        ident = ret.identity
+        status = "No involvement" if ret.no_involvement else ("Complete" if ret.complete else "Incomplete")
+        numbers = [s.number for s in cycle.standards if s.kloe in set(ident.kloes)] or [a.standard for a in ret.answers]
+        for number in numbers:
+            answer = ret.answer(number)
+            std = standards.get(number)
+            reason = answer.reason if answer else ""
+            if ret.no_involvement and not reason:
+                reason = ret.no_involvement_reason
+            yield [
+                ident.agency, agencies.get(ident.agency, ""), ident.case_ref, priority.get(ident.case_ref or "", ""),
+                std.kloe if std else None, number,
+                answer.rating_label if answer else "", _kind_text(answer.rating if answer else None),
+                answer.evidence if answer else "", reason, status, ret.source_file, ret.received_at,
+                ident.form_id,
+            ]
+
+
+def _kind_text(kind: Optional[RatingKind]) -> str:
+    return kind.value if kind else ""
+
+
+def summary_rows(cycle: Cycle, store: Store) -> Iterable[list[Any]]:
+    agencies = {a.code: a.name for a in cycle.agencies}
+    for s in store.current_summary_returns():
+        yield [s.identity.agency, agencies.get(s.identity.agency, ""), s.improvements, s.partnership, s.comments,
+               s.source_file, s.received_at]
+
+
+def returns_log_rows(store: Store) -> Iterable[list[Any]]:
+    counting = {r.file_sha256 for r in store.return_history() if r.counts}
+    for f in store.received_files():
+        counts = "yes" if f.sha256 in counting else ("no" if f.outcome != "rejected" else "")
+        yield [f.received_at, f.original_path, f.outcome, counts, f.agency, f.case_ref, f.form_id, f.message,
+               "yes" if f.had_tracked_changes else "", "yes" if f.had_comments else "", f.moved_to, f.archive_name]
+
+
+def problem_rows(store: Store) -> Iterable[list[Any]]:
+    for f in store.received_files():
+        for p in f.problems:
+            yield [f.received_at, f.original_path, f.agency, f.case_ref,
+                   "error" if p.severity is Severity.ERROR else "warning", p.location, p.message, p.fix, p.value, p.code]
+
+
+# --- writing a sheet ------------------------------------------------------------------
+
+
+def fill_sheet(sheet, columns: Sequence[tuple[str, int]], rows: Iterable[Sequence[Any]]) -> int:
+    """A header row (bold, frozen, filtered), then `rows`; long text wraps. Returns the number of rows.
+
+    `sheet` is a write-only worksheet: rows are streamed, never held.
+    """
+    for i, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.page_setup.orientation = "landscape"  # printed: all columns across, as many pages down as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.print_title_rows = "1:1"
+    header = []
+    for name, _ in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+        header.append(cell)
+    sheet.append(header)
+    wrap_columns = {i for i, (_, width) in enumerate(columns) if width >= 36}
+    count = 0
+    for row in rows:
+        out = []
+        for i, value in enumerate(row):
+            value = safe_value(value)
+            if isinstance(value, str) and (i in wrap_columns or value.startswith("=")):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"  # text an auditor typed is never a formula
+                if i in wrap_columns:
+                    cell.alignment = WRAP
+                value = cell
+            elif isinstance(value, datetime):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = DATE_FORMAT
+                value = cell
+            out.append(value)
+        sheet.append(out)
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    return count
+
+
+def safe_value(value: Any) -> Any:
+    """What Excel can hold: no control characters, no more than 32,767 characters in a cell."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(value) > EXCEL_CELL_LIMIT:
+            value = value[: EXCEL_CELL_LIMIT - 40] + " [... cut: see the returned form]"
+    return value

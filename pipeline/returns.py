@@ -1,0 +1,716 @@
+"""One returned file -> what it is, which form it answers, and the validated answers.
+
+`read_return` never raises for anything wrong with the file: every problem is
+a `Problem` in the outcome, said so the officer can forward it to the agency.
+Identity comes from the custom document properties (which survive Word, Word
+for the web and LibreOffice), cross-checked with the visible form ID and the
+issued-forms register. Answers come from content-control tags where a control
+sits in the row and column its tag claims, and otherwise from table position:
+LibreOffice drops every tag, so position is a main path, not a corner case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from functools import lru_cache
+from typing import Optional, Protocol, Union
+
+from .models import (
+    Answer,
+    AuditReturn,
+    Cycle,
+    FormIdentity,
+    FormKind,
+    IssuedForm,
+    RatingKind,
+    RatingOption,
+    Standard,
+    SummaryReturn,
+    normalise_label,
+)
+from .ooxml.package import PackageError, open_package, sniff
+from .ooxml.properties import read_custom_properties
+from .ooxml.reading import (
+    Cell,
+    Table,
+    TooManyRows,
+    WordDocument,
+    checkbox_state,
+    describe_ole2,
+    describe_package,
+    read_word_document,
+)
+from .problems import ProblemReport, Severity
+
+PROP = "CaseAudit."
+FORM_VERSION = 1
+MAX_TABLE_ROWS = 2000  # an audit form has a few dozen rows
+
+NO_INVOLVEMENT_LABEL = "No involvement in this case"
+NO_INVOLVEMENT_REASON_LABEL = "If no involvement, why"
+EVIDENCE_HEADER = "Met or exceeded: evidence"
+REASON_HEADER = "Not met or not applicable: why"
+SUMMARY_FIELDS = {
+    "improvements": "Improvements to be made in your agency",
+    "partnership": "Suggestions for improving partnership working",
+    "comments": "Other comments",
+}
+
+STANDARD_ROW = re.compile(r"^\s*standard\s*(\d+)\b", re.IGNORECASE)
+KLOE_HEADING = re.compile(r"^\s*kloe\s*(\d+)\b", re.IGNORECASE)
+VISIBLE_FORM_ID = re.compile(r"Form\s+ID\s*:\s*([A-Za-z0-9][A-Za-z0-9._\-/]*)")
+VISIBLE_CASE_REF = re.compile(r"Case\s+reference\s*:[ \t]*([^\n\t]*)")
+
+# What auditors type when the drop-down is gone, by the kind of rating they mean.
+TYPED_RATINGS = {
+    RatingKind.MET: {"met", "yes", "met or exceeded", "exceeded"},
+    RatingKind.NOT_MET: {"not met", "no", "unmet"},
+    RatingKind.NOT_APPLICABLE: {"n/a", "na", "n.a.", "not applicable"},
+}
+
+
+_label = lru_cache(maxsize=4096)(normalise_label)  # labels and ratings repeat across every form of a cycle
+
+
+class Outcome(str, Enum):
+    ACCEPTED = "accepted"
+    INCOMPLETE = "incomplete"
+    REJECTED = "rejected"
+
+
+class Register(Protocol):
+    def issued_form(self, form_id: str) -> Optional[IssuedForm]: ...
+
+
+@dataclass
+class ReadOutcome:
+    """What one returned file turned out to be."""
+
+    outcome: Outcome
+    problems: ProblemReport
+    audit: Optional[AuditReturn] = None
+    summary: Optional[SummaryReturn] = None
+    identity: Optional[FormIdentity] = None  # as far as it could be told, even for a rejected file
+    had_tracked_changes: bool = False
+    had_comments: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # field -> "control" | "position"
+
+    @property
+    def record(self) -> Union[AuditReturn, SummaryReturn, None]:
+        return self.audit or self.summary
+
+    @property
+    def message(self) -> str:
+        """One line for the ingest listing."""
+        errors, warnings = self.problems.errors, self.problems.warnings
+        if self.outcome is Outcome.REJECTED:
+            return errors[0].message if errors else "rejected"
+        if self.outcome is Outcome.INCOMPLETE:
+            head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} to put right"
+            first = errors[0].message.rstrip(".")
+            return f"{head}: {first}" + (f" (and {len(errors) - 1} more)." if len(errors) > 1 else ".")
+        if self.audit is not None and self.audit.no_involvement:
+            head = "no involvement in this case"
+        else:
+            head = "complete"
+        if warnings:
+            head += "; note: " + "; ".join(w.message for w in warnings[:2])
+        return head
+
+
+# Advice addressed to the agency, for feedback the officer forwards, where the officer's own fix would not do.
+AGENCY_ADVICE = {
+    "return.old-toolkit": "The standards have changed since this form was made. The board office will send you a "
+                          "fresh form: please copy your answers into it and return that one.",
+    "return.unknown-form": "This form was not issued for this year's audit. Please return the form the board office "
+                           "sent you for this case (its file name starts with your agency code).",
+    "return.not-in-cycle": "No action is needed unless the board office asks you.",
+    "return.newer-form": "No action is needed; the board office will read your form after updating its software.",
+}
+
+
+def agency_fix(code: str, fix: str) -> str:
+    """The 'what to do' for a problem, as said to the agency rather than to the officer."""
+    if code in AGENCY_ADVICE:
+        return AGENCY_ADVICE[code]
+    lead = "ask the agency to "
+    return "Please " + fix[len(lead):] if fix.lower().startswith(lead) else fix
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str, fix: str = "", value: Optional[str] = None):
+        super().__init__(message)
+        self.code, self.message, self.fix, self.value = code, message, fix, value
+
+
+# --- the one entry point --------------------------------------------------------
+
+
+def read_return(
+    data: bytes,
+    *,
+    filename: str,
+    cycle: Cycle,
+    register: Register,
+    sha256: Optional[str] = None,
+    received_at: Optional[datetime] = None,
+) -> ReadOutcome:
+    """Read one returned file against the cycle and the issued-forms register."""
+    problems = ProblemReport()
+    state = _State(filename=filename, problems=problems)
+    try:
+        doc, props = _open_word_document(data)
+        state.tracked, state.comments = doc.has_tracked_changes, doc.has_comments
+        _identify(doc, props, state, cycle, register)
+    except _Reject as r:
+        problems.add(r.code, r.message, r.fix, file=filename, value=r.value)
+        return ReadOutcome(Outcome.REJECTED, problems, identity=state.identity,
+                           had_tracked_changes=state.tracked, had_comments=state.comments)
+
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    ident = state.identity
+    if state.tracked:
+        problems.add("return.tracked-changes",
+                     "The form has tracked changes; it was read as if every change were accepted.",
+                     "Check this return's answers in results.xlsx against the archived file.",
+                     file=filename, severity=Severity.WARNING)
+    if state.comments:
+        problems.add("return.comments", "The form has Word comments; comments are not read as answers.",
+                     "Open the file to read the comments; ask the agency to put anything that matters in the form itself.",
+                     file=filename, severity=Severity.WARNING)
+    common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at)
+    if ident.kind is FormKind.SUMMARY:
+        values = _read_summary(_layout(doc), state)
+        summary = SummaryReturn(**values, **common)
+        return ReadOutcome(Outcome.ACCEPTED, problems, summary=summary, identity=ident,
+                           had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
+    audit = _read_audit(doc, state, cycle, common)
+    outcome = Outcome.ACCEPTED if audit.complete else Outcome.INCOMPLETE
+    return ReadOutcome(outcome, problems, audit=audit, identity=ident,
+                       had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
+
+
+@dataclass
+class _State:
+    filename: str
+    problems: ProblemReport
+    identity: Optional[FormIdentity] = None
+    tracked: bool = False
+    comments: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def add(self, code: str, message: str, fix: str = "", *, location: Optional[str] = None,
+            value: Optional[str] = None, warning: bool = False) -> None:
+        self.problems.add(code, message, fix, file=self.filename, location=location, value=value,
+                          severity=Severity.WARNING if warning else Severity.ERROR)
+
+
+# --- what kind of file this is --------------------------------------------------
+
+SAVE_AS_DOCX = "Ask the agency to open the form in Word, choose File > Save As > 'Word Document (*.docx)' and send that file."
+
+
+def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
+    """The document and its custom properties, or a rejection saying what the file really is."""
+    kind = sniff(data)
+    if kind == "empty":
+        raise _Reject("file.empty", "The file is empty (0 bytes): the attachment did not save properly.",
+                      "Save the attachment from the email again, or ask the agency to resend it.")
+    if kind == "pdf":
+        raise _Reject("file.pdf", "The file is a PDF, not the Word form; answers cannot be read from a PDF.",
+                      "Ask the agency to send the filled-in Word (.docx) form itself, not a PDF of it.")
+    if kind == "image":
+        raise _Reject("file.image", "The file is a picture (a scan or photo), not the Word form.",
+                      "Ask the agency to send the filled-in Word (.docx) form itself.")
+    if kind == "rtf":
+        raise _Reject("file.not-word", "The file is saved as Rich Text Format (.rtf), which loses the form's answers.",
+                      SAVE_AS_DOCX)
+    if kind == "ole2":
+        _reject_ole2(data)
+    if kind != "zip":
+        raise _Reject("file.not-word", "The file is not a Word document (it is text or an unknown format).",
+                      "Check the right attachment was saved; ask the agency to send the filled-in .docx form.")
+    try:
+        pkg = open_package(data)
+        what = describe_package(pkg)
+        if what.family == "opendocument":
+            raise _Reject("file.not-word", "The file is an OpenDocument file (.odt or similar), not a Word form.",
+                          "Ask the agency to save it as 'Word 2007-365 (.docx)' (in LibreOffice: File > Save As, "
+                          "choose that type) and send it again.", value=what.detail)
+        if what.family in ("excel", "powerpoint"):
+            raise _Reject("file.not-word", f"The file is a{'n Excel workbook' if what.family == 'excel' else ' PowerPoint file'}, "
+                          "not a Word form.", "Check the right attachment was saved; ask the agency for the .docx form.")
+        if what.family != "word":
+            raise _Reject("file.not-word", "The file is a zip archive but not a Word document (it has no document part).",
+                          "Check the right attachment was saved; ask the agency to resend the .docx form.")
+        if what.strict:
+            raise _Reject("file.strict-ooxml", "The form was saved as 'Strict Open XML Document', which this tool does not read.",
+                          SAVE_AS_DOCX)
+        if what.has_macros:
+            raise _Reject("file.macro", "The file is a macro-enabled Word file (.docm or .dotm); macro files are refused for safety.",
+                          SAVE_AS_DOCX)
+        doc = read_word_document(pkg, what.main_part, max_table_rows=MAX_TABLE_ROWS)
+        return doc, read_custom_properties(pkg)
+    except PackageError as exc:
+        raise _package_reject(exc) from None
+    except TooManyRows as exc:
+        raise _Reject("file.too-large", f"The document has {exc.rows:,} table rows; an audit form has a few dozen. "
+                      "It is not an audit form, or something very large was pasted into it.",
+                      "Ask the agency to send the audit form on its own.") from None
+
+
+def _reject_ole2(data: bytes) -> None:
+    what = describe_ole2(data)
+    if what == "encrypted-package":
+        raise _Reject("file.encrypted", "The file is protected with a password, so it cannot be read.",
+                      "Ask the agency to remove the password (File > Info > Protect Document > Encrypt with Password, "
+                      "clear it), save, and send the form again by secure email.")
+    if what == "encrypted-doc":
+        raise _Reject("file.encrypted", "The file is an old-format Word document (.doc) protected with a password.",
+                      "Ask the agency to remove the password and save it as 'Word Document (*.docx)', then send it again.")
+    if what == "doc":
+        raise _Reject("file.doc-binary", "The file is in the old Word 97-2003 format (.doc), which loses the form's answers.",
+                      SAVE_AS_DOCX)
+    if what == "outlook-message":
+        raise _Reject("file.not-word", "The file is a saved Outlook email (.msg), not the form attached to it.",
+                      "Open the email and save the attached .docx form into the inbox instead.")
+    if what in ("excel", "powerpoint"):
+        raise _Reject("file.not-word", f"The file is an old-format {'Excel' if what == 'excel' else 'PowerPoint'} file, not a Word form.",
+                      "Check the right attachment was saved; ask the agency for the .docx form.")
+    raise _Reject("file.not-word", "The file is an old-format Office file that is not a Word form.",
+                  "Check the right attachment was saved; ask the agency for the .docx form.")
+
+
+PACKAGE_CODES = {
+    "package.corrupt": "file.corrupt",
+    "package.bad-xml": "file.corrupt",
+    "package.duplicate-parts": "file.corrupt",
+    "package.no-document": "file.corrupt",
+    "package.empty": "file.empty",
+    "package.zip-bomb": "file.zip-bomb",
+    "package.too-large": "file.too-large",
+    "package.too-many-parts": "file.too-large",
+    "package.doctype": "file.unsafe-xml",
+    "package.encrypted": "file.encrypted",
+    "package.strict": "file.strict-ooxml",
+}
+
+
+def _package_reject(exc: PackageError) -> _Reject:
+    code = PACKAGE_CODES.get(exc.code, "file.corrupt")
+    fix = exc.fix or {
+        "file.zip-bomb": "Do not open it; ask the agency to send the form again.",
+        "file.too-large": "Ask the agency to send the audit form on its own, without large pictures.",
+        "file.strict-ooxml": SAVE_AS_DOCX,
+    }.get(code, "Ask the agency to save the form again in Word and resend it.")
+    return _Reject(code, exc.message, fix)
+
+
+# --- which form this is ------------------------------------------------------------
+
+
+def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cycle, register: Register) -> None:
+    """Set `state.identity` to the form this file answers, or reject it."""
+    visible_id, visible_case = _visible_identity(doc)
+    prop_id = props.get(PROP + "FormId", "").strip()
+
+    if not prop_id and not visible_id:
+        if _looks_like_a_form(doc):
+            raise _Reject("return.no-identity", "The file looks like an audit form, but its form ID is missing, "
+                          "so it cannot be matched to an agency and case.",
+                          "Ask the agency to copy their answers into the form they were sent (its file name "
+                          "starts with their agency code) and return that.")
+        raise _Reject("file.not-a-form", "The Word file is not one of this cycle's audit forms "
+                      "(it has no form ID and none of the form's tables).",
+                      "Check the right attachment was saved; ask the agency to return the form they were sent.")
+    if prop_id and visible_id and prop_id != visible_id:
+        raise _Reject("return.identity-mismatch",
+                      f"The form's text says Form ID {visible_id}, but the file itself belongs to form {prop_id}; "
+                      "answers may have been pasted between forms.",
+                      "Ask the agency to fill in and return the form sent for that case, unchanged apart from the answers.",
+                      value=visible_id)
+    form_id = prop_id or visible_id
+    file_cycle = props.get(PROP + "CycleId", "").strip()
+    if file_cycle and file_cycle != cycle.settings.cycle_id:
+        state.identity = _partial_identity(form_id, props)
+        raise _Reject("return.wrong-cycle", f"The form belongs to the {file_cycle} audit cycle, not to "
+                      f"{cycle.settings.cycle_id}.",
+                      f"Ask the agency to use the form sent for {cycle.settings.cycle_name}.", value=file_cycle)
+    version = props.get(PROP + "Version", "").strip()
+    if version.isdigit() and int(version) > FORM_VERSION:
+        raise _Reject("return.newer-form", "The form was made by a newer version of case-audit than this one.",
+                      "Upgrade case-audit, then run ingest again.", value=version)
+
+    issued = register.issued_form(form_id)
+    if issued is None:
+        state.identity = _partial_identity(form_id, props)
+        raise _Reject("return.unknown-form", f"Form ID {form_id} is not a form issued for this cycle.",
+                      "Check the file came from this year's audit; if it did, send the agency a fresh form "
+                      "(generate-forms) and ask them to copy their answers into it.", value=form_id)
+    expected = issued.identity
+    state.identity = expected
+    _check_identity_matches(props, visible_case, expected)
+    if issued.identity.cycle_id != cycle.settings.cycle_id:
+        raise _Reject("return.wrong-cycle", f"Form {form_id} was issued for the {expected.cycle_id} cycle, "
+                      f"not {cycle.settings.cycle_id}.", f"Ask the agency to use the form sent for {cycle.settings.cycle_name}.")
+
+    kloes = expected.kloes
+    if expected.kind is FormKind.AUDIT and not kloes:  # an audit form without KLOEs asks about all of them
+        kloes = tuple(k.number for k in cycle.kloes)
+    current = cycle.fingerprint(kloes)  # as generate-forms computes it (a summary form: the rating scale only)
+    file_fingerprint = props.get(PROP + "Fingerprint", "").strip() or expected.fingerprint
+    if file_fingerprint != current or expected.fingerprint != current:
+        raise _Reject("return.old-toolkit", "The form is from an older version of the toolkit: its standards or "
+                      "ratings differ from the cycle workbook's.",
+                      "Send the agency a fresh form (generate-forms --reissue) and ask them to copy their answers into it.",
+                      value=file_fingerprint)
+    if expected.kind is FormKind.AUDIT:
+        try:
+            case = cycle.case(expected.case_ref or "")
+        except KeyError:
+            raise _Reject("return.not-in-cycle", f"Case {expected.case_ref} is no longer in the cycle workbook.",
+                          "If the case was removed on purpose, nothing needs doing; otherwise put it back in cycle.xlsx "
+                          "and run ingest again.", value=expected.case_ref) from None
+        if expected.agency not in case.agencies:
+            state.add("return.agency-not-involved", f"The cycle workbook no longer lists {expected.agency} as involved "
+                      f"in case {case.ref}; the return is kept anyway.",
+                      "Check the Cases sheet of cycle.xlsx.", warning=True)
+    if not prop_id:
+        state.add("return.properties-missing", "The form's hidden identity was lost when it was saved; it was "
+                  f"matched by the Form ID printed on it ({form_id}).", "Nothing to do unless the answers look wrong.",
+                  warning=True)
+    if issued.superseded_by:
+        state.add("return.superseded-form", f"The agency used form {form_id}, which was replaced by {issued.superseded_by}; "
+                  "the return was accepted.", "Nothing to do; next time ask the agency to use the latest form.",
+                  warning=True)
+    state.identity = FormIdentity(form_id=expected.form_id, cycle_id=expected.cycle_id, agency=expected.agency,
+                                  kind=expected.kind, case_ref=expected.case_ref, kloes=tuple(kloes),
+                                  fingerprint=file_fingerprint)
+
+
+def _visible_identity(doc: WordDocument) -> tuple[Optional[str], Optional[str]]:
+    """The form ID and case reference printed near the top of the form (None where not printed)."""
+    form_id = case_ref = None
+    for text in doc.body_paragraphs():
+        if form_id is None:
+            m = VISIBLE_FORM_ID.search(text)
+            form_id = m.group(1) if m else None
+        if case_ref is None:
+            m = VISIBLE_CASE_REF.search(text)
+            case_ref = m.group(1).strip() if m else None
+        if form_id is not None and case_ref is not None:
+            break
+    return form_id, case_ref
+
+
+def _partial_identity(form_id: str, props: dict[str, str]) -> Optional[FormIdentity]:
+    """What the file says about itself, so a rejection can still be addressed to its agency."""
+    agency = props.get(PROP + "Agency", "").strip()
+    if not agency:
+        return None
+    try:
+        kind = FormKind(props.get(PROP + "Kind", "audit").strip() or "audit")
+    except ValueError:
+        kind = FormKind.AUDIT
+    return FormIdentity(form_id=form_id, cycle_id=props.get(PROP + "CycleId", "").strip(), agency=agency,
+                        kind=kind, case_ref=props.get(PROP + "Case", "").strip() or None)
+
+
+def _check_identity_matches(props: dict[str, str], visible_case: Optional[str], expected: FormIdentity) -> None:
+    said = {
+        "agency": props.get(PROP + "Agency", "").strip(),
+        "kind": props.get(PROP + "Kind", "").strip(),
+        "case": props.get(PROP + "Case", "").strip(),
+    }
+    wanted = {"agency": expected.agency, "kind": expected.kind.value, "case": expected.case_ref or ""}
+    for key, value in said.items():
+        if value and value != wanted[key]:
+            raise _Reject("return.identity-mismatch",
+                          f"The file says its {key} is {value}, but form {expected.form_id} was issued for "
+                          f"{wanted[key] or 'no case'}; the file has been altered or mixed up with another form.",
+                          "Ask the agency to return the form they were sent for that case, unchanged apart from the answers.",
+                          value=value)
+    kloes_text = props.get(PROP + "Kloes", "").strip()
+    if kloes_text:
+        try:
+            kloes = tuple(int(k) for k in kloes_text.split(",") if k.strip())
+        except ValueError:
+            kloes = None
+        if kloes is None or (expected.kloes and set(kloes) != set(expected.kloes)):
+            raise _Reject("return.identity-mismatch", f"The file says it covers KLOEs {kloes_text}, but form "
+                          f"{expected.form_id} was issued for KLOEs {', '.join(map(str, expected.kloes))}.",
+                          "Ask the agency to return the form they were sent, unchanged apart from the answers.",
+                          value=kloes_text)
+    if visible_case is not None and expected.case_ref and visible_case and visible_case != expected.case_ref:
+        raise _Reject("return.identity-mismatch", f"The form's text says case reference {visible_case}, but form "
+                      f"{expected.form_id} was issued for case {expected.case_ref}.",
+                      "Ask the agency to return the form sent for that case, unchanged apart from the answers.",
+                      value=visible_case)
+
+
+def _looks_like_a_form(doc: WordDocument) -> bool:
+    for table in doc.tables:
+        firsts = [_label(r.label) for r in table.rows]
+        if any(STANDARD_ROW.match(f) for f in firsts) and "standard" in firsts:
+            return True
+        if any(f.startswith(_label(NO_INVOLVEMENT_LABEL)) for f in firsts):
+            return True
+        if any(f.startswith(_label(label)) for f in firsts for label in SUMMARY_FIELDS.values()):
+            return True
+    return False
+
+
+# --- the answers -------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    standard: int
+    kloe_heading: Optional[int]
+    cells: dict[str, Cell]  # role -> cell
+    tags: dict[str, bool]  # role -> the control's tag was verified
+
+
+def _column_roles(table: Table, first_row_columns: list[int]) -> dict[int, str]:
+    """Grid column -> rating/evidence/reason, from the header row; contract positions where headers are gone."""
+    roles: dict[int, str] = {}
+    for row in table.rows[:3]:
+        if row.cells and _label(row.label) == "standard":
+            for cell in row.cells[1:]:
+                text = _label(cell.text)
+                if "rating" in text and "rating" not in roles.values():
+                    roles[cell.column] = "rating"
+                elif "evidence" in text and "evidence" not in roles.values():
+                    roles[cell.column] = "evidence"
+                elif ("why" in text or "reason" in text) and "reason" not in roles.values():
+                    roles[cell.column] = "reason"
+            break
+    for role, column in zip(("rating", "evidence", "reason"), first_row_columns[1:4]):
+        if role not in roles.values() and column not in roles:
+            roles[column] = role
+    return roles
+
+
+@dataclass
+class _Layout:
+    """The form's tables as the board reads them: standard rows, and rows named by their first cell."""
+
+    standard_rows: list[_Row]
+    labelled: list[tuple[str, Row]]  # (normalised label, row) for every row with at least two cells
+
+    def second_cells(self, labels: dict[str, str]) -> dict[str, tuple[Cell, bool]]:
+        """key -> (second cell of the first row whose label starts with labels[key], its control has tag ca:<key>)."""
+        found: dict[str, tuple[Cell, bool]] = {}
+        for key, label in labels.items():
+            wanted = _label(label)
+            for first, row in self.labelled:
+                if first.startswith(wanted):
+                    cell = row.cells[1]
+                    found[key] = (cell, f"ca:{key}" in cell.tags)
+                    break
+        return found
+
+
+def _layout(doc: WordDocument) -> _Layout:
+    standard_rows: list[_Row] = []
+    labelled: list[tuple[str, Row]] = []
+    for table in doc.tables:
+        numbered = []
+        for row in table.rows:
+            label = row.label
+            match = STANDARD_ROW.match(label)
+            if match:
+                numbered.append((row, int(match.group(1))))
+            elif len(row.cells) >= 2:
+                labelled.append((_label(label), row))
+        if not numbered:
+            continue
+        heading = next((m for m in map(KLOE_HEADING.match, table.headings()) if m), None)
+        roles = _column_roles(table, [c.column for c in numbered[0][0].cells])
+        for row, n in numbered:
+            cells, tags = {}, {}
+            for cell in row.cells[1:]:
+                role = roles.get(cell.column)
+                if role is None or role in cells:
+                    continue
+                cells[role] = cell
+                tags[role] = f"ca:{role}:S{n}" in cell.tags
+            standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags))
+    return _Layout(standard_rows, labelled)
+
+
+def _match_rating(text: str, options: tuple[RatingOption, ...]) -> Optional[RatingOption]:
+    wanted = _label(text).rstrip(".")
+    if not wanted:
+        return None
+    for option in options:
+        if _label(option.label) == wanted:
+            return option
+    for kind, words in TYPED_RATINGS.items():
+        if wanted in words:
+            of_kind = [o for o in options if o.kind is kind]
+            if len(of_kind) == 1:
+                return of_kind[0]
+    return None
+
+
+def _rating_text(cell: Optional[Cell], options: tuple[RatingOption, ...]) -> tuple[str, Optional[RatingOption]]:
+    """The rating as shown, and the option it is: the cell's text, else the drop-down's list item it displays."""
+    if cell is None:
+        return "", None
+    shown = cell.text
+    option = _match_rating(shown, options)
+    if option is None and shown:
+        for control in cell.controls:
+            if control.kind in ("dropdown", "combobox") and control.text:
+                item = control.chosen_item()
+                if item:
+                    return item, _match_rating(item, options)
+    return shown, option
+
+
+def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) -> AuditReturn:
+    ident: FormIdentity = common["identity"]
+    expected = [s for s in cycle.standards if s.kloe in set(ident.kloes)]
+    expected_numbers = {s.number for s in expected}
+    options = cycle.rating_scale.options
+
+    layout = _layout(doc)
+    no_involvement, no_involvement_reason = _read_no_involvement(layout, state)
+
+    rows: dict[int, _Row] = {}
+    for row in layout.standard_rows:
+        if row.standard not in expected_numbers:
+            if row.standard not in {s.number for s in cycle.standards}:
+                state.add("return.unexpected-standard", f"The form has a row for Standard {row.standard}, "
+                          "which is not in this cycle's toolkit; it was ignored.", "Nothing to do.",
+                          location=f"Standard {row.standard}", warning=True)
+            continue
+        if row.standard in rows:
+            if _row_has_content(rows[row.standard]) and _row_has_content(row):
+                state.add("return.duplicate-standard", f"Standard {row.standard} appears twice in the form; "
+                          "the first row was read.", "Check the answers for that standard.",
+                          location=f"Standard {row.standard}", warning=True)
+            if _row_has_content(rows[row.standard]) or not _row_has_content(row):
+                continue
+        rows[row.standard] = row
+
+    answers: list[Answer] = []
+    checks: list[tuple[Standard, Answer, str, str]] = []
+    for std in expected:
+        row = rows.get(std.number)
+        if row is None:
+            continue
+        where = f"KLOE {row.kloe_heading or std.kloe} table, Standard {std.number}"
+        for role in ("rating", "evidence", "reason"):
+            state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
+        typed, option = _rating_text(row.cells.get("rating"), options)
+        evidence = row.cells["evidence"].text if "evidence" in row.cells else ""
+        reason = row.cells["reason"].text if "reason" in row.cells else ""
+        answer = Answer(standard=std.number, rating=option.kind if option else None,
+                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
+        answers.append(answer)
+        checks.append((std, answer, where, typed))
+
+    rated = [a for a in answers if a.rating is not None]
+    if no_involvement:
+        if not no_involvement_reason:
+            state.add("return.no-involvement-without-reason", "'No involvement in this case' is ticked but no reason is given.",
+                      f"Say why in '{NO_INVOLVEMENT_REASON_LABEL}'.", location="No involvement table")
+        if rated:
+            state.add("return.no-involvement-with-answers", f"'No involvement in this case' is ticked, yet {len(rated)} "
+                      "standard(s) are rated; the return counts as no involvement.",
+                      "If the agency was involved, untick the box and send the form again.",
+                      location="No involvement table", warning=True)
+    elif not rated and not any(a.evidence or a.reason for a in answers):
+        if no_involvement_reason:
+            state.add("return.no-involvement-not-ticked", "A reason for no involvement is given, but the box "
+                      f"'{NO_INVOLVEMENT_LABEL}' is not ticked and no standard is rated.",
+                      "Tick the box if the agency had no involvement in the case; otherwise rate every standard.",
+                      location="No involvement table")
+        else:
+            state.add("return.missing-rating", f"None of the {len(expected)} standards is rated: the form looks "
+                      "as if it was not filled in.",
+                      "Rate every standard, or tick 'No involvement in this case' and say why, then send the form again.",
+                      location="Whole form")
+    else:
+        for std in expected:
+            if std.number not in rows:
+                state.add("return.missing-rating", f"The row for Standard {std.number} is missing from the form.",
+                          "Use the form as it was sent (do not delete rows) and rate this standard.",
+                          location=f"KLOE {std.kloe} table, Standard {std.number}")
+        for std, answer, where, typed in checks:
+            _validate_answer(state, std, answer, where, typed, options)
+
+    complete = not state.problems.errors
+    return AuditReturn(no_involvement=no_involvement, no_involvement_reason=no_involvement_reason,
+                       answers=tuple(answers), complete=complete, had_tracked_changes=state.tracked,
+                       had_comments=state.comments, **common)
+
+
+def _row_has_content(row: _Row) -> bool:
+    return any(cell.text for cell in row.cells.values())
+
+
+def _choices(std: Standard, options: tuple[RatingOption, ...]) -> str:
+    labels = [f"'{o.label}'" for o in options if std.na_allowed or o.kind is not RatingKind.NOT_APPLICABLE]
+    return ", ".join(labels[:-1]) + f" or {labels[-1]}" if len(labels) > 1 else "".join(labels)
+
+
+def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, typed: str,
+                     options: tuple[RatingOption, ...]) -> None:
+    n = std.number
+    if answer.rating is None:
+        if typed:
+            state.add("return.unknown-rating", f"The rating for Standard {n} is not one of the ratings.",
+                      f"Choose {_choices(std, options)} from the Rating drop-down.", location=where, value=typed)
+        else:
+            state.add("return.missing-rating", f"Standard {n} has no rating.",
+                      f"Choose {_choices(std, options)} in the Rating column.", location=where)
+        return
+    label = answer.rating_label
+    if answer.rating is RatingKind.NOT_APPLICABLE and not std.na_allowed:
+        state.add("return.na-not-allowed", f"Standard {n} is rated '{label}', which this standard does not allow.",
+                  f"Choose {_choices(std, options)} and explain the rating.", location=where)
+    if answer.rating is RatingKind.MET and not answer.evidence:
+        hint = " (there is text in the 'why' column: evidence belongs in the evidence column)" if answer.reason else ""
+        state.add("return.missing-evidence", f"Standard {n} is rated '{label}' but no evidence is given{hint}.",
+                  f"Describe the evidence in the '{EVIDENCE_HEADER}' column.", location=where)
+    elif answer.rating is not RatingKind.MET and not answer.reason:
+        hint = " (there is text in the evidence column: the reason belongs in the 'why' column)" if answer.evidence else ""
+        state.add("return.missing-reason", f"Standard {n} is rated '{label}' but no reason is given{hint}.",
+                  f"Say why in the '{REASON_HEADER}' column.", location=where)
+
+
+def _read_no_involvement(layout: _Layout, state: _State) -> tuple[bool, str]:
+    rows = layout.second_cells({"no-involvement-reason": NO_INVOLVEMENT_REASON_LABEL, "no-involvement": NO_INVOLVEMENT_LABEL})
+    ticked = False
+    if "no-involvement" in rows:
+        cell, tagged = rows["no-involvement"]
+        state.sources["no-involvement"] = "control" if tagged else "position"
+        control = next((c for c in cell.controls if c.tag == "ca:no-involvement"), None) or cell.control("checkbox")
+        ticked = bool(checkbox_state(control, cell.text))
+    reason = ""
+    if "no-involvement-reason" in rows:
+        cell, tagged = rows["no-involvement-reason"]
+        state.sources["no-involvement-reason"] = "control" if tagged else "position"
+        reason = cell.text
+    return ticked, reason
+
+
+def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
+    rows = layout.second_cells({f"summary:{k}": v for k, v in SUMMARY_FIELDS.items()})
+    values = {}
+    for key in SUMMARY_FIELDS:
+        cell, tagged = rows.get(f"summary:{key}", (None, False))
+        state.sources[f"summary.{key}"] = "control" if tagged else "position"
+        values[key] = cell.text if cell is not None else ""
+    if not any(values.values()):
+        state.add("return.empty-summary", "The agency summary form has nothing written in it.",
+                  "Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
+                  location="Summary table", warning=True)
+    return values

@@ -1,0 +1,241 @@
+"""Who has returned what: per agency, per form, and the chase list for late or faulty returns.
+
+Read-only over the store. A form counts as returned when a return in its slot
+(same agency, case and KLOEs: a reissued form shares the slot of the form it
+replaced) was accepted; the latest such return is the version that counts.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from openpyxl import Workbook
+
+from .models import Agency, Cycle, FormKind, IssuedForm
+from .problems import Problem, Severity
+from .results import fill_sheet
+from .store import ReceivedFile, Store, StoredReturn, return_slot
+from .workspace import Workspace, atomic_write_bytes
+
+OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
+
+
+@dataclass
+class FormStatus:
+    form: IssuedForm
+    state: str  # outstanding | complete | incomplete | no involvement
+    counting: Optional[StoredReturn] = None  # the version that counts
+    versions: int = 0  # returns received for this form (all versions)
+    problems: list[Problem] = field(default_factory=list)  # what is wrong with the version that counts
+    per_kloe: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the officer and the agency name the form: case and KLOEs, or 'agency summary'."""
+        ident = self.form.identity
+        if ident.kind is FormKind.SUMMARY:
+            return "agency summary form"
+        kloes = f" (KLOE {', '.join(map(str, ident.kloes))})" if ident.kloes and self.per_kloe else ""
+        return f"case {ident.case_ref}{kloes}"
+
+
+@dataclass
+class AgencyStatus:
+    agency: Agency
+    forms: list[FormStatus]
+    rejected_files: int = 0
+    last_return: Optional[datetime] = None
+
+    def count(self, state: str) -> int:
+        return sum(1 for f in self.forms if f.state == state)
+
+    @property
+    def issued(self) -> int:
+        return len(self.forms)
+
+    @property
+    def complete(self) -> int:
+        return self.count(COMPLETE)
+
+    @property
+    def incomplete(self) -> int:
+        return self.count(INCOMPLETE)
+
+    @property
+    def no_involvement(self) -> int:
+        return self.count(NO_INVOLVEMENT)
+
+    @property
+    def outstanding(self) -> int:
+        return self.count(OUTSTANDING)
+
+
+@dataclass
+class StatusReport:
+    cycle_id: str
+    agencies: list[AgencyStatus]
+    unidentified_files: list[ReceivedFile] = field(default_factory=list)  # rejected, no agency known
+    returns_without_issued_form: list[StoredReturn] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("issued", "complete", "incomplete", "no_involvement", "outstanding", "rejected_files")
+        return {k: sum(getattr(a, k) for a in self.agencies) for k in keys}
+
+    @property
+    def last_return(self) -> Optional[datetime]:
+        times = [a.last_return for a in self.agencies if a.last_return]
+        return max(times) if times else None
+
+
+def agency_status(ws: Workspace, cycle: Cycle) -> StatusReport:
+    with Store.open(ws.store_path) as store:
+        return status_from_store(store, cycle)
+
+
+def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
+    all_kloes = tuple(k.number for k in cycle.kloes)
+    history = [r for r in store.return_history() if r.identity.cycle_id == cycle.settings.cycle_id]
+    files = store.received_files()
+    problems_by_sha = {f.sha256: list(f.problems) for f in files}
+    by_slot: dict[str, list[StoredReturn]] = {}
+    for r in history:
+        by_slot.setdefault(return_slot(r.identity), []).append(r)
+
+    issued = [f for f in store.issued_forms(current_only=True) if f.identity.cycle_id == cycle.settings.cycle_id]
+    used_slots: set[str] = set()
+    forms_by_agency: dict[str, list[FormStatus]] = {}
+    for form in issued:
+        ident = form.identity
+        if ident.kind is FormKind.AUDIT and not ident.kloes:
+            ident = ident.model_copy(update={"kloes": all_kloes})
+        slot = return_slot(ident)
+        used_slots.add(slot)
+        versions = by_slot.get(slot, [])
+        status = FormStatus(form, OUTSTANDING, versions=len(versions),
+                            per_kloe=ident.kind is FormKind.AUDIT and set(ident.kloes) != set(all_kloes))
+        if versions:
+            latest = versions[-1]
+            status.counting = latest
+            if latest.no_involvement and latest.complete:
+                status.state = NO_INVOLVEMENT
+            elif latest.complete:
+                status.state = COMPLETE
+            else:
+                status.state = INCOMPLETE
+            status.problems = problems_by_sha.get(latest.file_sha256, [])
+        forms_by_agency.setdefault(ident.agency, []).append(status)
+
+    report = StatusReport(cycle.settings.cycle_id, [])
+    for agency in cycle.agencies:
+        forms = sorted(forms_by_agency.pop(agency.code, []),
+                       key=lambda s: (s.form.identity.kind is FormKind.SUMMARY, s.form.identity.case_ref or "",
+                                      s.form.identity.kloes))
+        mine = [f for f in files if f.agency == agency.code]
+        report.agencies.append(AgencyStatus(
+            agency, forms, rejected_files=sum(1 for f in mine if f.outcome == "rejected"),
+            last_return=max((f.received_at for f in mine), default=None),
+        ))
+    for code, forms in forms_by_agency.items():  # forms issued to an agency since removed from the workbook
+        report.agencies.append(AgencyStatus(Agency(code=code, name=code, short_name=code), forms))
+    report.unidentified_files = [f for f in files if f.outcome == "rejected" and not f.agency]
+    report.returns_without_issued_form = [r for r in history if r.counts and return_slot(r.identity) not in used_slots]
+    return report
+
+
+# --- chasing ------------------------------------------------------------------------
+
+
+@dataclass
+class ChaseEntry:
+    agency: Agency
+    outstanding: list[FormStatus]
+    incomplete: list[FormStatus]
+
+    def text(self, cycle: Cycle) -> str:
+        """An email body the officer can paste: what is missing, what needs putting right."""
+        a = self.agency
+        settings = cycle.settings
+        lines = [f"To: {a.contact_name or a.name}" + (f" <{a.secure_email}>" if a.secure_email else " (no secure email in the workbook)"),
+                 f"Subject: {settings.board_name} case audit {settings.cycle_name}: forms still needed from {a.short_name or a.name}",
+                 "",
+                 f"Dear {a.contact_name or a.name},", ""]
+        if self.outstanding:
+            lines.append("We have not yet received these audit forms:")
+            lines += [f"  - {f.label}: {Path(f.form.path).name}" for f in self.outstanding]
+            lines.append("")
+        if self.incomplete:
+            lines.append("These forms were received but need something put right:")
+            for f in self.incomplete:
+                lines.append(f"  - {f.label}: {Path(f.form.path).name}")
+                for p in f.problems:
+                    if p.severity is Severity.ERROR:
+                        lines.append(f"      {p.location + ': ' if p.location else ''}{p.message}")
+            lines.append("")
+        if settings.return_deadline:
+            lines.append(f"Please return them by {settings.return_deadline:%d %B %Y}.")
+        if settings.return_instructions:
+            lines.append(settings.return_instructions)
+        lines += ["", "Thank you."]
+        return "\n".join(lines)
+
+
+def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = None) -> list[ChaseEntry]:
+    """Agencies with outstanding or incomplete forms, with contact and secure email from the workbook."""
+    report = report or agency_status(ws, cycle)
+    entries = []
+    for a in report.agencies:
+        outstanding = [f for f in a.forms if f.state == OUTSTANDING]
+        incomplete = [f for f in a.forms if f.state == INCOMPLETE]
+        if outstanding or incomplete:
+            entries.append(ChaseEntry(a.agency, outstanding, incomplete))
+    return entries
+
+
+# --- the same as a workbook -------------------------------------------------------------
+
+
+def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[ChaseEntry]] = None) -> Path:
+    """outbox/status.xlsx: per agency, per form, and (given a chase list) who to chase; written whole or not at all."""
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("Status")
+    rows = [[a.agency.code, a.agency.name, a.issued, a.complete, a.incomplete, a.no_involvement, a.outstanding,
+             a.rejected_files, a.last_return] for a in report.agencies]
+    t = report.totals
+    rows.append(["Total", "", t["issued"], t["complete"], t["incomplete"], t["no_involvement"], t["outstanding"],
+                 t["rejected_files"], report.last_return])
+    fill_sheet(sheet, [("Agency", 10), ("Agency name", 30), ("Forms issued", 10), ("Returned complete", 11),
+                       ("Returned incomplete", 11), ("No involvement", 11), ("Outstanding", 11),
+                       ("Files rejected", 10), ("Last return", 17)], rows)
+    form_rows = []
+    for a in report.agencies:
+        for f in a.forms:
+            ident = f.form.identity
+            c = f.counting
+            form_rows.append([a.agency.code, ident.kind.value, ident.case_ref, ", ".join(map(str, ident.kloes)),
+                              f.state, f.versions, c.source_file if c else "", c.received_at if c else None,
+                              "; ".join(p.message for p in f.problems if p.severity is Severity.ERROR),
+                              ident.form_id, f.form.path])
+    fill_sheet(wb.create_sheet("Forms"), [("Agency", 10), ("Kind", 9), ("Case ref", 12), ("KLOEs", 10),
+                                          ("State", 14), ("Versions received", 9), ("Version that counts", 36),
+                                          ("Received", 17), ("What is wrong", 60), ("Form ID", 22), ("Issued as", 40)],
+               form_rows)
+    if chase is not None:
+        chase_rows = []
+        for entry in chase:
+            for f in entry.outstanding + entry.incomplete:
+                chase_rows.append([entry.agency.code, entry.agency.name, entry.agency.contact_name,
+                                   entry.agency.secure_email, f.label, f.state, Path(f.form.path).name,
+                                   "; ".join(p.message for p in f.problems if p.severity is Severity.ERROR)])
+        fill_sheet(wb.create_sheet("Chase"), [("Agency", 10), ("Agency name", 30), ("Contact", 22),
+                                              ("Secure email", 30), ("Form", 24), ("State", 12), ("File sent", 30),
+                                              ("What is wrong", 60)], chase_rows)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path = ws.outbox / "status.xlsx"
+    atomic_write_bytes(path, buffer.getvalue())
+    return path

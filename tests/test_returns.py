@@ -1,0 +1,516 @@
+"""Reading one returned file: real generated forms, filled the way Word fills them, then changed the ways people change them.
+
+The helpers at the top (an issued workspace, filling, XML surgery, LibreOffice
+re-save) are shared with test_ingest.py and test_status.py.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+from lxml import etree
+
+from pipeline.forms import GenerateResult, generate_forms
+from pipeline.models import Cycle, FormKind, RatingKind
+from pipeline.ooxml.controls import fill_controls, replace_parts
+from pipeline.returns import Outcome, read_return
+from pipeline.store import Store
+from pipeline.workspace import Workspace, init_workspace
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+NS = {"w": W}
+DOC = "word/document.xml"
+CUSTOM = "docProps/custom.xml"
+
+needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None,
+                                   reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+
+
+# --- shared helpers ----------------------------------------------------------------
+
+
+@dataclass
+class Issued:
+    """A workspace whose forms have been generated, as an officer would have it after generate-forms."""
+
+    ws: Workspace
+    cycle: Cycle
+    generated: GenerateResult
+
+    def path(self, agency: str, case_ref: Optional[str] = None, kloes: Optional[tuple[int, ...]] = None) -> Path:
+        for w in self.generated.written:
+            if w.agency == agency and w.case_ref == case_ref and (kloes is None or w.kloes == kloes):
+                return self.ws.root / w.path
+        raise KeyError((agency, case_ref, kloes))
+
+    def form_id(self, agency: str, case_ref: Optional[str] = None) -> str:
+        for w in self.generated.written:
+            if w.agency == agency and w.case_ref == case_ref:
+                return w.form_id
+        raise KeyError((agency, case_ref))
+
+    def blank(self, agency: str, case_ref: Optional[str] = None, kloes=None) -> bytes:
+        return self.path(agency, case_ref, kloes).read_bytes()
+
+    def filled(self, agency: str, case_ref: Optional[str] = None, values: Optional[dict] = None, kloes=None) -> bytes:
+        if values is None:
+            values = complete_answers(self.cycle, kloes) if case_ref else summary_answers()
+        return fill_controls(self.blank(agency, case_ref, kloes), values)
+
+    def read(self, data: bytes, filename: str = "returned.docx", cycle: Optional[Cycle] = None):
+        with Store.open(self.ws.store_path) as store:
+            return read_return(data, filename=filename, cycle=cycle or self.cycle, register=store)
+
+
+def issue_forms(root: Path, cycle: Cycle, **options) -> Issued:
+    ws = init_workspace(root, example=True)
+    return Issued(ws, cycle, generate_forms(ws, cycle, **options))
+
+
+def complete_answers(cycle: Cycle, kloes=None, **special: tuple) -> dict:
+    """Every standard met with evidence, except `S<n>=(rating, evidence, reason)` overrides."""
+    values: dict = {}
+    for s in cycle.standards:
+        if kloes is not None and s.kloe not in kloes:
+            continue
+        rating, evidence, reason = special.get(f"S{s.number}", ("Met or exceeded", f"Evidence for standard {s.number}: seen in the case file.", ""))
+        values[f"ca:rating:S{s.number}"] = rating
+        values[f"ca:evidence:S{s.number}"] = evidence
+        values[f"ca:reason:S{s.number}"] = reason
+    return values
+
+
+def summary_answers() -> dict:
+    return {"ca:summary:improvements": "Refresher training on consent.",
+            "ca:summary:partnership": "Invite housing to core groups.",
+            "ca:summary:comments": "None."}
+
+
+def edit_document(data: bytes, change: Callable[[etree._Element], None], extra_parts: Optional[dict] = None) -> bytes:
+    """Apply `change` to word/document.xml, as a person editing the file in Word would."""
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read(DOC))
+    change(root)
+    parts = {DOC: etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)}
+    parts.update(extra_parts or {})
+    return replace_parts(data, parts)
+
+
+def edit_custom_properties(data: bytes, **new: str) -> bytes:
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read(CUSTOM))
+    for prop in root:
+        short = prop.get("name").split(".", 1)[1]
+        if short in new:
+            prop[0].text = new[short]
+    return replace_parts(data, {CUSTOM: etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)})
+
+
+def without_part(data: bytes, part: str) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != part:
+                dst.writestr(info, src.read(info))
+    return out.getvalue()
+
+
+def standard_row(root: etree._Element, number: int) -> etree._Element:
+    for tr in root.iter(f"{{{W}}}tr"):
+        first = tr.find(f"{{{W}}}tc")
+        if first is not None and "".join(first.itertext()).strip().startswith(f"Standard {number}"):
+            return tr
+    raise KeyError(number)
+
+
+def cell(root: etree._Element, number: int, column: int) -> etree._Element:
+    return standard_row(root, number).findall(f"{{{W}}}tc")[column]
+
+
+def type_into_cell(tc: etree._Element, text: str) -> None:
+    """What an auditor does after deleting the content control: types straight into the cell."""
+    for sdt in list(tc.iter(f"{{{W}}}sdt")):
+        sdt.getparent().remove(sdt)
+    p = tc.find(f"{{{W}}}p")
+    run = etree.SubElement(p, f"{{{W}}}r")
+    etree.SubElement(run, f"{{{W}}}t").text = text
+
+
+def lo_resave(files: list[Path], outdir: Path) -> list[Path]:
+    """Save each file through LibreOffice, as an agency using LibreOffice returns it."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(["soffice", f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
+                        "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(outdir), *map(str, files)],
+                       check=True, capture_output=True, timeout=300)
+    saved = [outdir / (f.stem + ".docx") for f in files]
+    missing = [p.name for p in saved if not p.is_file()]
+    assert not missing, f"LibreOffice did not write {missing}"
+    return saved
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory, example_cycle) -> Issued:
+    return issue_forms(tmp_path_factory.mktemp("returns") / "ws", example_cycle)
+
+
+def codes(outcome) -> list[str]:
+    return [p.code for p in outcome.problems]
+
+
+def errors(outcome) -> list[str]:
+    return [p.code for p in outcome.problems.errors]
+
+
+# --- a form filled in Word -------------------------------------------------------------
+
+
+def test_a_completely_filled_form_is_accepted_with_every_answer_as_typed(issued):
+    values = complete_answers(issued.cycle, S7=("Not met", "", "Consent was not recorded.\nNo note on file."),
+                              S8=("Not applicable", "", "No referral was needed."))
+    outcome = issued.read(issued.filled("POLICE", "N-01", values))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    ret = outcome.audit
+    assert ret.identity.agency == "POLICE" and ret.identity.case_ref == "N-01"
+    assert ret.identity.form_id == issued.form_id("POLICE", "N-01")
+    assert len(ret.answers) == len(issued.cycle.standards)
+    assert ret.answer(1).rating is RatingKind.MET and ret.answer(1).evidence == "Evidence for standard 1: seen in the case file."
+    assert ret.answer(7).rating is RatingKind.NOT_MET and ret.answer(7).reason == "Consent was not recorded.\nNo note on file."
+    assert ret.answer(8).rating is RatingKind.NOT_APPLICABLE and ret.answer(8).rating_label == "Not applicable"
+    assert ret.complete and not ret.no_involvement and not ret.had_tracked_changes
+    assert set(outcome.sources.values()) == {"control"}  # Word keeps the tags: every field came from its control
+
+
+def test_the_agency_summary_form_is_read_into_its_three_fields(issued):
+    outcome = issued.read(issued.filled("POLICE"))
+    assert outcome.outcome is Outcome.ACCEPTED
+    assert outcome.summary.identity.kind is FormKind.SUMMARY
+    assert (outcome.summary.improvements, outcome.summary.partnership, outcome.summary.comments) == (
+        "Refresher training on consent.", "Invite housing to core groups.", "None.")
+
+
+def test_no_involvement_ticked_with_a_reason_needs_no_ratings(issued):
+    values = {"ca:no-involvement": True, "ca:no-involvement-reason": "The family moved before we were involved."}
+    outcome = issued.read(issued.filled("CCG", "N-01", values))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.no_involvement and outcome.audit.no_involvement_reason.startswith("The family moved")
+
+
+def test_no_involvement_ticked_without_a_reason_is_incomplete(issued):
+    outcome = issued.read(issued.filled("CCG", "N-01", {"ca:no-involvement": True}))
+    assert outcome.outcome is Outcome.INCOMPLETE
+    assert errors(outcome) == ["return.no-involvement-without-reason"]
+    assert outcome.audit.no_involvement  # the tick is kept
+
+
+def test_an_incomplete_form_is_kept_with_every_gap_named_by_kloe_and_standard(issued):
+    values = complete_answers(issued.cycle,
+                              S3=("Met or exceeded", "", ""),            # met without evidence
+                              S5=("", "", ""),                            # no rating
+                              S7=("Not met", "", ""),                     # not met without a reason
+                              S1=("Not applicable", "", "Not our role"),  # N/A where the standard does not allow it
+                              S9=("Not applicable", "", ""))              # N/A allowed, but no reason
+    outcome = issued.read(issued.filled("POLICE", "N-02", values))
+    assert outcome.outcome is Outcome.INCOMPLETE
+    found = {(p.code, p.location) for p in outcome.problems.errors}
+    assert found == {
+        ("return.missing-evidence", "KLOE 1 table, Standard 3"),
+        ("return.missing-rating", "KLOE 2 table, Standard 5"),
+        ("return.missing-reason", "KLOE 2 table, Standard 7"),
+        ("return.na-not-allowed", "KLOE 1 table, Standard 1"),
+        ("return.missing-reason", "KLOE 2 table, Standard 9"),
+    }
+    ret = outcome.audit
+    assert not ret.complete
+    assert ret.answer(2).evidence.startswith("Evidence for standard 2")  # the answers given are kept
+    assert ret.answer(7).rating is RatingKind.NOT_MET
+    every_fix = " ".join(p.fix for p in outcome.problems.errors)
+    assert "Rating" in every_fix and "evidence" in every_fix
+
+
+def test_an_untouched_form_gets_one_problem_not_twenty_two(issued):
+    outcome = issued.read(issued.blank("POLICE", "N-03"))
+    assert outcome.outcome is Outcome.INCOMPLETE
+    assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.missing-rating", "Whole form")]
+
+
+# --- what people do to forms -------------------------------------------------------------
+
+
+def test_tracked_changes_count_insertions_not_deletions_and_comments_are_flagged(issued):
+    filled = issued.filled("POLICE", "CSE-01")
+
+    def change(root):
+        tc = cell(root, 2, 2)
+        p = tc.find(".//w:p", NS)
+        ins = etree.SubElement(p, f"{{{W}}}ins", {f"{{{W}}}id": "901", f"{{{W}}}author": "Auditor"})
+        etree.SubElement(etree.SubElement(ins, f"{{{W}}}r"), f"{{{W}}}t").text = " Added later."
+        deleted = etree.SubElement(p, f"{{{W}}}del", {f"{{{W}}}id": "902", f"{{{W}}}author": "Auditor"})
+        etree.SubElement(etree.SubElement(deleted, f"{{{W}}}r"), f"{{{W}}}delText").text = " Struck out."
+        etree.SubElement(p, f"{{{W}}}commentRangeStart", {f"{{{W}}}id": "0"})
+        ref_run = etree.SubElement(p, f"{{{W}}}r")
+        etree.SubElement(ref_run, f"{{{W}}}commentReference", {f"{{{W}}}id": "0"})
+
+    comments = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:comments xmlns:w="{W}">'
+                f'<w:comment w:id="0" w:author="Manager"><w:p><w:r><w:t>Check this</w:t></w:r></w:p></w:comment></w:comments>')
+    outcome = issued.read(edit_document(filled, change, {"word/comments.xml": comments.encode()}))
+    assert outcome.outcome is Outcome.ACCEPTED
+    assert outcome.audit.answer(2).evidence == "Evidence for standard 2: seen in the case file. Added later."
+    assert outcome.had_tracked_changes and outcome.had_comments
+    assert outcome.audit.had_tracked_changes and outcome.audit.had_comments
+    assert {"return.tracked-changes", "return.comments"} <= set(codes(outcome))
+
+
+def test_an_auditor_who_deleted_the_controls_and_typed_in_the_cells_is_still_read(issued):
+    values = complete_answers(issued.cycle)
+    del values["ca:rating:S6"], values["ca:evidence:S6"], values["ca:reason:S6"]
+    del values["ca:rating:S8"], values["ca:reason:S8"]
+    filled = issued.filled("POLICE", "CSE-02", values)
+
+    def change(root):
+        type_into_cell(cell(root, 6, 1), "Not met")
+        type_into_cell(cell(root, 6, 3), "No referral route was known.")
+        type_into_cell(cell(root, 8, 1), "N/A")
+        type_into_cell(cell(root, 8, 3), "Nothing was referred.")
+
+    outcome = issued.read(edit_document(filled, change))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    six, eight = outcome.audit.answer(6), outcome.audit.answer(8)
+    assert (six.rating, six.reason) == (RatingKind.NOT_MET, "No referral route was known.")
+    assert (eight.rating, eight.rating_label, eight.reason) == (RatingKind.NOT_APPLICABLE, "Not applicable", "Nothing was referred.")
+    assert outcome.sources["S6.rating"] == "position" and outcome.sources["S5.rating"] == "control"
+
+
+def test_a_typed_rating_that_is_not_on_the_scale_is_named_with_the_choices(issued):
+    filled = issued.filled("POLICE", "CSE-03", complete_answers(issued.cycle))
+    outcome = issued.read(edit_document(filled, lambda root: type_into_cell(cell(root, 4, 1), "Partly")))
+    assert outcome.outcome is Outcome.INCOMPLETE
+    [problem] = outcome.problems.errors
+    assert (problem.code, problem.value, problem.location) == ("return.unknown-rating", "Partly", "KLOE 1 table, Standard 4")
+    assert "'Met or exceeded'" in problem.fix and "'Not met'" in problem.fix
+
+
+def test_a_control_dragged_into_another_row_does_not_answer_for_the_row_it_names(issued):
+    filled = issued.filled("POLICE", "CSE-04", complete_answers(issued.cycle, S10=("Not met", "", "No threshold document used.")))
+
+    def change(root):  # swap the rating cells' content of standards 10 and 11: each control now sits in the other's row
+        a, b = cell(root, 10, 1), cell(root, 11, 1)
+        pa, pb = a.find("w:p", NS), b.find("w:p", NS)
+        a.replace(pa, pb)
+        b.insert(1, pa)
+
+    outcome = issued.read(edit_document(filled, change))
+    assert outcome.audit.answer(11).rating is RatingKind.NOT_MET  # read where it sits: standard 11's row
+    assert outcome.sources["S11.rating"] == "position"
+    assert "return.missing-reason" in errors(outcome)
+
+
+# --- which form is this -------------------------------------------------------------------
+
+
+def test_a_form_issued_by_another_workspace_is_not_a_form_of_this_cycle(issued, tmp_path, example_cycle):
+    other = issue_forms(tmp_path / "other", example_cycle, agencies=["POLICE"], cases=["N-01"])
+    outcome = issued.read(other.filled("POLICE", "N-01"))
+    assert outcome.outcome is Outcome.REJECTED
+    assert errors(outcome) == ["return.unknown-form"]
+    assert "not a form issued for this cycle" in outcome.problems.errors[0].message
+    assert outcome.identity.agency == "POLICE"  # still addressed to the agency that sent it
+
+
+def test_a_form_of_another_cycle_is_rejected(issued):
+    outcome = issued.read(edit_custom_properties(issued.filled("POLICE", "N-01"), CycleId="2014-15"))
+    assert errors(outcome) == ["return.wrong-cycle"]
+
+
+def test_a_form_whose_identity_disagrees_with_the_register_is_rejected(issued):
+    outcome = issued.read(edit_custom_properties(issued.filled("POLICE", "N-01"), Agency="CCG"))
+    assert errors(outcome) == ["return.identity-mismatch"]
+
+
+def test_a_visible_case_reference_changed_by_hand_is_rejected(issued):
+    filled = issued.filled("POLICE", "N-01")
+
+    def change(root):
+        for t in root.iter(f"{{{W}}}t"):  # "Case reference: N-01" under the title, and the details table
+            if t.text and "N-01" in t.text:
+                t.text = t.text.replace("N-01", "N-02")
+
+    outcome = issued.read(edit_document(filled, change))
+    assert errors(outcome) == ["return.identity-mismatch"]
+    assert outcome.problems.errors[0].value == "N-02"
+
+
+def test_a_form_made_before_the_standards_changed_is_refused_with_a_fresh_form_advised(issued):
+    changed = issued.cycle.model_copy(update={"standards": tuple(
+        s.model_copy(update={"text": s.text + " (revised)"}) if s.number == 5 else s for s in issued.cycle.standards)})
+    outcome = issued.read(issued.filled("POLICE", "N-01"), cycle=changed)
+    assert errors(outcome) == ["return.old-toolkit"]
+    assert "older version of the toolkit" in outcome.problems.errors[0].message
+    assert "fresh form" in outcome.problems.errors[0].fix
+
+
+def test_a_form_that_lost_its_document_properties_is_matched_by_its_printed_form_id(issued):
+    outcome = issued.read(without_part(issued.filled("POLICE", "N-01"), CUSTOM))
+    assert outcome.outcome is Outcome.ACCEPTED
+    assert outcome.audit.identity.form_id == issued.form_id("POLICE", "N-01")
+    assert "return.properties-missing" in codes(outcome)
+
+
+def test_a_return_of_a_replaced_form_is_accepted_with_a_warning(tmp_path, example_cycle):
+    first = issue_forms(tmp_path / "ws", example_cycle, agencies=["CCG"], cases=["N-04"])
+    old = first.filled("CCG", "N-04")
+    generate_forms(first.ws, example_cycle, agencies=["CCG"], cases=["N-04"], reissue=True)
+    outcome = first.read(old)
+    assert outcome.outcome is Outcome.ACCEPTED
+    assert codes(outcome) == ["return.superseded-form"]
+
+
+# --- per-KLOE forms --------------------------------------------------------------------------
+
+
+def test_a_per_kloe_form_is_complete_with_only_its_own_standards(tmp_path, example_cycle):
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY"])
+    outcome = per_kloe.read(per_kloe.filled("EY", "EH-02", complete_answers(example_cycle, kloes=(3,)), kloes=(3,)))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.identity.kloes == (3,)
+    assert [a.standard for a in outcome.audit.answers] == [s.number for s in example_cycle.standards_for(3)]
+
+
+# --- LibreOffice ------------------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_forms_resaved_by_libreoffice_give_identical_records(issued, tmp_path):
+    values = complete_answers(issued.cycle, S7=("Not met", "", "Consent was not recorded.\nNo note on file."),
+                              S8=("Not applicable", "", "No referral was needed."), S12=("", "Some notes", ""))
+    originals = {
+        "POLICE_N-01.docx": issued.filled("POLICE", "N-01", values),
+        "CCG_N-01.docx": issued.filled("CCG", "N-01", {"ca:no-involvement": True,
+                                                      "ca:no-involvement-reason": "Not known to the GP practice."}),
+        "POLICE_summary.docx": issued.filled("POLICE"),
+        "HEFT_N-02.docx": issued.blank("HEFT", "N-02"),
+    }
+    folder = tmp_path / "as-sent"
+    folder.mkdir()
+    for name, data in originals.items():
+        (folder / name).write_bytes(data)
+    saved = lo_resave(sorted(folder.iterdir()), tmp_path / "libreoffice")
+    for path in saved:
+        before = issued.read(originals[path.name], filename=path.name)
+        after = issued.read(path.read_bytes(), filename=path.name)
+        assert b"ca:rating" not in zipfile.ZipFile(path).read(DOC)  # LibreOffice really dropped the tags
+        assert after.outcome is before.outcome, (path.name, [p.render() for p in after.problems])
+        assert [(p.code, p.location) for p in after.problems.errors] == [(p.code, p.location) for p in before.problems.errors]
+        if before.audit is not None:
+            assert after.audit.answers == before.audit.answers
+            assert (after.audit.no_involvement, after.audit.no_involvement_reason) == (
+                before.audit.no_involvement, before.audit.no_involvement_reason)
+            assert after.audit.identity == before.audit.identity
+            assert set(after.sources.values()) == {"position"}
+        else:
+            assert after.summary.model_dump(exclude={"file_sha256"}) == before.summary.model_dump(exclude={"file_sha256"})
+
+
+# --- files that are not forms ----------------------------------------------------------------
+
+
+def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make, code", [
+    (lambda f: b"", "file.empty"),
+    (lambda f: b"%PDF-1.7\n1 0 obj<<>>endobj\n", "file.pdf"),
+    (lambda f: b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "file.image"),
+    (lambda f: b"{\\rtf1\\ansi Hello}", "file.not-word"),
+    (lambda f: "Just some text the officer saved by mistake".encode(), "file.not-word"),
+    (lambda f: f[: len(f) // 2], "file.corrupt"),  # a truncated download
+    (lambda f: b"PK\x05\x06" + b"\x00" * 18, "file.empty"),  # a zip with nothing in it
+    (lambda f: _zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}), "file.not-word"),
+    (lambda f: _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>" + b" " * (4 * 1024 * 1024)}),
+     "file.zip-bomb"),  # 4 MB that packs into a few KB
+    (lambda f: edit_document(f, lambda r: None, {DOC: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'}),
+     "file.unsafe-xml"),
+])
+def test_files_that_are_not_usable_forms_are_rejected_with_a_specific_reason(issued, make, code):
+    outcome = issued.read(make(issued.filled("POLICE", "N-01")))
+    assert outcome.outcome is Outcome.REJECTED
+    assert errors(outcome) == [code]
+    problem = outcome.problems.errors[0]
+    assert problem.message and problem.fix and "Traceback" not in problem.message
+
+
+def _damage_member(data: bytes, member: str) -> bytes:
+    """Scramble the middle of one member's compressed bytes, as a bad download or disk does."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = start + info.compress_size // 2
+    return data[:middle] + bytes(range(7, 7 + 64)) + data[middle + 64:]
+
+
+def _newer_zip_version(data: bytes) -> bytes:
+    """Say every member needs zip version 9.9 in the central directory, which Python's zipfile refuses."""
+    central = data.rfind(b"PK\x01\x02")
+    while central != -1:
+        data = data[:central + 6] + bytes([99, 0]) + data[central + 8:]
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    return data
+
+
+@pytest.mark.parametrize("damage", [lambda f: _damage_member(f, DOC), _newer_zip_version])
+def test_a_damaged_zip_is_refused_as_damaged_not_with_a_traceback(issued, damage):
+    outcome = issued.read(damage(issued.filled("POLICE", "N-01")))
+    assert outcome.outcome is Outcome.REJECTED and errors(outcome) == ["file.corrupt"]
+
+
+def test_a_macro_enabled_copy_of_a_real_form_is_refused(issued):
+    def macro(data: bytes) -> bytes:
+        ct = zipfile.ZipFile(io.BytesIO(data)).read("[Content_Types].xml").replace(
+            b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+            b"application/vnd.ms-word.document.macroEnabled.main+xml")
+        return replace_parts(data, {"[Content_Types].xml": ct, "word/vbaProject.bin": b"\xd0\xcf\x11\xe0fake"})
+
+    outcome = issued.read(macro(issued.filled("POLICE", "N-01")), filename="POLICE_N-01.docm")
+    assert errors(outcome) == ["file.macro"]
+
+
+def test_a_word_document_that_is_not_a_form_says_so(issued, tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Minutes of the core group meeting")
+    document.add_table(rows=2, cols=2).cell(0, 0).text = "Attendees"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    outcome = issued.read(buffer.getvalue(), filename="minutes.docx")
+    assert errors(outcome) == ["file.not-a-form"]
+
+
+def test_a_form_with_its_identity_removed_entirely_is_recognised_but_not_guessed(issued):
+    data = without_part(issued.filled("POLICE", "N-01"), CUSTOM)
+
+    def change(root):
+        for t in root.iter(f"{{{W}}}t"):
+            if t.text and "Form ID" in t.text:
+                t.text = t.text.replace("Form ID", "Form")
+        for t in root.iter(f"{{{W}}}t"):
+            if t.text and issued.form_id("POLICE", "N-01") in t.text:
+                t.text = ""
+
+    outcome = issued.read(edit_document(data, change))
+    assert errors(outcome) == ["return.no-identity"]

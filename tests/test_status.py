@@ -1,0 +1,126 @@
+"""status: who has returned what, which version counts, and a chase list ready to paste into an email."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from pipeline.forms import generate_forms
+from pipeline.ingest import ingest_inbox
+from pipeline.status import (COMPLETE, INCOMPLETE, NO_INVOLVEMENT, OUTSTANDING, agency_status, chase_list,
+                             write_status_xlsx)
+
+from test_ingest import drop
+from test_returns import Issued, complete_answers, issue_forms
+
+
+@pytest.fixture(scope="module")
+def returned(tmp_path_factory, example_cycle) -> Issued:
+    """POLICE: N-01 complete, N-02 incomplete then corrected, N-03 incomplete; CCG: N-01 no involvement; POLICE summary."""
+    issued = issue_forms(tmp_path_factory.mktemp("status") / "ws", example_cycle)
+    cycle = example_cycle
+    drop(issued, "POLICE_N-01.docx", issued.filled("POLICE", "N-01"))
+    drop(issued, "POLICE_N-02.docx", issued.filled("POLICE", "N-02", complete_answers(cycle, S7=("Not met", "", ""))))
+    drop(issued, "POLICE_N-03.docx", issued.filled("POLICE", "N-03", complete_answers(cycle, S12=("", "", ""))))
+    drop(issued, "CCG_N-01.docx", issued.filled("CCG", "N-01", {"ca:no-involvement": True,
+                                                               "ca:no-involvement-reason": "Not known to us."}))
+    drop(issued, "POLICE_summary.docx", issued.filled("POLICE"))
+    ingest_inbox(issued.ws, cycle)
+    drop(issued, "POLICE_N-02 corrected.docx",
+         issued.filled("POLICE", "N-02", complete_answers(cycle, S7=("Not met", "", "No consent recorded."))))
+    ingest_inbox(issued.ws, cycle)
+    return issued
+
+
+def test_each_agency_shows_issued_returned_incomplete_no_involvement_and_outstanding(returned):
+    cycle = returned.cycle
+    report = agency_status(returned.ws, cycle)
+    by_code = {a.agency.code: a for a in report.agencies}
+    assert [a.agency.code for a in report.agencies] == [a.code for a in cycle.agencies]  # workbook order
+
+    police = by_code["POLICE"]
+    police_cases = len(cycle.cases_for("POLICE"))
+    assert police.issued == police_cases + 1  # one form per case, plus the summary form
+    assert (police.complete, police.incomplete, police.no_involvement) == (3, 1, 0)  # N-01, N-02 (corrected), summary
+    assert police.outstanding == police.issued - 4
+    assert police.last_return is not None
+
+    ccg = by_code["CCG"]
+    assert (ccg.complete, ccg.incomplete, ccg.no_involvement) == (0, 0, 1)
+    assert ccg.outstanding == ccg.issued - 1
+    assert by_code["EY"].last_return is None and by_code["EY"].outstanding == by_code["EY"].issued
+
+    totals = report.totals
+    assert totals["issued"] == sum(a.issued for a in report.agencies) == len(returned.generated.written)
+    assert totals["complete"] + totals["incomplete"] + totals["no_involvement"] + totals["outstanding"] == totals["issued"]
+
+
+def test_the_version_that_counts_is_the_latest_and_both_versions_are_listed(returned):
+    police = {a.agency.code: a for a in agency_status(returned.ws, returned.cycle).agencies}["POLICE"]
+    n02 = next(f for f in police.forms if f.form.identity.case_ref == "N-02")
+    assert n02.state == COMPLETE and n02.versions == 2
+    assert n02.counting.source_file == "POLICE_N-02 corrected.docx"
+    n03 = next(f for f in police.forms if f.form.identity.case_ref == "N-03")
+    assert n03.state == INCOMPLETE
+    assert [(p.code, p.location) for p in n03.problems if p.severity.value == "error"] == [
+        ("return.missing-rating", "KLOE 3 table, Standard 12")]
+    assert {f.state for f in police.forms} == {COMPLETE, INCOMPLETE, OUTSTANDING}
+
+
+def test_the_chase_list_names_contacts_and_what_is_missing_or_wrong(returned):
+    cycle = returned.cycle
+    chase = {entry.agency.code: entry for entry in chase_list(returned.ws, cycle)}
+    assert set(chase) == {a.code for a in cycle.agencies if cycle.cases_for(a.code)}  # every agency still owes something
+    police = chase["POLICE"]
+    assert [f.form.identity.case_ref for f in police.incomplete] == ["N-03"]
+    assert "N-01" not in {f.form.identity.case_ref for f in police.outstanding}
+    text = police.text(cycle)
+    agency = cycle.agency("POLICE")
+    assert f"To: {agency.contact_name} <{agency.secure_email}>" in text
+    assert "POLICE_N-04.docx" in text  # an outstanding form, by the file name the agency was sent
+    assert "Standard 12 has no rating" in text
+    assert "27 November 2015" in text  # the return deadline from the workbook
+    for case in cycle.cases:
+        assert case.child_name not in text
+
+
+def test_status_workbook_holds_the_same_figures(returned):
+    report = agency_status(returned.ws, returned.cycle)
+    path = write_status_xlsx(returned.ws, report, chase_list(returned.ws, returned.cycle, report))
+    assert path == returned.ws.outbox / "status.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Status", "Forms", "Chase"]
+    sheet = book["Status"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    police = next(a for a in report.agencies if a.agency.code == "POLICE")
+    assert rows["POLICE"]["Forms issued"] == police.issued and rows["POLICE"]["Outstanding"] == police.outstanding
+    assert rows["Total"]["Forms issued"] == report.totals["issued"]
+    assert sheet.auto_filter.ref and sheet.freeze_panes == "A2"
+    forms = [dict(zip([c.value for c in book["Forms"][1]], r)) for r in book["Forms"].iter_rows(min_row=2, values_only=True)]
+    n02 = next(r for r in forms if r["Agency"] == "POLICE" and r["Case ref"] == "N-02")
+    assert (n02["State"], n02["Versions received"], n02["Version that counts"]) == ("complete", 2, "POLICE_N-02 corrected.docx")
+    chase_rows = list(book["Chase"].iter_rows(min_row=2, values_only=True))
+    assert any(r[0] == "POLICE" and r[3] == "police.ppu@example.org" for r in chase_rows)
+
+
+def test_a_reissued_form_still_counts_the_return_of_the_form_it_replaced(tmp_path, example_cycle):
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["VOL"])
+    drop(issued, "VOL_N-04.docx", issued.filled("VOL", "N-04"))
+    ingest_inbox(issued.ws, example_cycle)
+    generate_forms(issued.ws, example_cycle, agencies=["VOL"], cases=["N-04"], reissue=True)
+    vol = agency_status(issued.ws, example_cycle).agencies
+    vol = next(a for a in vol if a.agency.code == "VOL")
+    n04 = next(f for f in vol.forms if f.form.identity.case_ref == "N-04")
+    assert n04.state == COMPLETE and n04.form.superseded_by is None  # the new form, answered by the old one's return
+    assert n04.counting.identity.form_id != n04.form.identity.form_id
+
+
+def test_status_of_a_workspace_with_nothing_returned(tmp_path, example_cycle):
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["SMBC", "EY"])
+    report = agency_status(issued.ws, example_cycle)
+    ey = next(a for a in report.agencies if a.agency.code == "EY")
+    assert ey.outstanding == ey.issued == len(example_cycle.cases_for("EY")) + 1
+    assert report.totals["complete"] == 0 and report.last_return is None
+    assert {f.state for a in report.agencies for f in a.forms} == {OUTSTANDING}
+    assert NO_INVOLVEMENT not in {f.state for a in report.agencies for f in a.forms}
