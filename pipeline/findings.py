@@ -1,0 +1,877 @@
+"""Where every figure in the board report comes from.
+
+One call, `compute_findings`, turns the cycle and the current returns into a
+`Findings` tree that the report template and results.xlsx read directly. Every
+percentage goes through `percent`, and every generated sentence prints the
+counts its percentage came from, so the report can never say "85% (9 of 11)".
+
+Counting rules (how several agencies' ratings of one case become "the case met
+the standard") are in `case_outcome`. 'Not applicable' and blank answers are
+never a rating of the case: a case nobody rated met / not met is "not assessed"
+for that standard and is left out of the denominator, which is always printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Optional, Sequence
+
+from pydantic import BaseModel
+
+from .models import (
+    Agency,
+    Answer,
+    AuditReturn,
+    CountingRule,
+    Cycle,
+    FormKind,
+    IssuedForm,
+    Model,
+    RatingKind,
+    SummaryReturn,
+    normalise_label,
+)
+
+ROUNDING_RULE = (
+    "Percentages are rounded to the nearest whole number, halves rounded up, "
+    "and always shown with the counts they come from."
+)
+
+COUNTING_RULE_SENTENCES = {
+    CountingRule.ALL: (
+        "A case counts as meeting a standard when every agency that rated it said the standard was met. "
+        "'Not applicable' and blank answers are not counted as ratings."
+    ),
+    CountingRule.MAJORITY: (
+        "A case counts as meeting a standard when more than half of the agencies that rated it said the "
+        "standard was met; an even split counts as not met. "
+        "'Not applicable' and blank answers are not counted as ratings."
+    ),
+    CountingRule.ANY: (
+        "A case counts as meeting a standard when at least one agency that rated it said the standard was met. "
+        "'Not applicable' and blank answers are not counted as ratings."
+    ),
+}
+
+# Agency-level exceptions: an agency is called out under a standard when its
+# practice stands well below the rest of the partnership. All three must hold:
+EXCEPTION_MIN_NOT_MET = 2  # it said "not met" in at least two cases (one case is an anecdote, not a pattern)
+EXCEPTION_MIN_NOT_MET_SHARE = Fraction(1, 3)  # not met in at least a third of the cases it audited
+EXCEPTION_MIN_GAP = Fraction(25, 100)  # its met-rate is at least 25 points below the other agencies' combined
+EXCEPTION_RULE = (
+    "An agency is named under a standard when it said the standard was not met in at least 2 cases and in "
+    "at least a third of the cases it audited, and its share of 'met' ratings is at least 25 percentage points "
+    "below that of all the other agencies together."
+)
+
+QUOTE_LIMIT = 160
+NAME_REMOVED = "[name removed]"
+
+MET, NOT_MET, NOT_ASSESSED = "met", "not met", "not assessed"
+
+
+# --- the two arithmetic rules ------------------------------------------------
+
+
+def percent(part: int, whole: int) -> int:
+    """The one place a percentage is made: halves round up, 0 of 0 is 0 (never printed without its counts)."""
+    if whole <= 0:
+        return 0
+    value = Decimal(part) * 100 / Decimal(whole)
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def case_outcome(rule: CountingRule, met: int, not_met: int) -> str:
+    """Combine the agencies' ratings of one case; N/A and blanks are already left out of the counts."""
+    rated = met + not_met
+    if rated == 0:
+        return NOT_ASSESSED
+    if rule is CountingRule.ALL:
+        ok = not_met == 0
+    elif rule is CountingRule.MAJORITY:
+        ok = met * 2 > rated  # a tie is not a majority
+    else:
+        ok = met >= 1
+    return MET if ok else NOT_MET
+
+
+# --- the findings tree --------------------------------------------------------
+
+
+class Quote(Model):
+    """Words an agency wrote, attributed, shortened and with children's names removed."""
+
+    agency: str
+    agency_name: str
+    case_ref: str
+    standard: int
+    text: str
+    shortened: bool = False
+    name_removed: bool = False
+
+
+class CaseOutcome(Model):
+    case_ref: str
+    priority_area: str
+    outcome: str  # "met" / "not met" / "not assessed"
+    met: int
+    not_met: int
+    not_applicable: int
+    missing: int
+
+
+class AgencyStandardFigures(Model):
+    """One agency's answers to one standard across the cases it audited.
+
+    `audited` counts the cases whose returned form asked this standard: with per-KLOE forms
+    a case can be audited for one KLOE while the form for another is still outstanding.
+    """
+
+    agency: str
+    standard: int
+    met: int
+    not_met: int
+    not_applicable: int
+    missing: int
+    audited: int
+
+    @property
+    def rated(self) -> int:
+        return self.met + self.not_met
+
+
+class AgencyException(Model):
+    agency: str
+    standard: int
+    not_met: int
+    audited: int
+    agency_met_percent: int
+    others_met_percent: int
+    sentence: str
+
+
+class StandardFindings(Model):
+    number: int
+    kloe: int
+    text: str
+    finding_met: str
+    finding_not_met: str
+    na_allowed: bool
+    cases_total: int
+    cases_assessed: int
+    cases_met: int
+    cases_not_met: int
+    cases_not_assessed: int
+    percent_met: int
+    responses_met: int
+    responses_rated: int
+    responses_not_applicable: int
+    responses_missing: int
+    percent_responses_met: int
+    by_case: tuple[CaseOutcome, ...]
+    by_agency: tuple[AgencyStandardFigures, ...]
+    exceptions: tuple[AgencyException, ...]
+    reasons: tuple[Quote, ...]
+    na_reasons: tuple[Quote, ...]
+    evidence: tuple[Quote, ...]
+    sentence: str
+    sentences: tuple[str, ...]  # the headline, then each agency-level exception
+    reason_sentences: tuple[str, ...]
+    digest: str
+
+
+class KloeFindings(Model):
+    number: int
+    question: str
+    title: str
+    standards: tuple[StandardFindings, ...]
+    sentences: tuple[str, ...]
+    digest: str
+
+
+class AgencyKloeFindings(Model):
+    """Appendix 2, one agency, one KLOE: what was met, what was not and why."""
+
+    kloe: int
+    title: str
+    met: tuple[AgencyStandardFigures, ...]
+    not_met: tuple[AgencyStandardFigures, ...]
+    evidence: tuple[Quote, ...]
+    reasons: tuple[Quote, ...]
+
+
+class AgencyFindings(Model):
+    code: str
+    name: str
+    short_name: str
+    cases_involved: int
+    cases_audited: int
+    audited_case_refs: tuple[str, ...]
+    no_involvement_case_refs: tuple[str, ...]
+    met: int
+    not_met: int
+    not_applicable: int
+    missing: int
+    standards: tuple[AgencyStandardFigures, ...]
+    standards_met_in_every_case: tuple[int, ...]
+    standards_met_in_some_cases: tuple[int, ...]
+    standards_not_met: tuple[int, ...]
+    by_kloe: tuple[AgencyKloeFindings, ...]
+    summary_returned: bool
+    improvements: str
+    partnership: str
+    comments: str
+    digest: str
+
+
+class FormRef(Model):
+    form_id: str
+    kind: str
+    agency: str
+    agency_name: str
+    case_ref: Optional[str] = None
+    kloes: tuple[int, ...] = ()
+    path: str = ""
+
+
+class ReturnNote(Model):
+    form_id: str
+    agency: str
+    case_ref: Optional[str] = None
+    note: str = ""
+
+
+class CaseAwaiting(Model):
+    """An involved agency that has sent nothing at all for a case."""
+
+    agency: str
+    agency_name: str
+    case_ref: str
+
+
+class StandardCount(Model):
+    standard: int
+    count: int
+
+
+class DataQuality(Model):
+    """The Future Learning section: how complete the evidence behind the figures is."""
+
+    forms_issued: int
+    forms_returned: int
+    forms_outstanding: int
+    outstanding: tuple[FormRef, ...]
+    returns_received: int
+    incomplete: tuple[ReturnNote, ...]
+    no_involvement: tuple[ReturnNote, ...]
+    ignored: tuple[ReturnNote, ...]
+    awaiting: tuple[CaseAwaiting, ...]
+    not_applicable_total: int
+    not_applicable_by_standard: tuple[StandardCount, ...]
+    missing_total: int
+    missing_by_standard: tuple[StandardCount, ...]
+    summaries_expected: int
+    summaries_returned: int
+    sentences: tuple[str, ...]
+    digest: str
+
+
+class PriorityAreaFigures(Model):
+    name: str
+    cases_selected: int
+    cases_audited: int
+
+
+class Methodology(Model):
+    cases_selected: int
+    cases_audited: int
+    priority_areas: tuple[PriorityAreaFigures, ...]
+    agencies_involved: int
+    agencies_returned: tuple[str, ...]
+    agency_names_returned: tuple[str, ...]
+    sentence: str
+    digest: str
+
+
+class AttendanceRow(Model):
+    agency: str
+    name: str  # the agency's full name, as Table 2 prints it
+    count: int
+
+
+class LearningEvent(Model):
+    total_practitioners: int
+    agencies_attending: int
+    rows: tuple[AttendanceRow, ...]
+    sentence: str
+    digest: str
+
+
+class StandardHeadline(Model):
+    standard: int
+    cases_met: int
+    cases_assessed: int
+    percent_met: int
+
+
+class ExecutiveSummary(Model):
+    cases_selected: int
+    cases_audited: int
+    standards: tuple[StandardHeadline, ...]
+    standards_met_in_every_case: tuple[int, ...]
+    digest: str
+
+
+class Findings(Model):
+    cycle_id: str
+    cycle_name: str
+    counting_rule: CountingRule
+    counting_rule_sentence: str
+    rounding_rule: str
+    exception_rule: str
+    standards: tuple[StandardFindings, ...]
+    kloes: tuple[KloeFindings, ...]
+    agencies: tuple[AgencyFindings, ...]
+    data_quality: DataQuality
+    methodology: Methodology
+    learning_event: LearningEvent
+    executive_summary: ExecutiveSummary
+
+    def standard(self, number: int) -> StandardFindings:
+        for s in self.standards:
+            if s.number == number:
+                return s
+        raise KeyError(number)
+
+    def kloe(self, number: int) -> KloeFindings:
+        for k in self.kloes:
+            if k.number == number:
+                return k
+        raise KeyError(number)
+
+    def agency(self, code: str) -> AgencyFindings:
+        for a in self.agencies:
+            if a.code == code:
+                return a
+        raise KeyError(code)
+
+
+# --- digest ------------------------------------------------------------------
+
+_ITEM_KEYS = ("number", "standard", "code", "agency", "case_ref", "form_id")  # what names a row
+_WORDS_ONLY = {"digest", "reasons", "na_reasons", "evidence"}  # agencies' words, not figures
+
+
+def _counts(value, path: str, out: list) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="python")
+    if isinstance(value, dict):
+        for key in sorted(value):
+            if key in _WORDS_ONLY:
+                continue
+            _counts(value[key], f"{path}.{key}", out)
+    elif isinstance(value, (list, tuple)):
+        out.append((f"{path}#", len(value)))  # how many rows: incomplete returns, cases outstanding...
+        for i, item in enumerate(value):
+            if isinstance(item, BaseModel):
+                item = item.model_dump(mode="python")
+            label = str(i)
+            if isinstance(item, dict):
+                label = ",".join(f"{k}={item[k]}" for k in _ITEM_KEYS if item.get(k) is not None) or label
+            _counts(item, f"{path}[{label}]", out)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        out.append((path, value))
+
+
+def figures_digest(finding_subset) -> str:
+    """A fingerprint of the counts alone, so edited narrative is flagged only when its figures moved.
+
+    Wording, quotes and evidence do not change it; any count, or the number of rows in a list
+    (cases outstanding, incomplete returns), does.
+    """
+    out: list = []
+    _counts(finding_subset, "", out)
+    blob = json.dumps(sorted(out), separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# --- sentences -----------------------------------------------------------------
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _finish(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def standard_sentence(cases_met: int, cases_assessed: int, cases_total: int, finding_met: str) -> str:
+    """'In 82% of cases (9 of 11), the right agencies were involved.' and its all / none / not assessed forms."""
+    phrase = finding_met.strip().rstrip(".")
+    if cases_assessed == 0:
+        return f"None of the {_plural(cases_total, 'case', 'cases')} was assessed against this standard."
+    if cases_assessed >= 2 and cases_met == cases_assessed:
+        head = f"In all {cases_assessed} cases, {phrase}."
+    elif cases_assessed >= 2 and cases_met == 0:
+        head = f"In none of the {cases_assessed} cases, {phrase}."
+    else:
+        head = f"In {percent(cases_met, cases_assessed)}% of cases ({cases_met} of {cases_assessed}), {phrase}."
+    left_out = cases_total - cases_assessed
+    if left_out > 0:
+        verb = "was" if left_out == 1 else "were"
+        head += f" {left_out} of the {cases_total} cases {verb} not assessed against this standard."
+    return head
+
+
+def exception_sentence(not_met: int, audited: int, short_name: str, finding_not_met: str) -> str:
+    """'In 7 of the 9 cases audited by the Police, there was no evidence of consent being obtained.'"""
+    phrase = finding_not_met.strip().rstrip(".")
+    if not_met == audited == 1:
+        lead = f"In the one case audited by {short_name}"
+    elif not_met == audited == 2:
+        lead = f"In both cases audited by {short_name}"
+    elif not_met == audited:
+        lead = f"In all {audited} cases audited by {short_name}"
+    else:
+        lead = f"In {not_met} of the {audited} cases audited by {short_name}"
+    return f"{lead}, {phrase}."
+
+
+def reason_sentence(quote: Quote, agency: Agency) -> str:
+    return f"{_cap(agency.short_name or agency.name)} (case {quote.case_ref}): \u201c{_finish(quote.text)}\u201d"
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, bool]:
+    """Keep quotes short enough for a report paragraph, cut at a word boundary."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-.")
+    return cut + "\u2026", True
+
+
+def child_name_patterns(cycle: Cycle) -> list[re.Pattern]:
+    """Full names first, then each part of a name, as whole words, so no child's name reaches the report."""
+    full, parts = set(), set()
+    for case in cycle.cases:
+        name = case.child_name.strip()
+        if not name:
+            continue
+        full.add(name)
+        for part in re.split(r"[\s\-']+", name):
+            if len(part) >= 2:
+                parts.add(part)
+    pats = [re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)", re.IGNORECASE) for n in sorted(full, key=len, reverse=True)]
+    pats += [re.compile(r"(?<!\w)" + re.escape(p) + r"(?!\w)") for p in sorted(parts, key=len, reverse=True)]
+    return pats
+
+
+def remove_child_names(text: str, patterns: Sequence[re.Pattern]) -> tuple[str, bool]:
+    removed = False
+    for pat in patterns:
+        text, n = pat.subn(NAME_REMOVED, text)
+        removed = removed or n > 0
+    # "[name removed] [name removed]" from first name + surname reads as one removal
+    text = re.sub(r"(\[name removed\])(\s+\[name removed\])+", r"\1", text)
+    return text, removed
+
+
+# --- combining returns -----------------------------------------------------------
+
+
+class _Pair:
+    """What one agency said about one case, combined across its per-KLOE forms."""
+
+    def __init__(self) -> None:
+        self.returns: list[AuditReturn] = []
+        self.answers: dict[int, Answer] = {}
+        self.covered: set[int] = set()
+        self.no_involvement = False
+        self.no_involvement_reason = ""
+
+
+def _received_key(r) -> datetime:
+    return r.received_at or datetime.min
+
+
+def _combine(cycle: Cycle, returns: Sequence[AuditReturn]) -> tuple[dict[tuple[str, str], _Pair], list[ReturnNote], list[AuditReturn]]:
+    agencies = {a.code for a in cycle.agencies}
+    cases = {c.ref for c in cycle.cases}
+    standard_numbers = {s.number for s in cycle.standards}
+    ignored: list[ReturnNote] = []
+
+    # Keep one return per form (the latest received); later ones win where forms overlap.
+    latest: dict[str, AuditReturn] = {}
+    order: list[str] = []
+    for r in returns:
+        ident = r.identity
+        note = None
+        if ident.kind is not FormKind.AUDIT:
+            note = "not an audit form"
+        elif ident.cycle_id != cycle.settings.cycle_id:
+            note = f"belongs to cycle {ident.cycle_id}, not {cycle.settings.cycle_id}"
+        elif ident.agency not in agencies:
+            note = f"agency {ident.agency} is not in this cycle"
+        elif ident.case_ref not in cases:
+            note = f"case {ident.case_ref} is not in this cycle"
+        if note:
+            ignored.append(ReturnNote(form_id=ident.form_id, agency=ident.agency, case_ref=ident.case_ref, note=note))
+            continue
+        prev = latest.get(ident.form_id)
+        if prev is None:
+            order.append(ident.form_id)
+            latest[ident.form_id] = r
+        elif _received_key(r) >= _received_key(prev):
+            latest[ident.form_id] = r
+    kept = sorted((latest[f] for f in order), key=_received_key)
+
+    pairs: dict[tuple[str, str], _Pair] = {}
+    for r in kept:
+        pair = pairs.setdefault((r.identity.agency, r.identity.case_ref), _Pair())
+        pair.returns.append(r)
+    for pair in pairs.values():
+        ticked = [r for r in pair.returns if r.no_involvement]
+        # Only when every form for the case says "no involvement" is the case not audited by the agency.
+        if ticked and len(ticked) == len(pair.returns):
+            pair.no_involvement = True
+            pair.no_involvement_reason = ticked[-1].no_involvement_reason
+            continue
+        for r in pair.returns:
+            if r.no_involvement:
+                continue
+            kloes = r.identity.kloes or tuple(k.number for k in cycle.kloes)
+            pair.covered.update(s.number for s in cycle.standards if s.kloe in kloes)
+            for a in r.answers:
+                if a.standard in standard_numbers:
+                    if a.rating is not None or a.standard not in pair.answers:  # a blank never hides a rating
+                        pair.answers[a.standard] = a
+                    pair.covered.add(a.standard)
+    return pairs, ignored, kept
+
+
+# --- the computation -----------------------------------------------------------
+
+
+def compute_findings(
+    cycle: Cycle,
+    returns: Sequence[AuditReturn],
+    summaries: Sequence[SummaryReturn] = (),
+    issued: Sequence[IssuedForm] = (),
+) -> Findings:
+    """Every figure of the board report, from the cycle and the current version of each return."""
+    rule = cycle.settings.counting_rule
+    pairs, ignored, kept = _combine(cycle, returns)
+    names = child_name_patterns(cycle)
+    agency_by_code = {a.code: a for a in cycle.agencies}
+    case_by_ref = {c.ref: c for c in cycle.cases}
+
+    audited: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}  # agency -> case refs, cycle order
+    no_inv: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
+    for case in cycle.cases:
+        for agency in cycle.agencies:
+            pair = pairs.get((agency.code, case.ref))
+            if pair is None:
+                continue
+            (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
+
+    def quote(agency: str, case_ref: str, standard: int, text: str) -> Quote:
+        clean, removed = remove_child_names(text, names)
+        short, cut = shorten(clean)
+        return Quote(agency=agency, agency_name=agency_by_code[agency].name, case_ref=case_ref,
+                     standard=standard, text=short, shortened=cut, name_removed=removed)
+
+    standard_findings: list[StandardFindings] = []
+    for std in cycle.standards:
+        by_case: list[CaseOutcome] = []
+        per_agency: dict[str, list[int]] = {a.code: [0, 0, 0, 0] for a in cycle.agencies}  # met, not, na, missing
+        reasons, na_reasons, evidence = [], [], []
+        for case in cycle.cases:
+            m = n = na = miss = 0
+            for agency in cycle.agencies:
+                pair = pairs.get((agency.code, case.ref))
+                if pair is None or pair.no_involvement or std.number not in pair.covered:
+                    continue
+                ans = pair.answers.get(std.number)
+                kind = ans.rating if ans is not None else None
+                if kind is RatingKind.MET:
+                    m += 1
+                    per_agency[agency.code][0] += 1
+                    if ans.evidence.strip():
+                        evidence.append(quote(agency.code, case.ref, std.number, ans.evidence))
+                elif kind is RatingKind.NOT_MET:
+                    n += 1
+                    per_agency[agency.code][1] += 1
+                    if ans.reason.strip():
+                        reasons.append(quote(agency.code, case.ref, std.number, ans.reason))
+                elif kind is RatingKind.NOT_APPLICABLE:
+                    na += 1
+                    per_agency[agency.code][2] += 1
+                    if ans.reason.strip():
+                        na_reasons.append(quote(agency.code, case.ref, std.number, ans.reason))
+                else:
+                    miss += 1
+                    per_agency[agency.code][3] += 1
+            by_case.append(CaseOutcome(case_ref=case.ref, priority_area=case.priority_area,
+                                       outcome=case_outcome(rule, m, n), met=m, not_met=n,
+                                       not_applicable=na, missing=miss))
+        figures = tuple(
+            AgencyStandardFigures(agency=a.code, standard=std.number, met=v[0], not_met=v[1],
+                                  not_applicable=v[2], missing=v[3], audited=sum(v))
+            for a in cycle.agencies
+            for v in [per_agency[a.code]]
+            if audited[a.code] or cycle.cases_for(a.code)
+        )
+        exceptions = _exceptions(std, figures, agency_by_code)
+        cases_met = sum(1 for c in by_case if c.outcome == MET)
+        cases_not_met = sum(1 for c in by_case if c.outcome == NOT_MET)
+        assessed = cases_met + cases_not_met
+        r_met = sum(f.met for f in figures)
+        r_rated = sum(f.rated for f in figures)
+        headline = standard_sentence(cases_met, assessed, len(cycle.cases), std.finding_met)
+        body = dict(
+            number=std.number, kloe=std.kloe, text=std.text, finding_met=std.finding_met,
+            finding_not_met=std.finding_not_met, na_allowed=std.na_allowed,
+            cases_total=len(cycle.cases), cases_assessed=assessed, cases_met=cases_met,
+            cases_not_met=cases_not_met, cases_not_assessed=len(cycle.cases) - assessed,
+            percent_met=percent(cases_met, assessed),
+            responses_met=r_met, responses_rated=r_rated,
+            responses_not_applicable=sum(f.not_applicable for f in figures),
+            responses_missing=sum(f.missing for f in figures),
+            percent_responses_met=percent(r_met, r_rated),
+            by_case=tuple(by_case), by_agency=figures, exceptions=exceptions,
+            reasons=tuple(reasons), na_reasons=tuple(na_reasons), evidence=tuple(evidence),
+            sentence=headline,
+            sentences=(headline, *(e.sentence for e in exceptions)),
+            reason_sentences=tuple(reason_sentence(q, agency_by_code[q.agency]) for q in reasons),
+            digest="",
+        )
+        made = StandardFindings(**body)
+        standard_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
+
+    kloe_findings = []
+    for k in cycle.kloes:
+        stds = tuple(s for s in standard_findings if s.kloe == k.number)
+        sentences = tuple(line for s in stds for line in s.sentences)
+        made = KloeFindings(number=k.number, question=k.question, title=k.title or k.question,
+                            standards=stds, sentences=sentences, digest="")
+        kloe_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
+
+    latest_summary: dict[str, SummaryReturn] = {}
+    for s in sorted(summaries, key=_received_key):
+        if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in agency_by_code:
+            latest_summary[s.identity.agency] = s
+
+    agency_findings = []
+    for a in cycle.agencies:
+        if not (audited[a.code] or no_inv[a.code] or cycle.cases_for(a.code) or a.code in latest_summary):
+            continue
+        figs = tuple(f for s in standard_findings for f in s.by_agency if f.agency == a.code)
+        if not figs:
+            figs = tuple(AgencyStandardFigures(agency=a.code, standard=s.number, met=0, not_met=0,
+                                               not_applicable=0, missing=0, audited=0) for s in cycle.standards)
+        by_kloe = []
+        for k in cycle.kloes:
+            in_k = {s.number for s in cycle.standards_for(k.number)}
+            kf = [f for f in figs if f.standard in in_k]
+            by_kloe.append(AgencyKloeFindings(
+                kloe=k.number, title=k.title or k.question,
+                met=tuple(f for f in kf if f.met), not_met=tuple(f for f in kf if f.not_met),
+                evidence=tuple(q for s in standard_findings if s.number in in_k for q in s.evidence if q.agency == a.code),
+                reasons=tuple(q for s in standard_findings if s.number in in_k for q in s.reasons if q.agency == a.code),
+            ))
+        summary = latest_summary.get(a.code)
+        made = AgencyFindings(
+            code=a.code, name=a.name, short_name=a.short_name,
+            cases_involved=len(cycle.cases_for(a.code)), cases_audited=len(audited[a.code]),
+            audited_case_refs=tuple(audited[a.code]), no_involvement_case_refs=tuple(no_inv[a.code]),
+            met=sum(f.met for f in figs), not_met=sum(f.not_met for f in figs),
+            not_applicable=sum(f.not_applicable for f in figs), missing=sum(f.missing for f in figs),
+            standards=figs,
+            standards_met_in_every_case=tuple(f.standard for f in figs if f.met and not f.not_met),
+            standards_met_in_some_cases=tuple(f.standard for f in figs if f.met and f.not_met),
+            standards_not_met=tuple(f.standard for f in figs if f.not_met and not f.met),
+            by_kloe=tuple(by_kloe),
+            summary_returned=summary is not None,
+            improvements=remove_child_names(summary.improvements, names)[0] if summary else "",
+            partnership=remove_child_names(summary.partnership, names)[0] if summary else "",
+            comments=remove_child_names(summary.comments, names)[0] if summary else "",
+            digest="",
+        )
+        agency_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
+
+    data_quality = _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code,
+                                 names)
+    methodology = _methodology(cycle, audited, pairs, case_by_ref)
+    learning = _learning_event(cycle)
+    headlines = tuple(StandardHeadline(standard=s.number, cases_met=s.cases_met, cases_assessed=s.cases_assessed,
+                                       percent_met=s.percent_met) for s in standard_findings)
+    exec_summary = ExecutiveSummary(
+        cases_selected=methodology.cases_selected, cases_audited=methodology.cases_audited,
+        standards=headlines,
+        standards_met_in_every_case=tuple(s.number for s in standard_findings
+                                          if s.cases_assessed and s.cases_met == s.cases_assessed),
+        digest="",
+    )
+    exec_summary = exec_summary.model_copy(update={"digest": figures_digest(exec_summary)})
+
+    return Findings(
+        cycle_id=cycle.settings.cycle_id, cycle_name=cycle.settings.cycle_name, counting_rule=rule,
+        counting_rule_sentence=COUNTING_RULE_SENTENCES[rule], rounding_rule=ROUNDING_RULE,
+        exception_rule=EXCEPTION_RULE,
+        standards=tuple(standard_findings), kloes=tuple(kloe_findings), agencies=tuple(agency_findings),
+        data_quality=data_quality, methodology=methodology, learning_event=learning,
+        executive_summary=exec_summary,
+    )
+
+
+def _exceptions(std, figures: Sequence[AgencyStandardFigures], agency_by_code) -> tuple[AgencyException, ...]:
+    """Agencies whose practice on this standard stands well below the rest (see EXCEPTION_RULE)."""
+    if not std.finding_not_met.strip():
+        return ()
+    out = []
+    for f in figures:
+        if f.not_met < EXCEPTION_MIN_NOT_MET or f.rated == 0:
+            continue
+        if Fraction(f.not_met, f.audited) < EXCEPTION_MIN_NOT_MET_SHARE:
+            continue
+        others_met = sum(o.met for o in figures if o.agency != f.agency)
+        others_rated = sum(o.rated for o in figures if o.agency != f.agency)
+        if others_rated == 0:
+            continue
+        own, rest = Fraction(f.met, f.rated), Fraction(others_met, others_rated)
+        if rest - own < EXCEPTION_MIN_GAP:
+            continue
+        agency = agency_by_code[f.agency]
+        out.append(AgencyException(
+            agency=f.agency, standard=std.number, not_met=f.not_met, audited=f.audited,
+            agency_met_percent=percent(f.met, f.rated), others_met_percent=percent(others_met, others_rated),
+            sentence=exception_sentence(f.not_met, f.audited, agency.short_name or agency.name, std.finding_not_met),
+        ))
+    return tuple(out)
+
+
+def _current_form(form_id: str, successor: dict[str, Optional[str]]) -> str:
+    seen = set()
+    while successor.get(form_id) and form_id not in seen:
+        seen.add(form_id)
+        form_id = successor[form_id]
+    return form_id
+
+
+def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code,
+                  names) -> DataQuality:
+    successor = {f.identity.form_id: f.superseded_by for f in issued}
+    current = [f for f in issued if not f.superseded_by]
+    got = {_current_form(r.identity.form_id, successor) for r in kept}
+    got |= {_current_form(s.identity.form_id, successor) for s in summaries}
+    outstanding = tuple(
+        FormRef(form_id=f.identity.form_id, kind=f.identity.kind.value, agency=f.identity.agency,
+                agency_name=agency_by_code[f.identity.agency].name if f.identity.agency in agency_by_code else f.identity.agency,
+                case_ref=f.identity.case_ref, kloes=f.identity.kloes, path=f.path)
+        for f in current if f.identity.form_id not in got
+    )
+    incomplete = tuple(ReturnNote(form_id=r.identity.form_id, agency=r.identity.agency, case_ref=r.identity.case_ref,
+                                  note="incomplete") for r in kept if not r.complete and not r.no_involvement)
+    no_involvement = tuple(ReturnNote(form_id=r.identity.form_id, agency=r.identity.agency, case_ref=r.identity.case_ref,
+                                      note=remove_child_names(r.no_involvement_reason, names)[0])
+                           for r in kept if r.no_involvement)
+    awaiting = tuple(CaseAwaiting(agency=a.code, agency_name=a.name, case_ref=c.ref)
+                     for c in cycle.cases for a in cycle.agencies
+                     if a.code in c.agencies and (a.code, c.ref) not in pairs)
+    na_by = tuple(StandardCount(standard=s.number, count=s.responses_not_applicable) for s in standard_findings)
+    miss_by = tuple(StandardCount(standard=s.number, count=s.responses_missing) for s in standard_findings)
+    na_total = sum(c.count for c in na_by)
+    miss_total = sum(c.count for c in miss_by)
+    summary_agencies = {s.identity.agency for s in summaries if s.identity.cycle_id == cycle.settings.cycle_id}
+    expected_summaries = [a.code for a in cycle.agencies if cycle.cases_for(a.code)]
+
+    sentences = []
+    if current:
+        returned = len(current) - len(outstanding)
+        sentences.append(f"{returned} of the {_plural(len(current), 'form', 'forms')} issued "
+                         f"{'was' if returned == 1 else 'were'} returned"
+                         + (f"; {len(outstanding)} {'is' if len(outstanding) == 1 else 'are'} outstanding." if outstanding else "."))
+    if awaiting:
+        sentences.append(f"Nothing has been received for {_plural(len(awaiting), 'case', 'cases')} "
+                         f"from an agency involved in {'it' if len(awaiting) == 1 else 'them'}.")
+    if incomplete:
+        sentences.append(f"{_plural(len(incomplete), 'return was', 'returns were')} incomplete.")
+    if no_involvement:
+        sentences.append(f"{_plural(len(no_involvement), 'return', 'returns')} reported no involvement in the case.")
+    if na_total:
+        sentences.append(f"{_plural(na_total, 'answer was', 'answers were')} 'not applicable'; "
+                         f"{'it is' if na_total == 1 else 'they are'} shown separately and not counted as a rating.")
+    if miss_total:
+        sentences.append(f"{_plural(miss_total, 'answer was', 'answers were')} left blank and "
+                         f"{'is' if miss_total == 1 else 'are'} not counted as a rating.")
+    made = DataQuality(
+        forms_issued=len(current), forms_returned=len(current) - len(outstanding), forms_outstanding=len(outstanding),
+        outstanding=outstanding, returns_received=len(kept), incomplete=incomplete, no_involvement=no_involvement,
+        ignored=tuple(ignored), awaiting=awaiting,
+        not_applicable_total=na_total, not_applicable_by_standard=na_by,
+        missing_total=miss_total, missing_by_standard=miss_by,
+        summaries_expected=len(expected_summaries),
+        summaries_returned=len(summary_agencies & {a.code for a in cycle.agencies}),
+        sentences=tuple(sentences), digest="",
+    )
+    return made.model_copy(update={"digest": figures_digest(made)})
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _methodology(cycle, audited, pairs, case_by_ref) -> Methodology:
+    audited_refs = {ref for refs in audited.values() for ref in refs}
+    areas: list[tuple[str, str]] = [(normalise_label(p.name), p.name) for p in cycle.priority_areas]
+    for c in cycle.cases:  # a case naming an area the list lacks still counts, after the listed ones
+        if normalise_label(c.priority_area) not in {k for k, _ in areas}:
+            areas.append((normalise_label(c.priority_area), c.priority_area))
+    rows = []
+    for key, name in areas:
+        in_area = [c for c in cycle.cases if normalise_label(c.priority_area) == key]
+        rows.append(PriorityAreaFigures(name=name, cases_selected=len(in_area),
+                                        cases_audited=sum(1 for c in in_area if c.ref in audited_refs)))
+    returned = [a for a in cycle.agencies if any(k[0] == a.code for k in pairs)]
+    n_sel, n_aud = len(cycle.cases), len(audited_refs)
+    parts = [f"{r.cases_audited} covering {r.name}" for r in rows if r.cases_audited]
+    if n_aud == n_sel:
+        lead = f"A total of {_plural(n_aud, 'case was', 'cases were')} audited"
+    else:
+        lead = f"Of the {_plural(n_sel, 'case', 'cases')} selected, {n_aud} {'was' if n_aud == 1 else 'were'} audited"
+    sentence = lead + (f", with {_join(parts)}." if parts else ".")
+    made = Methodology(
+        cases_selected=n_sel, cases_audited=n_aud, priority_areas=tuple(rows),
+        agencies_involved=sum(1 for a in cycle.agencies if cycle.cases_for(a.code)),
+        agencies_returned=tuple(a.code for a in returned), agency_names_returned=tuple(a.name for a in returned),
+        sentence=sentence, digest="",
+    )
+    return made.model_copy(update={"digest": figures_digest(made)})
+
+
+def _learning_event(cycle) -> LearningEvent:
+    names = {a.code: a.name for a in cycle.agencies}
+    rows = tuple(AttendanceRow(agency=a.agency, name=names.get(a.agency, a.agency), count=a.count)
+                 for a in cycle.attendance)
+    total = sum(r.count for r in rows)
+    attending = sum(1 for r in rows if r.count > 0)
+    if rows:
+        sentence = (f"In total, {_plural(total, 'practitioner', 'practitioners')} across "
+                    f"{_plural(attending, 'agency', 'agencies')} attended the event.")
+    else:
+        sentence = ""
+    made = LearningEvent(total_practitioners=total, agencies_attending=attending, rows=rows, sentence=sentence, digest="")
+    return made.model_copy(update={"digest": figures_digest(made)})
