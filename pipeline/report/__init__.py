@@ -1,0 +1,14 @@
+"""The board's overview report: figures from `Findings`, narrative the comms team owns, nothing that names a child.
+
+    build_report(ws, cycle) -> ReportResult
+
+writes the next version of outbox/report/overview-report*.docx, the learning
+log, and results.xlsx with its summary sheets. See `build` for versions,
+`narrative` for how edited wording survives rebuilds, `privacy` for the scan.
+"""
+
+from .build import ReportResult, build_report, latest_report, next_report_path, render_report, report_versions
+from .narrative import StaleRegion
+
+__all__ = ["ReportResult", "StaleRegion", "build_report", "latest_report", "next_report_path", "render_report",
+           "report_versions"]

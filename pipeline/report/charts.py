@@ -1,0 +1,171 @@
+"""The report's charts as PNG bytes, each with alt text that states the figures it shows.
+
+matplotlib with the Agg backend: no display, same pixels on Windows and Linux.
+Every label is made from the same counts the tables print.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+
+from ..findings import AgencyFindings, KloeFindings, StandardFindings, percent  # noqa: E402
+
+MET_COLOUR = "#1F3864"
+NOT_MET_COLOUR = "#D9DEE8"
+TEXT_COLOUR = "#262626"
+DPI = 200
+WIDTH_IN = 6.3  # the text width of an A4 page with 2 cm margins
+
+plt.rcParams.update({
+    "font.family": "DejaVu Sans",
+    "font.size": 8.5,
+    "axes.edgecolor": "#808080",
+    "axes.labelcolor": TEXT_COLOUR,
+    "xtick.color": TEXT_COLOUR,
+    "ytick.color": TEXT_COLOUR,
+    "svg.hashsalt": "case-audit",
+})
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: bytes
+    title: str
+    alt_text: str
+
+
+def _cases_label(s: StandardFindings) -> str:
+    if s.cases_assessed == 0:
+        return "not assessed"
+    return f"{s.cases_met} of {s.cases_assessed} ({s.percent_met}%)"
+
+
+def _short_phrase(s: StandardFindings, width: int = 44) -> str:
+    phrase = (s.finding_met or s.text).strip().rstrip(".")
+    phrase = phrase[:1].upper() + phrase[1:]
+    lines = textwrap.wrap(phrase, width)
+    if len(lines) > 2:
+        lines = lines[:2]
+        lines[1] = lines[1][: width - 1].rstrip() + "\u2026"
+    return "\n".join([f"Standard {s.number}"] + lines)
+
+
+def kloe_chart(kloe: KloeFindings) -> Chart:
+    """Share of cases meeting each standard of one KLOE, with 'n of N (p%)' on every bar."""
+    stds = list(kloe.standards)
+    height = 0.9 + 0.62 * max(len(stds), 1)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=DPI)
+    try:
+        labels = [_short_phrase(s) for s in stds]
+        y = list(range(len(stds)))[::-1]
+        met = [s.percent_met if s.cases_assessed else 0 for s in stds]
+        rest = [100 - m if s.cases_assessed else 0 for m, s in zip(met, stds)]
+        ax.barh(y, met, color=MET_COLOUR, height=0.58, label="Met")
+        ax.barh(y, rest, left=met, color=NOT_MET_COLOUR, height=0.58, label="Not met")
+        for yy, s, m in zip(y, stds, met):
+            text = _cases_label(s)
+            if s.cases_assessed and m >= 28:
+                ax.text(m - 1.5, yy, text, va="center", ha="right", color="white", fontsize=8, fontweight="bold")
+            else:
+                ax.text(max(m, 0) + 1.5, yy, text, va="center", ha="left", color=TEXT_COLOUR, fontsize=8,
+                        fontweight="bold")
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels, fontsize=7.5)
+        ax.set_xlim(0, 100)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.set_xticklabels(["0%", "25%", "50%", "75%", "100%"])
+        ax.set_xlabel("Share of cases assessed that met the standard")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
+        fig.tight_layout()
+        png = _png(fig)
+    finally:
+        plt.close(fig)
+    title = f"KLOE {kloe.number}: share of cases meeting each standard"
+    parts = [f"Bar chart. {title}."]
+    for s in stds:
+        if s.cases_assessed:
+            parts.append(f"Standard {s.number}: met in {s.cases_met} of {s.cases_assessed} cases assessed "
+                         f"({s.percent_met}%).")
+        else:
+            parts.append(f"Standard {s.number}: not assessed in any case.")
+    return Chart(png, title, " ".join(parts))
+
+
+def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[AgencyFindings]) -> Chart:
+    """Agency x standard grid: each cell 'met / rated' for that agency's answers, shaded by the share met."""
+    cols = [a for a in agencies if any(f.rated for f in a.standards)]
+    rows = list(standards)
+    n_rows, n_cols = max(len(rows), 1), max(len(cols), 1)
+    cell_h = 0.27
+    height = 1.6 + cell_h * n_rows
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=DPI)
+    cmap = LinearSegmentedColormap.from_list("met", ["#F4F6FA", "#1F3864"])
+    try:
+        grid = [[float("nan")] * n_cols for _ in range(n_rows)]
+        for ci, agency in enumerate(cols):
+            by_std = {f.standard: f for f in agency.standards}
+            for ri, s in enumerate(rows):
+                f = by_std.get(s.number)
+                if f is not None and f.rated:
+                    grid[ri][ci] = f.met / f.rated
+        masked = [[(v if v == v else 0.0) for v in row] for row in grid]
+        ax.imshow(masked, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        for ci, agency in enumerate(cols):
+            by_std = {f.standard: f for f in agency.standards}
+            for ri, s in enumerate(rows):
+                f = by_std.get(s.number)
+                if f is None or not f.rated:
+                    ax.add_patch(plt.Rectangle((ci - 0.5, ri - 0.5), 1, 1, color="white"))
+                    continue
+                share = f.met / f.rated
+                ax.text(ci, ri, f"{f.met}/{f.rated}", ha="center", va="center", fontsize=6.5,
+                        color="white" if share > 0.55 else TEXT_COLOUR)
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels([_label(a) for a in cols], rotation=40, ha="left", fontsize=7)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([f"Standard {s.number}" for s in rows], fontsize=7)
+        ax.set_xticks([x - 0.5 for x in range(1, len(cols))], minor=True)
+        ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
+        ax.grid(which="minor", color="#BFBFBF", linewidth=0.5)
+        ax.tick_params(which="minor", length=0)
+        ax.tick_params(which="major", length=0)
+        for spine in ax.spines.values():
+            spine.set_color("#BFBFBF")
+        fig.tight_layout()
+        png = _png(fig)
+    finally:
+        plt.close(fig)
+    title = "Agency answers by standard: answers saying met, out of answers that rated the standard"
+    parts = [f"Grid chart. {title}. Totals for each agency across all standards:"]
+    for a in cols:
+        rated = a.met + a.not_met
+        parts.append(f"{a.short_name or a.name}: {a.met} of {rated} answers met ({percent(a.met, rated)}%).")
+    parts.append("Every cell of the grid is listed in the results workbook, sheet 'By agency'.")
+    return Chart(png, title, " ".join(parts))
+
+
+def _label(a: AgencyFindings) -> str:
+    """'the Police' reads well in a sentence; a column heading wants 'Police'."""
+    name = a.short_name or a.code
+    if name.casefold().startswith("the "):
+        name = name[4:]
+    return name[:1].upper() + name[1:]
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()

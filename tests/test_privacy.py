@@ -1,0 +1,168 @@
+"""The report never names a child: a name anywhere in the file stops the build and says where.
+
+Real files throughout: an edited report, returns whose evidence names a child,
+templates carrying a name in a comment or a document property.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import zipfile
+
+import pytest
+from docx import Document
+
+from pipeline import example_returns
+from pipeline.models import Agency, Case, Cycle, CycleSettings, Kloe, PriorityArea, Standard
+from pipeline.ooxml.package import open_package
+from pipeline.ooxml.properties import read_custom_properties, set_custom_properties
+from pipeline.problems import CaseAuditError
+from pipeline.report import build_report
+from pipeline.report.privacy import find_child_names
+from pipeline.workspace import init_workspace, shipped_template
+
+
+@pytest.fixture(scope="module")
+def example_inputs(example_cycle):
+    returns = example_returns.to_audit_returns(example_returns.simulated_returns(example_cycle))
+    summaries = example_returns.to_summary_returns(example_returns.simulated_summaries(example_cycle))
+    return returns, summaries
+
+
+def given_name(cycle, ref: str) -> str:
+    return cycle.case(ref).child_name.split()[0]
+
+
+def report_files(ws) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in ws.report_dir.iterdir()} if ws.report_dir.exists() else {}
+
+
+def test_a_name_typed_into_the_narrative_blocks_the_rebuild_and_says_where(tmp_path, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    first = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    doc = Document(str(first.path))
+    paragraphs = doc.paragraphs
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name == "Heading 2" and p.text.startswith("KLOE 3:"))
+    name = given_name(example_cycle, "N-03")
+    paragraphs[at + 1].text = f"In one case, {name}\u2019s wishes were recorded in detail."
+    doc.save(str(first.path))
+    before = report_files(ws)
+
+    with pytest.raises(CaseAuditError) as err:
+        build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    problems = err.value.report.problems
+    assert [p.code for p in problems] == ["report.child-named"]
+    assert "case N-03" in problems[0].message
+    assert problems[0].location.startswith("paragraph 1 under 'KLOE 3:")
+    assert name not in problems[0].message, "the error itself must not repeat the name"
+    assert report_files(ws) == before, "nothing may be written when a child is named"
+
+
+def test_a_name_left_in_quoted_evidence_blocks_the_build(tmp_path, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    planted = []
+    for r in returns:
+        if r.identity.agency == "HEFT":
+            # capitals get past the findings' own name removal, which matches name parts as written
+            shout = given_name(example_cycle, r.identity.case_ref).upper()
+            answers = tuple(a.model_copy(update={"evidence": f"Home visit notes show {shout} was seen alone."})
+                            if a.evidence else a for a in r.answers)
+            r = r.model_copy(update={"answers": answers})
+        planted.append(r)
+    with pytest.raises(CaseAuditError) as err:
+        build_report(ws, example_cycle, returns=planted, summaries=summaries, issued=())
+    locations = [p.location for p in err.value.report]
+    assert any(loc.startswith("table under 'Appendix 2: Summary of Findings by Agency'") for loc in locations), locations
+    assert report_files(ws) == {}
+
+
+def test_a_name_in_a_template_comment_or_document_property_blocks_the_build(tmp_path, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    doc = Document(str(shipped_template("word", "overview-report.docx")))
+    first_run = next(p for p in doc.paragraphs if p.runs).runs[0]
+    doc.add_comment(first_run, text=f"Check wording with {example_cycle.case('EH-02').child_name}'s social worker",
+                    author="Comms")
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    set_custom_properties(parts, {"Prepared about": example_cycle.case("CSE-02").child_name})
+    own = ws.templates_dir / "word" / "overview-report.docx"
+    own.parent.mkdir(parents=True)
+    with zipfile.ZipFile(own, "w") as zf:
+        for n, data in parts.items():
+            zf.writestr(n, data)
+
+    with pytest.raises(CaseAuditError) as err:
+        build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    messages = " ".join(p.message for p in err.value.report)
+    assert "case EH-02 appears in a comment" in messages
+    assert "case CSE-02 appears in the document properties" in messages
+    assert report_files(ws) == {}
+
+
+def test_a_clean_report_keeps_the_templates_own_properties(tmp_path, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    with zipfile.ZipFile(shipped_template("word", "overview-report.docx")) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    set_custom_properties(parts, {"Classification": "OFFICIAL"})
+    own = ws.templates_dir / "word" / "overview-report.docx"
+    own.parent.mkdir(parents=True)
+    with zipfile.ZipFile(own, "w") as zf:
+        for n, data in parts.items():
+            zf.writestr(n, data)
+    returns, summaries = example_inputs
+    result = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    props = read_custom_properties(open_package(result.path.read_bytes()))
+    assert props["Classification"] == "OFFICIAL"
+    assert props["CaseAudit.Cycle"] == example_cycle.settings.cycle_id
+
+
+# --- what counts as a name ------------------------------------------------------------------
+
+
+def tiny_cycle(*names: str) -> Cycle:
+    return Cycle(
+        settings=CycleSettings(board_name="Test Board", cycle_id="T", cycle_name="T"),
+        priority_areas=(PriorityArea(name="Early Help"),),
+        agencies=(Agency(code="A", name="Agency", short_name="Agency"),),
+        cases=tuple(Case(ref=f"C-{i}", priority_area="Early Help", child_name=n, agencies=("A",))
+                    for i, n in enumerate(names, start=1)),
+        kloes=(Kloe(number=1, question="Is the child heard?"),),
+        standards=(Standard(number=1, kloe=1, text="Wishes are recorded", finding_met="wishes were recorded"),),
+    )
+
+
+def doc_parts(*paragraphs: str) -> dict[str, bytes]:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def hits(cycle, *paragraphs):
+    return [(h.case_ref, h.which) for h in find_child_names(doc_parts(*paragraphs), cycle)]
+
+
+def test_ordinary_words_are_not_mistaken_for_names_but_capitalised_names_are_caught():
+    cycle = tiny_cycle("Hope Ward", "Sam Early")
+    assert hits(cycle, "We hope the ward round will improve.", "Early Help was offered at the right time.") == []
+    assert hits(cycle, "Hope said she felt listened to.") == [("C-1", "given name")]
+    assert hits(cycle, "The family (Ward) moved.") == [("C-1", "name")]
+    assert hits(cycle, "Notes about sam early are thin.") == [("C-2", "full name")]
+
+
+def test_names_are_matched_whole_word_in_any_case_and_any_unicode_form():
+    cycle = tiny_cycle("Zoë Ó Briain-Kowalska")
+    decomposed = unicodedata.normalize("NFD", "ZOË")
+    assert hits(cycle, f"{decomposed} attended.") == [("C-1", "given name")]
+    assert hits(cycle, "A kowalska family member called.") == [("C-1", "name")]
+    assert hits(cycle, "Zoëtrope is not a name.") == []
+    assert hits(cycle, "Zoë\u00a0Ó Briain-Kowalska was seen.")[0] == ("C-1", "full name")

@@ -1,0 +1,326 @@
+"""The overview report as the board reads it: sections, figures, tables, charts, accessibility, outputs.
+
+Built from the shipped example cycle and its simulated returns (the counts of the
+real 2015-16 report), into a real .docx read back with python-docx and lxml.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from docx import Document
+from docx.shared import RGBColor
+from lxml import etree
+from openpyxl import load_workbook
+
+from pipeline import example_returns
+from pipeline.findings import percent
+from pipeline.problems import CaseAuditError
+from pipeline.report import build_report, latest_report
+from pipeline.report.excel import BY_AGENCY, BY_STANDARD, add_summary_sheets
+from pipeline.report.learning_log import write_learning_log
+from pipeline.workspace import init_workspace, shipped_template
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+NEEDS_SOFFICE = pytest.mark.skipif(shutil.which("soffice") is None,
+                                   reason="LibreOffice (soffice) is not installed; cannot convert to PDF")
+
+
+@pytest.fixture(scope="module")
+def example_inputs(example_cycle):
+    returns = example_returns.to_audit_returns(example_returns.simulated_returns(example_cycle))
+    summaries = example_returns.to_summary_returns(example_returns.simulated_summaries(example_cycle))
+    return returns, summaries
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path_factory.mktemp("report") / "ws", example=True)
+    returns, summaries = example_inputs
+    result = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    return ws, result, Document(str(result.path))
+
+
+def body_texts(doc) -> list[str]:
+    """Every paragraph of the body, table cells included, in document order."""
+    return ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in doc.element.body.iter(f"{W}p")]
+
+
+def headings(doc, levels=("Heading 1", "Heading 2")) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.style.name in levels]
+
+
+def table_after_caption(doc, caption_start: str):
+    body = doc.element.body
+    for el in body:
+        if el.tag == f"{W}p" and "".join(t.text or "" for t in el.iter(f"{W}t")).startswith(caption_start):
+            nxt = el.getnext()
+            while nxt is not None and nxt.tag != f"{W}tbl":
+                nxt = nxt.getnext()
+            return next(t for t in doc.tables if t._tbl is nxt)
+    raise AssertionError(f"no table captioned {caption_start!r}")
+
+
+def cell_paragraphs(cell) -> list[str]:
+    return [p.text for p in cell.paragraphs if p.text.strip()]
+
+
+# --- sections and figures ------------------------------------------------------------------
+
+
+def test_sections_appear_in_the_seed_reports_order(built, example_cycle):
+    _, _, doc = built
+    found = headings(doc)
+    expected = (["Executive Summary", "Introduction", "Aims and Objectives of Case Audit", "Methodology", "Findings",
+                 "Future Learning", "Methodology: Next Steps", "Summary of Findings"]
+                + [f"KLOE {k.number}: {k.question}" for k in example_cycle.kloes]
+                + ["The Learning Event", "Conclusion and Recommendations"]
+                + [f"Key Area of Development {la.number}" for la in example_cycle.learning_actions]
+                + ["Single Agency Learning", "Appendix 1: Case Audit Toolkit", "Appendix 2: Summary of Findings by Agency",
+                   "Appendix 3: Single Agency Improvement Plan"])
+    positions = []
+    for title in expected:
+        assert title in found, f"section {title!r} is missing"
+        positions.append(found.index(title))
+    assert positions == sorted(positions), "sections are out of the seed report's order"
+
+
+def test_every_percentage_is_computed_from_the_counts_printed_beside_it(built, example_cycle):
+    _, _, doc = built
+    checked = in_tables = 0
+    for text in body_texts(doc):
+        for m in re.finditer(r"(\d+)% of cases \((\d+) of (\d+)\)", text):
+            p, a, b = map(int, m.groups())
+            assert percent(a, b) == p, f"{m.group(0)} should be {percent(a, b)}%"
+            checked += 1
+        for m in re.finditer(r"(\d+) of (\d+) \((\d+)%\)", text):
+            a, b, p = map(int, m.groups())
+            assert percent(a, b) == p, m.group(0)
+            checked += 1
+    for table in doc.tables:
+        header = [c.text for c in table.rows[0].cells]
+        if "Cases meeting it" in header and "%" in header:
+            i, j = header.index("Cases meeting it"), header.index("%")
+            for row in table.rows[1:]:
+                m = re.fullmatch(r"(\d+) of (\d+)", row.cells[i].text)
+                if m:
+                    assert f"{percent(int(m.group(1)), int(m.group(2)))}%" == row.cells[j].text
+                    in_tables += 1
+    assert in_tables == len(example_cycle.standards)
+    assert checked >= 10
+
+
+def test_rounding_rule_is_stated_exactly_once(built):
+    _, result, doc = built
+    rule = result.findings.rounding_rule
+    assert sum(text.count(rule) for text in body_texts(doc)) == 1
+
+
+# Every count domain.md quotes from the 2015-16 report (over 11 cases).
+DOMAIN_CASES_MET = {1: 9, 2: 7, 3: 11, 5: 8, 6: 11, 8: 8, 9: 9, 10: 8, 11: 11, 14: 9, 18: 6, 19: 8, 20: 8, 22: 9}
+DOMAIN_EXCEPTIONS = [("POLICE", 7, 7, 9), ("POLICE", 13, 8, 9), ("POLICE", 15, 8, 9), ("POLICE", 19, 4, 9),
+                     ("CCG", 2, 4, 5), ("CCG", 10, 4, 5), ("SCH", 4, 2, 3), ("SCH", 5, 3, 3), ("CSWS", 21, 3, 8)]
+
+
+def test_kloe_figures_equal_every_count_the_domain_notes_quote(built, example_cycle):
+    _, _, doc = built
+    text = "\n".join(body_texts(doc))
+    for number, met in DOMAIN_CASES_MET.items():
+        phrase = example_cycle.standard(number).finding_met
+        expected = f"In all 11 cases, {phrase}." if met == 11 else f"In {percent(met, 11)}% of cases ({met} of 11), {phrase}."
+        assert expected in text, f"Standard {number}: {expected!r} not in the report"
+    for code, number, not_met, audited in DOMAIN_EXCEPTIONS:
+        agency = example_cycle.agency(code)
+        lead = (f"In all {audited} cases audited by {agency.short_name}" if not_met == audited
+                else f"In {not_met} of the {audited} cases audited by {agency.short_name}")
+        assert f"{lead}, {example_cycle.standard(number).finding_not_met}." in text
+    assert "In total, 22 practitioners across 11 agencies attended the event." in text
+
+
+def test_charts_carry_alt_text_stating_their_figures(built, example_cycle):
+    _, result, doc = built
+    descrs = [d.get("descr") for d in doc.element.body.iter(
+        "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr")]
+    assert len(descrs) == len(example_cycle.kloes) + 1
+    assert all(descrs), "a chart has no alt text"
+    s1 = result.findings.standard(1)
+    assert f"Standard 1: met in {s1.cases_met} of {s1.cases_assessed} cases assessed ({s1.percent_met}%)" in descrs[0]
+    police = result.findings.agency("POLICE")
+    assert f"{police.met} of {police.met + police.not_met} answers met" in descrs[-1]
+
+
+# --- tables carry the workbook cell for cell ---------------------------------------------------
+
+
+def test_table_1_carries_the_learning_actions_cell_for_cell(built, example_cycle):
+    _, _, doc = built
+    table = table_after_caption(doc, "Table 1")
+    rows = table.rows[1:]
+    assert len(rows) == len(example_cycle.learning_actions)
+    for row, la in zip(rows, sorted(example_cycle.learning_actions, key=lambda la: la.number)):
+        assert row.cells[0].text == f"{la.number}. {la.learning_point}"
+        assert cell_paragraphs(row.cells[1]) == list(la.actions)
+        assert cell_paragraphs(row.cells[2]) == list(la.next_steps)
+
+
+def test_table_2_carries_attendance_and_its_computed_totals(built, example_cycle):
+    _, _, doc = built
+    table = table_after_caption(doc, "Table 2")
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    expected = [[example_cycle.agency(a.agency).name, str(a.count)] for a in example_cycle.attendance]
+    assert rows[:-1] == expected
+    total = sum(a.count for a in example_cycle.attendance)
+    agencies = sum(1 for a in example_cycle.attendance if a.count)
+    assert rows[-1] == [f"Total: {agencies} agencies", str(total)]
+
+
+def test_table_3_carries_the_group_work_cell_for_cell(built, example_cycle):
+    _, _, doc = built
+    table = table_after_caption(doc, "Table 3")
+    for row, gw in zip(table.rows[1:], example_cycle.group_work, strict=True):
+        assert row.cells[0].text == gw.priority_area
+        assert cell_paragraphs(row.cells[1]) == list(gw.strengths)
+        assert cell_paragraphs(row.cells[2]) == list(gw.development)
+        assert cell_paragraphs(row.cells[3]) == list(gw.next_steps)
+
+
+def test_appendix_3_carries_every_agency_action_cell_for_cell(built, example_cycle):
+    _, _, doc = built
+    appendix = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["Agency", "Actions to be taken"])
+    rows = appendix.rows[1:]
+    assert len(rows) == len(example_cycle.agency_actions)
+    for row, action in zip(rows, example_cycle.agency_actions):
+        assert [c.text for c in row.cells] == [example_cycle.agency(action.agency).name, action.action,
+                                               action.progress, "Yes" if action.completed else "No"]
+
+
+# --- accessibility ---------------------------------------------------------------------------
+
+
+def test_report_is_navigable_and_accessible(built, example_cycle):
+    ws, result, doc = built
+    with zipfile.ZipFile(result.path) as zf:
+        document = etree.fromstring(zf.read("word/document.xml"))
+        settings = etree.fromstring(zf.read("word/settings.xml"))
+        styles = etree.fromstring(zf.read("word/styles.xml"))
+    instr = " ".join(i.text for i in document.iter(f"{W}instrText"))
+    assert 'TOC \\o "1-3" \\h \\z \\u' in instr
+    assert settings.find(f"{W}updateFields").get(f"{W}val") == "true"
+    # the table of contents lists the headings (linked), before Word even updates it
+    toc_links = [h.get(f"{W}anchor") for h in document.iter(f"{W}hyperlink") if h.get(f"{W}anchor", "").startswith("_Toc")]
+    assert len(toc_links) >= len(headings(doc))
+    for table in doc.tables:
+        if len(table.rows) > 1:
+            assert table.rows[0]._tr.trPr.find(f"{W}tblHeader") is not None, table.rows[0].cells[0].text
+    lang = styles.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}lang")
+    assert lang.get(f"{W}val") == "en-GB"
+    assert doc.core_properties.language == "en-GB"
+    assert doc.core_properties.title == f"{example_cycle.settings.report_title} {example_cycle.settings.cycle_name}"
+    assert {p.style.name for p in doc.paragraphs if p.text.startswith("KLOE 1:")} >= {"Heading 2"}
+
+
+# --- versions, learning log, Excel -------------------------------------------------------------
+
+
+def test_rebuild_writes_a_new_version_and_never_touches_the_earlier_one(tmp_workspace, example_cycle, example_inputs):
+    returns, summaries = example_inputs
+    first = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    before = first.path.read_bytes()
+    (first.path.parent / "~$erview-report.docx").write_bytes(b"Word lock file")
+    (first.path.parent / ".~lock.overview-report.docx#").write_bytes(b"LibreOffice lock file")
+    second = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    assert first.path.name == "overview-report.docx" and second.path.name == "overview-report-v2.docx"
+    assert first.path.read_bytes() == before
+    assert second.previous == first.path
+    assert latest_report(tmp_workspace.report_dir) == second.path
+
+
+def test_learning_log_keeps_what_the_officer_typed(tmp_workspace, example_cycle):
+    path = write_learning_log(tmp_workspace, example_cycle)
+    wb = load_workbook(path)
+    sheet = wb.active
+    titles = [c.value for c in sheet[1]]
+    assert titles == ["Ref", "Lesson", "Source cycle", "KLOE", "Type", "Action", "Owner", "Due date", "Progress",
+                      "Completed"]
+    expected_rows = (sum(max(1, len(la.actions) + len(la.next_steps)) for la in example_cycle.learning_actions)
+                     + len(example_cycle.agency_actions))
+    assert sheet.max_row - 1 == expected_rows
+    sheet.cell(row=2, column=9, value="Template approved in March")
+    sheet.cell(row=2, column=10, value="Yes")
+    sheet.append(["2014-15/L1/abc123", "1. An older lesson", "2014-2015", 2, "Action being undertaken",
+                  "Something from last year", "Board", None, "Done", "Yes"])
+    wb.save(path)
+    write_learning_log(tmp_workspace, example_cycle)
+    rows = {r[0]: r for r in load_workbook(path).active.iter_rows(min_row=2, values_only=True)}
+    edited = rows[sheet.cell(row=2, column=1).value]
+    assert edited[8] == "Template approved in March" and edited[9] == "Yes"
+    assert rows["2014-15/L1/abc123"][5] == "Something from last year"
+
+
+def test_summary_sheets_match_the_report_and_carry_native_bar_charts(built):
+    from openpyxl import Workbook
+    _, result, _ = built
+    wb = Workbook()
+    assert add_summary_sheets(wb, result.findings) == [BY_STANDARD, BY_AGENCY]
+    data = io.BytesIO()
+    wb.save(data)
+    book = load_workbook(data)
+    by_standard = book[BY_STANDARD]
+    for row, s in zip(by_standard.iter_rows(min_row=2, values_only=True), result.findings.standards):
+        assert row[1] == s.number and row[3] == s.cases_met and row[4] == s.cases_assessed
+        assert row[5] == pytest.approx(s.percent_met / 100)
+    with zipfile.ZipFile(data) as zf:
+        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2
+        assert all(b"barChart>" in zf.read(n) for n in charts)
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+def test_a_restyled_workspace_template_is_used(tmp_workspace, example_cycle, example_inputs):
+    doc = Document(str(shipped_template("word", "overview-report.docx")))
+    doc.styles["Heading 1"].font.color.rgb = RGBColor(0x8B, 0x00, 0x00)
+    doc.styles["Normal"].font.name = "Georgia"
+    own = tmp_workspace.templates_dir / "word" / "overview-report.docx"
+    own.parent.mkdir(parents=True)
+    doc.save(str(own))
+    returns, summaries = example_inputs
+    result = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    out = Document(str(result.path))
+    assert out.styles["Heading 1"].font.color.rgb == RGBColor(0x8B, 0x00, 0x00)
+    assert out.styles["Normal"].font.name == "Georgia"
+    assert "Executive Summary" in headings(out)
+
+
+def test_a_template_tag_the_build_does_not_know_is_named_in_the_error(tmp_workspace, example_cycle, example_inputs):
+    doc = Document(str(shipped_template("word", "overview-report.docx")))
+    doc.add_paragraph("Prepared by {{ report_author }}")
+    own = tmp_workspace.templates_dir / "word" / "overview-report.docx"
+    own.parent.mkdir(parents=True)
+    doc.save(str(own))
+    returns, summaries = example_inputs
+    with pytest.raises(CaseAuditError) as err:
+        build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    problem = err.value.report.problems[0]
+    assert problem.code == "report.template-variable" and problem.value == "report_author"
+    assert "report_author" in problem.message
+    assert not tmp_workspace.report_dir.exists() or not any(tmp_workspace.report_dir.iterdir())
+
+
+@pytest.mark.libreoffice
+@NEEDS_SOFFICE
+def test_the_report_converts_to_pdf_with_libreoffice(built, tmp_path):
+    _, result, _ = built
+    profile = tmp_path / "profile"
+    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(result.path)], check=True, capture_output=True, timeout=240)
+    pdf = tmp_path / (result.path.stem + ".pdf")
+    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert pages >= 15
