@@ -70,7 +70,6 @@ EXCEPTION_RULE = (
 )
 
 QUOTE_LIMIT = 160
-NAME_REMOVED = "[name removed]"
 
 MET, NOT_MET, NOT_ASSESSED = "met", "not met", "not assessed"
 
@@ -104,7 +103,11 @@ def case_outcome(rule: CountingRule, met: int, not_met: int) -> str:
 
 
 class Quote(Model):
-    """Words an agency wrote, attributed, shortened and with children's names removed."""
+    """Words an agency wrote, attributed and shortened; never edited otherwise.
+
+    A child's name in them is not removed here: the report's privacy gate
+    refuses to write a report that would quote one, and says where it is.
+    """
 
     agency: str
     agency_name: str
@@ -112,7 +115,6 @@ class Quote(Model):
     standard: int
     text: str
     shortened: bool = False
-    name_removed: bool = False
 
 
 class CaseOutcome(Model):
@@ -461,32 +463,6 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, bool]:
     return cut + "\u2026", True
 
 
-def child_name_patterns(cycle: Cycle) -> list[re.Pattern]:
-    """Full names first, then each part of a name, as whole words, so no child's name reaches the report."""
-    full, parts = set(), set()
-    for case in cycle.cases:
-        name = case.child_name.strip()
-        if not name:
-            continue
-        full.add(name)
-        for part in re.split(r"[\s\-']+", name):
-            if len(part) >= 2:
-                parts.add(part)
-    pats = [re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)", re.IGNORECASE) for n in sorted(full, key=len, reverse=True)]
-    pats += [re.compile(r"(?<!\w)" + re.escape(p) + r"(?!\w)") for p in sorted(parts, key=len, reverse=True)]
-    return pats
-
-
-def remove_child_names(text: str, patterns: Sequence[re.Pattern]) -> tuple[str, bool]:
-    removed = False
-    for pat in patterns:
-        text, n = pat.subn(NAME_REMOVED, text)
-        removed = removed or n > 0
-    # "[name removed] [name removed]" from first name + surname reads as one removal
-    text = re.sub(r"(\[name removed\])(\s+\[name removed\])+", r"\1", text)
-    return text, removed
-
-
 # --- combining returns -----------------------------------------------------------
 
 
@@ -572,7 +548,6 @@ def compute_findings(
     """Every figure of the board report, from the cycle and the current version of each return."""
     rule = cycle.settings.counting_rule
     pairs, ignored, kept = _combine(cycle, returns)
-    names = child_name_patterns(cycle)
     agency_by_code = {a.code: a for a in cycle.agencies}
     case_by_ref = {c.ref: c for c in cycle.cases}
 
@@ -586,10 +561,9 @@ def compute_findings(
             (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
 
     def quote(agency: str, case_ref: str, standard: int, text: str) -> Quote:
-        clean, removed = remove_child_names(text, names)
-        short, cut = shorten(clean)
+        short, cut = shorten(text)
         return Quote(agency=agency, agency_name=agency_by_code[agency].name, case_ref=case_ref,
-                     standard=standard, text=short, shortened=cut, name_removed=removed)
+                     standard=standard, text=short, shortened=cut)
 
     standard_findings: list[StandardFindings] = []
     for std in cycle.standards:
@@ -703,15 +677,14 @@ def compute_findings(
             standards_not_met=tuple(f.standard for f in figs if f.not_met and not f.met),
             by_kloe=tuple(by_kloe),
             summary_returned=summary is not None,
-            improvements=remove_child_names(summary.improvements, names)[0] if summary else "",
-            partnership=remove_child_names(summary.partnership, names)[0] if summary else "",
-            comments=remove_child_names(summary.comments, names)[0] if summary else "",
+            improvements=summary.improvements if summary else "",
+            partnership=summary.partnership if summary else "",
+            comments=summary.comments if summary else "",
             digest="",
         )
         agency_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
 
-    data_quality = _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code,
-                                 names)
+    data_quality = _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code)
     methodology = _methodology(cycle, audited, pairs, case_by_ref)
     learning = _learning_event(cycle)
     headlines = tuple(StandardHeadline(standard=s.number, cases_met=s.cases_met, cases_assessed=s.cases_assessed,
@@ -769,8 +742,7 @@ def _current_form(form_id: str, successor: dict[str, Optional[str]]) -> str:
     return form_id
 
 
-def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code,
-                  names) -> DataQuality:
+def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code) -> DataQuality:
     successor = {f.identity.form_id: f.superseded_by for f in issued}
     current = [f for f in issued if not f.superseded_by]
     got = {_current_form(r.identity.form_id, successor) for r in kept}
@@ -784,7 +756,7 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
     incomplete = tuple(ReturnNote(form_id=r.identity.form_id, agency=r.identity.agency, case_ref=r.identity.case_ref,
                                   note="incomplete") for r in kept if not r.complete and not r.no_involvement)
     no_involvement = tuple(ReturnNote(form_id=r.identity.form_id, agency=r.identity.agency, case_ref=r.identity.case_ref,
-                                      note=remove_child_names(r.no_involvement_reason, names)[0])
+                                      note=r.no_involvement_reason)
                            for r in kept if r.no_involvement)
     awaiting = tuple(CaseAwaiting(agency=a.code, agency_name=a.name, case_ref=c.ref)
                      for c in cycle.cases for a in cycle.agencies

@@ -60,22 +60,29 @@ def test_a_name_typed_into_the_narrative_blocks_the_rebuild_and_says_where(tmp_p
     assert report_files(ws) == before, "nothing may be written when a child is named"
 
 
-def test_a_name_left_in_quoted_evidence_blocks_the_build(tmp_path, example_cycle, example_inputs):
+def test_a_name_left_in_quoted_evidence_blocks_the_build_naming_the_return_to_correct(tmp_path, example_cycle,
+                                                                                      example_inputs):
     ws = init_workspace(tmp_path / "ws", example=True)
     returns, summaries = example_inputs
-    planted = []
+    planted, where = [], None
     for r in returns:
-        if r.identity.agency == "HEFT":
-            # capitals get past the findings' own name removal, which matches name parts as written
-            shout = given_name(example_cycle, r.identity.case_ref).upper()
-            answers = tuple(a.model_copy(update={"evidence": f"Home visit notes show {shout} was seen alone."})
-                            if a.evidence else a for a in r.answers)
+        if r.identity.agency == "HEFT" and where is None:
+            name = example_cycle.case(r.identity.case_ref).child_name
+            first = next(a for a in r.answers if a.evidence)
+            answers = tuple(a.model_copy(update={"evidence": f"Home visit notes show {name} was seen alone."})
+                            if a is first else a for a in r.answers)
             r = r.model_copy(update={"answers": answers})
+            where = (r.identity.case_ref, first.standard, name)
         planted.append(r)
     with pytest.raises(CaseAuditError) as err:
         build_report(ws, example_cycle, returns=planted, summaries=summaries, issued=())
-    locations = [p.location for p in err.value.report]
-    assert any(loc.startswith("table under 'Appendix 2: Summary of Findings by Agency'") for loc in locations), locations
+    case_ref, standard, name = where
+    problems = err.value.report.problems
+    assert [p.code for p in problems] == ["report.child-named-in-return"]
+    assert problems[0].location == (f"Heart of England NHS Foundation Trust, case {case_ref}, "
+                                    f"standard {standard} (evidence)")
+    assert f"case {case_ref}" in problems[0].fix
+    assert name not in problems[0].message and name.split()[0] not in problems[0].message
     assert report_files(ws) == {}
 
 

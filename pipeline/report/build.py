@@ -61,7 +61,7 @@ from .narrative import (
     read_previous,
     record_properties,
 )
-from .privacy import refuse_if_named
+from .privacy import refuse_if_named, refuse_if_quoted
 
 TEMPLATE_NAME = "overview-report.docx"
 REPORT_STEM = "overview-report"
@@ -230,6 +230,7 @@ def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], probl
 def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Optional[PreviousReport], *,
                   output_name: str, built_on: Optional[date] = None) -> tuple[bytes, NarrativeOutcome]:
     """The finished report as bytes, after the privacy scan; nothing is written here."""
+    refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
     tpl = _open_template(template_path)
     inputs = build_inputs(

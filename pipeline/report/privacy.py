@@ -24,6 +24,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
+from ..findings import Findings, Quote
 from ..models import Cycle
 from ..ooxml.report_parts import iter_texts
 from ..problems import CaseAuditError, ProblemReport
@@ -109,6 +112,85 @@ def _terms(cycle: Cycle) -> list[_Term]:
                 pattern = re.compile(rf"(?<!\w){re.escape(piece)}(?!\w)", re.IGNORECASE)
             terms.append(_Term(case.ref, which, pattern))
     return terms
+
+
+def _first_hit(text: str, terms: list[_Term], name_words: set[str]):
+    """The first term naming a child in `text`, with its match, or None."""
+    text = _plain(text)
+    if name_words.isdisjoint(_words(text)):
+        return None
+    for term in terms:
+        m = term.pattern.search(text)
+        if m is not None:
+            return term, text, m
+    return None
+
+
+def _name_words(cycle: Cycle) -> set[str]:
+    words: set[str] = set()
+    for case in cycle.cases:
+        words |= _words(case.child_name)
+    return words
+
+
+SUMMARY_FIELDS = {"improvements": "improvements to be made", "partnership": "improving partnership working",
+                  "comments": "other comments"}
+QUOTE_FIELDS = {"reasons": "reason", "na_reasons": "'not applicable' reason", "evidence": "evidence"}
+
+
+def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
+    """Before rendering: an agency's words that would be quoted and name a child, said by return and standard.
+
+    The whole-document scan below catches the same words too, but can only say
+    where they landed in the report; this says which return to correct.
+    """
+    terms, name_words = _terms(cycle), _name_words(cycle)
+    if not terms:
+        return
+    report = ProblemReport()
+    seen: set[tuple] = set()
+
+    def check(text: str, case_ref: str, location: str) -> None:
+        hit = _first_hit(text, terms, name_words)
+        if hit is None or (hit[0].case_ref, location) in seen:
+            return
+        term, plain, m = hit
+        seen.add((term.case_ref, location))
+        report.add("report.child-named-in-return",
+                   f"The {term.which} of the child in case {term.case_ref} is in words the report would quote: "
+                   f"{_masked(plain, m)}",
+                   f"Ask the agency to resend its form for case {case_ref} without the child's name (or correct "
+                   "the copy in inbox/processed/, save it into inbox/ and run ingest); then run build-report again.",
+                   location=location)
+
+    def visit(obj, field: str = "", owner=None) -> None:
+        if isinstance(obj, Quote):
+            what = QUOTE_FIELDS.get(field, "words")
+            check(obj.text, obj.case_ref, f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                value = getattr(obj, name)
+                if isinstance(value, str):
+                    if name in SUMMARY_FIELDS and value:
+                        agency = getattr(obj, "name", "") or getattr(obj, "code", "")
+                        check(value, "summary", f"{agency} summary form ({SUMMARY_FIELDS[name]})")
+                    elif name == "note" and value:
+                        ref = getattr(obj, "case_ref", "") or ""
+                        check(value, ref, f"{getattr(obj, 'agency', '')}, case {ref} (no-involvement reason)")
+                else:
+                    visit(value, name, obj)
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item, field, owner)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                visit(item, field, owner)
+
+    visit(findings)
+    if report.problems:
+        raise CaseAuditError(
+            f"The report was not written: agencies' words it would quote name a child in {len(report.problems)} "
+            "place(s).", report)
 
 
 def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
