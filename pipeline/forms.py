@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm
+from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm, child_name_in
 from .ooxml import controls
 from .ooxml.package import PackageError, open_package, parse_xml, sniff
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
@@ -569,19 +569,6 @@ def form_stem(agency: str, kind: FormKind, case_ref: Optional[str] = None, kloe:
     return f"{stem}_KLOE{kloe}" if kloe is not None else stem
 
 
-def _name_words(name: str) -> list[str]:
-    return [w for w in re.split(r"[^\w]+|_", name.casefold()) if len(w) >= 3 and not w.isdigit()]
-
-
-def names_child(text: str, child_name: str) -> Optional[str]:
-    """The part of the child's name found in `text` (a file or folder name), if any."""
-    folded = text.casefold()
-    for word in _name_words(child_name):
-        if re.search(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", folded):
-            return word
-    return None
-
-
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -634,7 +621,7 @@ def generate_forms(ws: Workspace, cycle: Cycle, *, per_kloe: bool = False, reiss
         if case.ref not in case_refs or not involved:
             continue
         for part in [form_stem(code, FormKind.AUDIT, case.ref) for code in involved]:
-            word = names_child(part, case.child_name)
+            word = child_name_in(part, case.child_name)
             if word:
                 privacy.add("forms.name-in-file-name", f"The file names for case {case.ref} would contain part of "
                             f"the child's name ('{word}'). File names must never name a child.",

@@ -54,6 +54,7 @@ from .models import (
     AgencyAction,
     Attendance,
     Case,
+    child_name_in,
     CountingRule,
     Cycle,
     CycleSettings,
@@ -68,7 +69,7 @@ from .models import (
     Standard,
     normalise_label,
 )
-from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, open_package, parse_xml, sniff
+from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, declares_doctype, open_package, parse_xml, sniff
 from .problems import CaseAuditError, ProblemReport, Severity
 
 # --- the workbook's layout: shared with dev/build_workbooks.py -------------
@@ -362,17 +363,6 @@ def _ole2_is_legacy_excel(data: bytes) -> bool:
     return "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data
 
 
-_DOCTYPE_MARKS = tuple(mark.encode(enc) for mark in ("<!DOCTYPE", "<!ENTITY")
-                       for enc in ("utf-8", "utf-16-le", "utf-16-be"))
-
-
-def _declares_doctype(body: bytes) -> bool:
-    """Look for DOCTYPE/ENTITY before parsing: libxml2 stops an entity bomb with a generic
-    'damaged' error, which would hide that the file is hostile. A raw '<!' cannot occur in
-    text content, so a byte search has no false alarms on files Excel writes."""
-    return any(mark in body for mark in _DOCTYPE_MARKS)
-
-
 def _preflight(path: Path, data: bytes, report: ProblemReport) -> Optional[list[str]]:
     """Refuse anything that is not a safe, plain .xlsx; return its sheet names if it is one."""
     kind = sniff(data)
@@ -432,7 +422,7 @@ def _inspect_package(path: Path, package: Package, report: ProblemReport) -> Opt
         lowered = name.lower()
         if lowered.endswith((".xml", ".rels", ".vml")) or lowered == "[content_types].xml":
             body = package.read(name)
-            if _declares_doctype(body):
+            if declares_doctype(body):
                 raise PackageError("package.doctype", f"The part {name} declares a DOCTYPE.")
             parse_xml(body, name)
     content_types = package.xml("[Content_Types].xml")
@@ -1071,7 +1061,7 @@ class _CycleReader:
                     good = False
                 elif not self._unique(seen, ref.casefold(), ref_cell, "workbook.duplicate-case-ref", "The case reference"):
                     good = False
-                elif child and _names_child(ref, child):
+                elif child and child_name_in(ref, child):
                     self.problem("workbook.case-ref-names-child",
                                  "The case reference contains part of the child's name; references go into file "
                                  "names and the board report, which must never name a child.",
@@ -1224,10 +1214,3 @@ def _priority_lookup(areas: Optional[list[PriorityArea]]) -> Optional[dict[str, 
             lookup.setdefault(normalise_label(m.group(1)), area.name)
             lookup.setdefault(normalise_label(area.name[: m.start()]), area.name)
     return lookup
-
-
-def _names_child(ref: str, child: str) -> bool:
-    """Whether any 3+ letter part of the child's name appears in the case reference."""
-    ref_key = ref.casefold()
-    return any(len(part) >= 3 and part.casefold() in ref_key for part in re.split(r"[^\w]+", child))
-

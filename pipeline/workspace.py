@@ -141,12 +141,22 @@ class Workspace:
             lock.release()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write all of a file or none of it; a file open in Office gets a plain message."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; colleagues on a shared drive must read outputs
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -101,3 +101,14 @@ def test_the_workspace_lock_refuses_a_second_holder(tmp_path):
             with Workspace(tmp_path).lock(timeout=0.1):
                 pass
     assert err.value.report.problems[0].code == "workspace.busy"
+
+
+def test_atomic_writes_are_readable_by_colleagues_like_any_saved_file(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "report.docx"
+    atomic_write_bytes(target, b"x")
+    plain = tmp_path / "plain.docx"
+    plain.write_bytes(b"x")
+    assert stat.S_IMODE(os.stat(target).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
