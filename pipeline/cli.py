@@ -300,6 +300,12 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
                f"{totals['no_involvement']:>8} {totals['outstanding']:>12}  {last}")
     if totals["rejected_files"]:
         click.echo(f"{totals['rejected_files']} file(s) were rejected: see inbox/rejected/ and outbox/feedback/.")
+    resent = [(a, f) for a in report.agencies for f in a.forms if f.versions > 1 and f.counting]
+    if resent:
+        click.echo("Forms returned more than once (the latest version counts; earlier ones are kept):")
+        for a, f in resent:
+            click.echo(f"  {a.agency.code} {f.label}: {f.versions} versions; counting {f.counting.source_file} "
+                       f"received {f.counting.received_at:%d %b %Y %H:%M}")
     if entries is not None:
         if not entries:
             click.secho("Nothing to chase: every issued form is back and complete.", fg="green")

@@ -147,3 +147,26 @@ def test_build_report_json_names_the_report_and_its_outputs(tmp_path):
     assert payload["report"] == "outbox/report/overview-report-v2.docx"
     assert payload["narrative_from"] == "outbox/report/overview-report.docx"
     assert payload["stale"] == []
+
+
+def test_status_says_which_version_of_a_resent_form_counts(tmp_path, example_cycle):
+    from pipeline import example_returns
+    from pipeline.ooxml.controls import fill_controls
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    run("generate-forms", "-w", str(ws.root))
+    sim = next(s for s in example_returns.simulated_returns(example_cycle)
+               if (s.agency, s.case_ref) == ("SCH", "N-01"))
+    values = example_returns.audit_values(sim)
+    blank = (ws.forms_dir / "SCH" / "SCH_N-01.docx").read_bytes()
+    first = dict(values)
+    first.pop("ca:rating:S5")
+    (ws.inbox / "first attempt.docx").write_bytes(fill_controls(blank, first))
+    assert run("ingest", "-w", str(ws.root)).exit_code == 1  # incomplete: standard 5 has no rating
+    (ws.inbox / "corrected").mkdir()
+    (ws.inbox / "corrected" / "SCH_N-01.docx").write_bytes(fill_controls(blank, values))
+    assert run("ingest", "-w", str(ws.root)).exit_code == 0
+    result = run("status", "-w", str(ws.root))
+    assert "SCH case N-01: 2 versions; counting corrected/SCH_N-01.docx" in result.output
+    sch = next(line for line in result.output.splitlines() if line.startswith("SCH "))
+    assert sch.split()[1:5] == ["4", "1", "0", "0"]  # issued, complete, incomplete, no involvement
