@@ -52,7 +52,9 @@ class Boundary(click.Group):
                 click.echo(json.dumps({"ok": False, "summary": exc.summary,
                                        "problems": [p.model_dump(mode="json") for p in exc.report]}, indent=2))
             else:
-                click.secho(exc.summary, fg="red", err=True)
+                problems = exc.report.problems
+                if not (len(problems) == 1 and problems[0].message == exc.summary):
+                    click.secho(exc.summary, fg="red", err=True)
                 render_report(exc.report)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):

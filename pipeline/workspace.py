@@ -156,8 +156,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; colleagues on a shared drive must read outputs
         with os.fdopen(fd, "wb") as fh:
+            with contextlib.suppress(OSError):  # mkstemp makes 0600; colleagues on a shared drive must read outputs
+                os.chmod(tmp, 0o666 & ~_UMASK)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

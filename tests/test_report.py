@@ -324,3 +324,48 @@ def test_the_report_converts_to_pdf_with_libreoffice(built, tmp_path):
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert pages >= 15
+
+
+def test_edits_saved_into_an_older_version_are_the_ones_carried_over(tmp_workspace, example_cycle, example_inputs):
+    """Comms kept editing v1 while the officer rebuilt v2: v3 must take their words, not v2's draft."""
+    import os
+    import time
+
+    from docx import Document
+
+    returns, summaries = example_inputs
+    first = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    second = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    doc = Document(str(first.path))
+    paragraphs = doc.paragraphs
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name == "Heading 2" and p.text.startswith("KLOE 3:"))
+    paragraphs[at + 1].text = "Comms rewrote this passage in the copy they had open."
+    doc.save(str(first.path))
+    later = time.time() + 5
+    os.utime(first.path, (later, later))
+    third = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    assert third.previous == first.path
+    assert "kloe-3" in third.carried
+    texts = [p.text for p in Document(str(third.path)).paragraphs]
+    assert "Comms rewrote this passage in the copy they had open." in texts
+    assert [p.code for p in third.problems] == ["report.narrative-from-older-version"]
+    assert second.path.name in third.problems.problems[0].message
+
+
+def test_learning_log_keeps_the_officers_own_columns_formulas_and_sheets(tmp_workspace, example_cycle):
+    path = write_learning_log(tmp_workspace, example_cycle)
+    wb = load_workbook(path)
+    sheet = wb.active
+    sheet.cell(row=1, column=11, value="Officer notes")
+    sheet.cell(row=2, column=11, value="Chased the sub-group in May")
+    sheet.cell(row=3, column=9, value='=CONCATENATE("see ", "minutes")')
+    wb.create_sheet("Board actions").append(["kept by the officer"])
+    wb.save(path)
+    write_learning_log(tmp_workspace, example_cycle)
+    book = load_workbook(path)
+    log = book["Learning log"]
+    assert log.cell(row=1, column=11).value == "Officer notes"
+    assert log.cell(row=2, column=11).value == "Chased the sub-group in May"
+    assert log.cell(row=3, column=9).value == '=CONCATENATE("see ", "minutes")'
+    backups = [p for p in path.parent.glob("learning-log (before *).xlsx")]
+    assert len(backups) == 1 and "Board actions" in load_workbook(backups[0]).sheetnames

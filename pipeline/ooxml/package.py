@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-import zlib
 from dataclasses import dataclass
 from typing import Optional
 

@@ -122,8 +122,16 @@ def report_versions(folder: Path) -> list[tuple[int, Path]]:
 
 
 def latest_report(folder: Path) -> Optional[Path]:
+    """The version saved last: the one comms most recently edited, even if a newer build exists.
+
+    Comms may keep editing the copy they had open while a rebuild wrote the
+    next version; taking the highest number would silently drop their edits.
+    Ties (same save time) go to the higher version.
+    """
     versions = report_versions(folder)
-    return versions[-1][1] if versions else None
+    if not versions:
+        return None
+    return max(versions, key=lambda v: (v[1].stat().st_mtime_ns, v[0]))[1]
 
 
 def next_report_path(folder: Path) -> tuple[int, Path]:
@@ -213,6 +221,13 @@ def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], probl
     if narrative_from is not None and not path.is_file():
         raise CaseAuditError.single("report.narrative-missing", f"There is no file {path}.",
                                     "Check the path given to --narrative-from.", file=path)
+    newest = report_versions(ws.report_dir)[-1][1] if narrative_from is None else path
+    if newest != path:
+        problems.add("report.narrative-from-older-version",
+                     f"The narrative was taken from {path.name}, saved after {newest.name}: the edits there are the "
+                     "latest, so they are the ones carried over.",
+                     f"If the edits in {newest.name} were the ones meant, run build-report --narrative-from "
+                     f"\"{newest}\".", file=path, severity=Severity.WARNING)
     previous = read_previous(path)
     if previous.cycle_id != cycle.settings.cycle_id:
         message = (f"{path.name} is the report of cycle {previous.cycle_id or '(unknown)'}, not "

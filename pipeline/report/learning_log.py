@@ -11,7 +11,11 @@ officer typed into it:
 - for this cycle's rows, Owner, Due date, Progress and Completed typed into the
   log win over the workbook; blank ones take the workbook's values;
 - a row of this cycle whose action is no longer in the workbook is kept,
-  marked as such, rather than losing its progress notes.
+  marked as such, rather than losing its progress notes;
+- columns the officer added are kept, row by row, after the log's own
+  columns, and formulas stay formulas; a log with sheets of the officer's
+  own is first copied aside (learning-log (before ...).xlsx), since only
+  the log sheet is rewritten.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..models import Cycle
 from ..problems import CaseAuditError
-from ..workspace import Workspace, atomic_write_bytes
+from ..workspace import Workspace, atomic_write_bytes, unique_path
 
 SHEET = "Learning log"
 COLUMNS = [("Ref", 22), ("Lesson", 50), ("Source cycle", 12), ("KLOE", 7), ("Type", 18), ("Action", 60),
@@ -64,13 +68,13 @@ def cycle_rows(cycle: Cycle) -> list[dict[str, Any]]:
     return rows
 
 
-def read_log(path: Path) -> Optional[list[dict[str, Any]]]:
-    """The rows of an existing log, by column title; None when there is none."""
+def read_log(path: Path) -> Optional[tuple[list[dict[str, Any]], list[str], list[str]]]:
+    """An existing log: its rows by column title, its column titles, and its sheet names; None when there is none."""
     if not path.is_file():
         return None
     try:
         data = path.read_bytes()
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except PermissionError:
         raise CaseAuditError.single("file.locked", f"Could not read {path.name}: it is open in another program.",
                                     "Close it in Excel and run build-report again.", file=path) from None
@@ -80,19 +84,20 @@ def read_log(path: Path) -> Optional[list[dict[str, Any]]]:
             "Open it in Excel and save it again (or move it away to start a fresh log), then run build-report.",
             file=path) from None
     try:
+        sheets = list(book.sheetnames)
         sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
         rows = list(sheet.iter_rows(values_only=True))
     finally:
         book.close()
     if not rows:
-        return []
+        return [], [], sheets
     titles = [str(t).strip() if t is not None else "" for t in rows[0]]
     out = []
     for values in rows[1:]:
         if values is None or all(v in (None, "") for v in values):
             continue
         out.append({t: v for t, v in zip(titles, values) if t})
-    return out
+    return out, [t for t in titles if t], sheets
 
 
 def merge(existing: Optional[list[dict[str, Any]]], fresh: list[dict[str, Any]], cycle: Cycle) -> list[dict[str, Any]]:
@@ -114,6 +119,8 @@ def merge(existing: Optional[list[dict[str, Any]]], fresh: list[dict[str, Any]],
             for column in KEPT_BY_OFFICER:
                 if old.get(column) not in (None, ""):
                     row[column] = old[column]
+            for column, value in old.items():  # the officer's own columns
+                row.setdefault(column, value)
         merged.append(row)
     gone = []
     for r in existing:
@@ -125,19 +132,20 @@ def merge(existing: Optional[list[dict[str, Any]]], fresh: list[dict[str, Any]],
     return earlier + merged + gone
 
 
-def learning_log_bytes(rows: list[dict[str, Any]]) -> bytes:
+def learning_log_bytes(rows: list[dict[str, Any]], extra_columns: list[str] = ()) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
     fill = PatternFill("solid", fgColor="1F3864")
-    for i, (title, width) in enumerate(COLUMNS, start=1):
+    columns = COLUMNS + [(title, 20) for title in extra_columns]
+    for i, (title, width) in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=i, value=title)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = fill
         cell.alignment = Alignment(vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, row in enumerate(rows, start=2):
-        for c, (title, _) in enumerate(COLUMNS, start=1):
+        for c, (title, _) in enumerate(columns, start=1):
             value = row.get(title)
             if isinstance(value, datetime):
                 value = value.date()
@@ -147,7 +155,7 @@ def learning_log_bytes(rows: list[dict[str, Any]]) -> bytes:
                 cell.number_format = "yyyy-mm-dd"
     last = max(len(rows) + 1, 2)
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     completed = DataValidation(type="list", formula1='"Yes,No"', allow_blank=True)
     completed.error = "Choose Yes or No."
     ws.add_data_validation(completed)
@@ -160,6 +168,14 @@ def learning_log_bytes(rows: list[dict[str, Any]]) -> bytes:
 def write_learning_log(ws: Workspace, cycle: Cycle) -> Path:
     """Rewrite outbox/learning-log.xlsx, keeping what the officer typed (see module notes)."""
     path = ws.learning_log_path
-    rows = merge(read_log(path), cycle_rows(cycle), cycle)
-    atomic_write_bytes(path, learning_log_bytes(rows))
+    existing = read_log(path)
+    old_rows, titles, sheets = existing if existing is not None else (None, [], [])
+    known = {title for title, _ in COLUMNS}
+    extra = [t for t in titles if t not in known]
+    if any(name != SHEET for name in sheets):
+        stamp = datetime.now().strftime("%Y-%m-%d %H%M")
+        backup = unique_path(path.with_name(f"{path.stem} (before {stamp}){path.suffix}"))
+        atomic_write_bytes(backup, path.read_bytes())
+    rows = merge(old_rows, cycle_rows(cycle), cycle)
+    atomic_write_bytes(path, learning_log_bytes(rows, extra))
     return path
