@@ -61,6 +61,20 @@ class Boundary(click.Group):
             raise
         except BrokenPipeError:  # output piped into `head` or similar
             ctx.exit(EXIT_OK)
+        except PermissionError as exc:
+            where = exc.filename or "a file in the workspace"
+            click.secho(f"Could not write or read {where}: permission denied.", fg="red", err=True)
+            click.echo("The folder may be read-only, or the file open in Word or Excel. Close it or ask for write "
+                       "access, then run the command again; what was already recorded is kept.", err=True)
+            ctx.exit(EXIT_ATTENTION)
+        except OSError as exc:
+            if ctx.find_object(State) and ctx.find_object(State).debug:
+                traceback.print_exc()
+            click.secho(f"The computer refused a file operation: {exc.strerror or exc} "
+                        f"({exc.filename or 'workspace'}).", fg="red", err=True)
+            click.echo("Check the disk or network drive is available and has space, then run the command again; "
+                       "what was already recorded is kept.", err=True)
+            ctx.exit(EXIT_ATTENTION)
         except KeyboardInterrupt:
             click.echo("Interrupted. Nothing half-written was kept; run the command again to finish.", err=True)
             ctx.exit(130)
@@ -75,16 +89,29 @@ class Boundary(click.Group):
             ctx.exit(EXIT_ATTENTION)
 
 
-workspace_option = click.option(
-    "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="The cycle's workspace folder (default: the current folder).",
-)
+def _set_flag(name: str):
+    def callback(ctx: click.Context, _param, value: bool) -> None:
+        state = ctx.find_object(State)
+        if value and state is not None:
+            setattr(state, name, True)
+    return callback
+
+
+def workspace_option(command):
+    """-w, --json and --debug on every command, so they work after the command name as well as before it."""
+    command = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_flag("debug"),
+                           help="Show the full traceback of an internal error.")(command)
+    command = click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
+                           callback=_set_flag("as_json"), help="Print problems and results as JSON.")(command)
+    return click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, help="The cycle's workspace folder (default: the current folder).")(command)
 
 
 @click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 @click.option("--json", "as_json", is_flag=True, help="Print problems and results as JSON.")
-@workspace_option
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The cycle's workspace folder (default: the current folder).")
 @click.version_option(package_name="case-audit")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, as_json: bool, workspace: Path | None) -> None:
@@ -248,7 +275,12 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
         click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
         click.echo(f"  {f.file}: {f.message}")
         for problem in f.problems:
-            click.echo(f"{'':>24}- {problem.render()}")
+            if problem.message in f.message:  # the line above already says it: add only where and what to do
+                detail = ", ".join(x for x in (problem.location, problem.fix and f"-> {problem.fix}") if x)
+                if detail:
+                    click.echo(f"{'':>24}{detail}")
+            else:
+                click.echo(f"{'':>24}- {problem.render()}")
     for name, why in result.ignored:
         click.echo(f"{'ignored':>22}  {name}: {why}")
     if result.problems:

@@ -418,13 +418,23 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def standard_sentence(cases_met: int, cases_assessed: int, cases_total: int, finding_met: str) -> str:
-    """'In 82% of cases (9 of 11), the right agencies were involved.' and its all / none / not assessed forms."""
+def standard_sentence(cases_met: int, cases_assessed: int, cases_total: int, finding_met: str,
+                      finding_not_met: str = "") -> str:
+    """'In 82% of cases (9 of 11), the right agencies were involved.' and its all / none / not assessed forms.
+
+    When no case met the standard the sentence is turned round with the
+    'finding when not met' phrase ("In all 4 cases, there was no evidence of
+    consent being obtained."): "In none of the 4 cases, practitioners were
+    clear..." reads as the opposite of what it means.
+    """
     phrase = finding_met.strip().rstrip(".")
+    negative = finding_not_met.strip().rstrip(".")
     if cases_assessed == 0:
         return f"None of the {_plural(cases_total, 'case', 'cases')} was assessed against this standard."
     if cases_assessed >= 2 and cases_met == cases_assessed:
         head = f"In all {cases_assessed} cases, {phrase}."
+    elif cases_assessed >= 2 and cases_met == 0 and negative:
+        head = f"In all {cases_assessed} cases, {negative}."
     elif cases_assessed >= 2 and cases_met == 0:
         head = f"In none of the {cases_assessed} cases, {phrase}."
     else:
@@ -612,7 +622,7 @@ def compute_findings(
         assessed = cases_met + cases_not_met
         r_met = sum(f.met for f in figures)
         r_rated = sum(f.rated for f in figures)
-        headline = standard_sentence(cases_met, assessed, len(cycle.cases), std.finding_met)
+        headline = standard_sentence(cases_met, assessed, len(cycle.cases), std.finding_met, std.finding_not_met)
         body = dict(
             number=std.number, kloe=std.kloe, text=std.text, finding_met=std.finding_met,
             finding_not_met=std.finding_not_met, na_allowed=std.na_allowed,

@@ -734,7 +734,7 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
             issued=sum(1 for f in after.values() if f.identity.agency == code),
         ))
     return GenerateResult(written=written, skipped=result_skipped, superseded=superseded, per_agency=per_agency,
-                          problems=report)
+                          problems=_summarise_changed_wording(report))
 
 
 def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list[SkippedForm],
@@ -749,11 +749,24 @@ def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list
         skipped.append(SkippedForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
                                    path=f.path, form_id=ident.form_id, reason="already issued"))
         if not summary and ident.fingerprint != cycle.fingerprint(ident.kloes):
-            report.add("forms.standards-changed", f"{f.path} was issued before the wording of its KLOEs, standards or "
-                       "ratings changed in the cycle workbook.",
-                       f"If the agency should answer the new wording, run generate-forms --reissue --agency "
-                       f"{ident.agency} --case {ident.case_ref}.", file=f.path, severity=Severity.WARNING)
+            report.add("forms.standards-changed", "", file=f.path, value=ident.agency, severity=Severity.WARNING)
     return [], covered
+
+
+def _summarise_changed_wording(report: ProblemReport) -> ProblemReport:
+    """One warning for all forms issued under older wording, not one line per form."""
+    stale = [p for p in report.problems if p.code == "forms.standards-changed"]
+    if not stale:
+        return report
+    out = ProblemReport(problems=[p for p in report.problems if p.code != "forms.standards-changed"])
+    agencies = sorted({p.value for p in stale if p.value})
+    out.add("forms.standards-changed",
+            f"{len(stale)} issued form(s) ask about KLOE, standard or rating wording that has since changed in the "
+            "cycle workbook. Returns of those forms will be REJECTED as coming from an older toolkit.",
+            "Either put the wording back in the workbook, or run 'case-audit generate-forms --reissue' (add --agency "
+            "CODE to limit it) and send the agencies the fresh forms.",
+            location=f"agencies: {', '.join(agencies)}", severity=Severity.WARNING)
+    return out
 
 
 def _adopt(path: Path, rel: str, cycle: Cycle, cycle_id: str, code: str, known_ids: set[str]) -> Optional[IssuedForm]:

@@ -98,7 +98,7 @@ def test_ingest_reports_each_file_and_exits_1_when_something_needs_attention(tmp
     assert "scan.pdf" in result.output and "rejected" in result.output
     assert "Totals:" in result.output
     assert (ws.inbox / "rejected").is_dir() and (ws.inbox / "processed").is_dir()
-    assert any(ws.feedback_dir.rglob("*"))
+    assert any(p.is_file() for p in (ws.feedback_dir / "SCH").iterdir())
 
 
 def test_status_chase_lists_outstanding_forms_with_the_agency_contact(tmp_path, example_cycle):
@@ -108,7 +108,7 @@ def test_status_chase_lists_outstanding_forms_with_the_agency_contact(tmp_path, 
     assert result.exit_code == 0, result.output
     police = example_cycle.agency("POLICE")
     assert police.secure_email in result.output
-    assert "POLICE_N-01.docx" in result.output or "case N-01" in result.output
+    assert "case N-01: POLICE_N-01.docx" in result.output
     assert (ws.outbox / "status.xlsx").is_file()
 
 
@@ -170,3 +170,43 @@ def test_status_says_which_version_of_a_resent_form_counts(tmp_path, example_cyc
     assert "SCH case N-01: 2 versions; counting corrected/SCH_N-01.docx" in result.output
     sch = next(line for line in result.output.splitlines() if line.startswith("SCH "))
     assert sch.split()[1:5] == ["4", "1", "0", "0"]  # issued, complete, incomplete, no involvement
+
+
+def test_changing_a_standards_wording_after_issue_warns_once_that_returns_will_be_rejected(tmp_path):
+    from openpyxl import load_workbook as open_book
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    run("generate-forms", "-w", str(ws.root))
+    book = open_book(ws.cycle_path)
+    sheet = book["Standards"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == 2)
+    row[2].value = str(row[2].value) + " (revised)"
+    book.save(ws.cycle_path)
+    result = run("generate-forms", "-w", str(ws.root))
+    assert result.exit_code == 0
+    assert result.output.count("wording that has since changed") == 1
+    assert "41 issued form(s)" in result.output  # every audit form covers KLOE 1; summary forms ask no standard
+    assert "REJECTED" in result.output and "--reissue" in result.output
+
+
+def test_a_file_the_computer_will_not_let_us_write_is_a_message_not_an_internal_error(tmp_path, monkeypatch):
+    import pipeline.forms
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(ws.outbox / "forms"))
+
+    monkeypatch.setattr(pipeline.forms, "generate_forms", refuse)
+    result = CliRunner().invoke(cli, ["generate-forms", "-w", str(ws.root)])
+    assert result.exit_code == 1
+    assert "permission denied" in result.output and "read-only" in result.output
+    assert "Internal error" not in result.output and "Traceback" not in result.output
+
+
+def test_json_and_debug_work_after_the_command_name_too(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    result = run("check", "-w", str(ws.root), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["ok"] is True
+    assert run("status", "--debug", "-w", str(ws.root)).exit_code == 0

@@ -243,7 +243,10 @@ def test_headline_sentence_prints_the_percentage_of_the_counts_beside_it():
     f = compute_findings(cycle, returns)
     assert f.standard(1).sentence == "In 82% of cases (9 of 11), the right agencies were involved."
     assert f.standard(2).sentence == "In all 11 cases, feedback was received."
-    assert f.standard(3).sentence == "In none of the 11 cases, the child's wishes and feelings were gathered."
+    # no case met it: said the way round that reads true, with the 'not met' phrase
+    assert f.standard(3).sentence == "In all 11 cases, the voice of the child was not gathered."
+    from pipeline.findings import standard_sentence
+    assert standard_sentence(0, 4, 4, "x were gathered") == "In none of the 4 cases, x were gathered."
     for s in f.standards:
         for pct, a, b in re.findall(r"(\d+)% of cases \((\d+) of (\d+)\)", " ".join(s.sentences)):
             assert int(pct) == percent(int(a), int(b))
