@@ -363,7 +363,7 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
     result = build_report(ws, cycle, narrative_from=narrative_from)
-    code = EXIT_ATTENTION if (result.stale or result.problems.errors) else EXIT_OK
+    code = EXIT_ATTENTION if (result.stale or result.problems) else EXIT_OK
     if emit_json(ctx, {
         "report": ws.relative(result.path), "version": result.version,
         "narrative_from": ws.relative(result.previous) if result.previous else None,

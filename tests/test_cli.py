@@ -46,8 +46,9 @@ def test_check_json_lists_problems_with_codes_and_cells(tmp_path):
     assert result.exit_code == 2
     payload = json.loads(result.output)
     assert payload["ok"] is False
-    assert payload["problems"][0]["code"] == "workbook.no-cases"
-    assert payload["problems"][0]["location"] == "Cases!A2"
+    where = {p["code"]: p["location"] for p in payload["problems"]}
+    assert where["workbook.no-cases"] == "Cases!A2"
+    assert where["workbook.placeholder"].startswith("Settings!")  # the blank board name is still a placeholder
 
 
 def test_a_command_outside_a_workspace_says_how_to_start_one(tmp_path):
@@ -210,3 +211,12 @@ def test_json_and_debug_work_after_the_command_name_too(tmp_path):
     assert result.exit_code == 0
     assert json.loads(result.output)["ok"] is True
     assert run("status", "--debug", "-w", str(ws.root)).exit_code == 0
+
+
+def test_a_report_built_before_the_returns_are_in_says_it_is_provisional(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    run("generate-forms", "-w", str(ws.root))
+    result = run("build-report", "-w", str(ws.root))
+    assert result.exit_code == 1, result.output
+    assert "51 of 51 issued forms have not come back yet" in result.output
+    assert (ws.report_dir / "overview-report.docx").is_file()

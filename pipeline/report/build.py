@@ -177,6 +177,7 @@ def build_report(
             issued = store.issued_forms() if store is not None else ()
         findings = compute_findings(cycle, returns, summaries, issued)
 
+        problems.extend(provisional_notes(cycle, findings))
         previous = _previous(ws, cycle, narrative_from, problems)
         version, target = next_report_path(ws.report_dir)
         data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name)
@@ -201,6 +202,36 @@ def build_report(
         carried=outcome.carried, regenerated=outcome.regenerated, stale=outcome.stale,
         learning_log=log_path, results=results_path, summary_sheets=sheets, findings=findings, problems=problems,
     )
+
+
+EMPTY_SHEETS = (
+    ("learning_actions", "Learning actions", "Table 1 and the Key Areas of Development"),
+    ("attendance", "Event attendance", "Table 2"),
+    ("group_work", "Event group work", "Table 3"),
+    ("agency_actions", "Agency actions", "Appendix 3"),
+)
+
+
+def provisional_notes(cycle: Cycle, findings: Findings) -> ProblemReport:
+    """What makes this build a draft: forms still out, learning-event sheets not yet filled in."""
+    notes = ProblemReport()
+    quality = findings.data_quality
+    if quality.forms_outstanding:
+        notes.add("report.returns-outstanding",
+                  f"{quality.forms_outstanding} of {quality.forms_issued} issued forms have not come back yet: the "
+                  "figures cover the returns received so far.",
+                  "Run 'case-audit status --chase' to chase them, then ingest and build the report again.",
+                  severity=Severity.WARNING)
+    if quality.incomplete:
+        notes.add("report.returns-incomplete",
+                  f"{len(quality.incomplete)} return(s) are incomplete: their blank answers are not counted.",
+                  "See outbox/feedback/ for what each agency needs to put right.", severity=Severity.WARNING)
+    for field_name, sheet, part in EMPTY_SHEETS:
+        if not getattr(cycle, field_name):
+            notes.add("report.empty-sheet", f"The '{sheet}' sheet of the cycle workbook is empty, so {part} of "
+                      "the report has no rows.", f"Fill in the '{sheet}' sheet after the learning event and build "
+                      "the report again.", location=f"{sheet}!A2", severity=Severity.WARNING)
+    return notes
 
 
 def _soft(problems: ProblemReport, write):
