@@ -5,13 +5,15 @@ toolkit (`python dev/build_workbooks.py [OUT_DIR]`); the product never builds th
 run time. Sheet names and headings come from `pipeline.workbook`, which the
 loader reads by, so the two cannot drift apart.
 
-- cycle.xlsx: a blank cycle with placeholders, the default 2015-16 toolkit
-  (priority areas, KLOEs, 22 standards, rating scale) and the 11 agencies;
-  no cases, no event or learning rows.
+- cycle.xlsx: a blank cycle with placeholders (which `case-audit check`
+  reports until replaced), the cycle running on the build date (April-March),
+  the default 2015-16 toolkit (priority areas, KLOEs, 22 standards, rating
+  scale) and the 11 agencies; no cases, no event or learning rows.
 - example-cycle.xlsx: the shipped demo, Solihull LSCB 2015-16, with 11
   fictional cases whose agency involvement matches the seed report, and the
   seed's Tables 1-3 and Appendix 3 word for word. Children's names are
-  invented; contacts are fictional with @example.org addresses.
+  invented; contacts are fictional with @example.org addresses. Its report
+  title says it is the demonstration with simulated returns.
 
 Output is byte-for-byte reproducible (fixed zip and document timestamps) so
 re-running without changes leaves git clean.
@@ -528,7 +530,15 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def settings_sheet(wb: Workbook, example: bool) -> None:
+DEMO_REPORT_TITLE = "Multi-Agency Case Audit: Overview Report (demonstration, simulated returns)"
+
+
+def cycle_start_year(today: date) -> int:
+    """The year the current cycle began: UK public-sector years run April to March."""
+    return today.year if today.month >= 4 else today.year - 1
+
+
+def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> None:
     ws = wb.create_sheet(W.SETTINGS)
     ws.sheet_properties.tabColor = TAB_SETUP
     ws.append(headers(W.SETTINGS))
@@ -544,17 +554,18 @@ def settings_sheet(wb: Workbook, example: bool) -> None:
             "counting_rule": ("majority", MAJORITY_NOTE),
             "form_protection": ("none", "none: forms can be filled in Word for the web. "
                                         "filling in forms: Word's Restrict Editing."),
-            "report_title": ("Multi-Agency Case Audit: Overview Report", ""),
+            "report_title": (DEMO_REPORT_TITLE, "Says on every page of the report that it is the demonstration, "
+                                                "made from simulated returns."),
         }
     else:
-        y = date.today().year + (1 if date.today().month >= 4 else 0)
+        y = cycle_start_year(today or date.today())
         values = {
-            "board_name": ("Your Local Safeguarding Children Board", "Replace with your board's name."),
+            "board_name": (W.PLACEHOLDERS["board_name"], "Replace with your board's name."),
             "cycle_id": (f"{y}-{(y + 1) % 100:02d}", "Short and stable: written into every form. Letters, digits "
                                                      "and - only. Do not change once forms are issued."),
             "cycle_name": (f"{y}-{y + 1}", "As printed on forms and the report."),
             "return_deadline": (None, "The date agencies must return their forms by (dd/mm/yyyy). Optional."),
-            "return_instructions": ("Email the completed forms to [your secure email address] by the deadline.",
+            "return_instructions": (W.PLACEHOLDERS["return_instructions"],
                                     "Printed on every form: replace the part in brackets."),
             "counting_rule": ("all", "How the agencies' ratings of one case combine: all, majority or any "
                                      "(see Instructions)."),
@@ -595,10 +606,11 @@ def lines(items: list[str]) -> str | None:
     return "\n".join("\u2022 " + item for item in items) if items else None
 
 
-def build(example: bool) -> Workbook:
+def build(example: bool, today: date | None = None) -> Workbook:
+    """The example, or the blank workbook for the cycle running on `today` (default: the build date)."""
     wb = Workbook()
     instructions_sheet(wb, example)
-    settings_sheet(wb, example)
+    settings_sheet(wb, example, today)
 
     list_sheet(wb, W.PRIORITY_AREAS, [list(p) for p in PRIORITY_AREAS], {"A": 34, "B": 70}, TAB_SETUP)
 

@@ -30,6 +30,9 @@ Sheets (headings in quotes; * marks a required sheet):
 Headings match ignoring case, spacing and a trailing remark in brackets (the
 templates write "Child's name or initials (private)", "N/A allowed (Y/N)"...).
 A missing optional sheet simply means nothing has been recorded there yet.
+A setting still holding the blank template's placeholder (or any "[...]" part)
+is an error, since it would be printed on every form; an involved agency with
+no secure email and a deadline before the cycle's first year are warnings.
 `dev/build_workbooks.py` builds the shipped templates from the same names.
 
 Public API: `load_cycle(path) -> Cycle` (raises CaseAuditError listing every
@@ -139,6 +142,23 @@ SETTING_NAMES: dict[str, str] = {
     "report_title": "Report title",
 }
 REQUIRED_SETTINGS = ("board_name", "cycle_id", "cycle_name")
+
+# What the blank template ships in the Settings sheet for the officer to replace. A setting still
+# holding one of these, or any "[...]" part, would be printed on every form sent to the agencies.
+PLACEHOLDERS: dict[str, str] = {
+    "board_name": "Your Local Safeguarding Children Board",
+    "return_instructions": "Email the completed forms to [your secure email address] by the deadline.",
+}
+# Settings checked for placeholders: key -> (what the message calls it, what the fix asks for).
+PLACEHOLDER_CHECKS: dict[str, tuple[str, str]] = {
+    "board_name": ("The board name", "your board's name, as it should be printed on the forms and the report"),
+    "cycle_name": ("The cycle name", "this cycle's name as it should be printed on the forms"),
+    "return_instructions": ("The 'How to return forms' setting",
+                            "how agencies return their forms, e.g. the secure email address to send them to"),
+    "report_title": ("The report title", "the title for the board report"),
+}
+BRACKETED_PLACEHOLDER = re.compile(r"\[[^\[\]]*[A-Za-z][^\[\]]*\]")
+YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 CASES_IGNORED_COLUMNS = ("notes",)
 YES_WORDS = {"y", "yes", "true", "1", "x", "\u2713", "\u2714"}
@@ -382,8 +402,10 @@ def _preflight(path: Path, data: bytes, report: ProblemReport) -> Optional[list[
         return None
     if kind != "zip":
         what = {"empty": "empty (0 bytes)", "pdf": "a PDF", "rtf": "an RTF document", "image": "a picture",
-                "xml": "an XML or HTML file", "text": "a text file"}.get(kind, "not an Excel file")
-        _problem(report, "workbook.not-xlsx", f"This file is {what}, not an Excel workbook.",
+                "xml": "an XML or HTML file", "text": "a text file"}.get(kind)
+        message = (f"This file is {what}, not an Excel workbook (.xlsx)." if what
+                   else "This file is not an Excel workbook (.xlsx).")
+        _problem(report, "workbook.not-xlsx", message,
                  "Use the cycle workbook made by 'case-audit init' (cycle.xlsx), saved from Excel as .xlsx.", path)
         return None
     try:
@@ -455,14 +477,15 @@ def _inspect_package(path: Path, package: Package, report: ProblemReport) -> Opt
     main = next((target for t, target in rel_types if t.endswith(OFFICE_DOCUMENT_REL)), None)
     main_type = types.get(main or "") or defaults.get((main or "").rsplit(".", 1)[-1].lower(), "")
     if main is None or main_type not in SPREADSHEET_MAIN_TYPES:
+        # The content type names the kind of document; the officer needs the plain name, not the type.
         if "wordprocessingml" in main_type:
-            what = "a Word document"
+            message = "This file is a Word document, not an Excel workbook (.xlsx)."
         elif "presentationml" in main_type:
-            what = "a PowerPoint presentation"
+            message = "This file is a PowerPoint presentation, not an Excel workbook (.xlsx)."
         else:
-            what = "not an Excel workbook"
-        _problem(report, "workbook.not-xlsx", f"This file is {what}, not an Excel workbook.",
-                 "Use the cycle workbook made by 'case-audit init' (cycle.xlsx).", path, value=main_type or None)
+            message = "This file is an Office document but not an Excel workbook (.xlsx)."
+        _problem(report, "workbook.not-xlsx", message,
+                 "Use the cycle workbook made by 'case-audit init' (cycle.xlsx), saved from Excel as .xlsx.", path)
         return None
     if not package.has(main):
         _problem(report, "workbook.corrupt", f"This file is damaged: its workbook part ({main}) is missing.",
@@ -602,6 +625,8 @@ class _CycleReader:
         # not reported again, so one slip gives one problem rather than a page of follow-on ones.
         self.broken_agencies: set[str] = set()
         self.broken_kloes: set[int] = set()
+        # Agency code -> the cell its secure email belongs in (None: the Secure email column was deleted).
+        self.email_cells: dict[str, Optional[str]] = {}
 
     # -- problems ------------------------------------------------------------
     def problem(self, code: str, message: str, fix: str, cell: Optional[_Cell] = None, *, location=None,
@@ -771,6 +796,8 @@ class _CycleReader:
         group_work = self.read_group_work(areas)
         learning = self.read_learning_actions(kloes)
         agency_actions = self.read_agency_actions(agencies)
+        if agencies is not None and cases is not None:
+            self.check_secure_emails(agencies, cases)
         if None in (settings, areas, agencies, kloes, standards, scale, cases):
             return None
         return Cycle(settings=settings, priority_areas=tuple(areas), agencies=tuple(agencies), cases=tuple(cases),
@@ -827,6 +854,8 @@ class _CycleReader:
                 ok = False
         values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
         values["return_deadline"] = self.date(found.get("return_deadline"))
+        self.check_placeholders(found)
+        self.check_deadline(found, values)
         rules = {normalise_label(r.value): r for r in CountingRule}
         values["counting_rule"] = self.choice(found.get("counting_rule"), rules, CountingRule.ALL)
         protections = {normalise_label(p.value): p for p in FormProtection}
@@ -838,6 +867,61 @@ class _CycleReader:
         if not ok:
             return None
         return CycleSettings(**values)
+
+    def check_placeholders(self, found: dict[str, _Cell]) -> None:
+        """The blank template's placeholders would otherwise be printed on every form sent out."""
+        for key, cell in found.items():
+            if key not in PLACEHOLDER_CHECKS or not isinstance(cell.value, str) or cell.blank:
+                continue
+            what, wanted = PLACEHOLDER_CHECKS[key]
+            template_text = PLACEHOLDERS.get(key)
+            bracketed = BRACKETED_PLACEHOLDER.search(cell.text)
+            if template_text and normalise_label(cell.text) == normalise_label(template_text):
+                message = f"{what} is still the blank template's placeholder, which would be printed on every form."
+            elif bracketed:
+                message = (f"{what} still has the placeholder {bracketed.group(0)} in it, which would be printed "
+                           "on every form.")
+            else:
+                continue
+            self.problem("workbook.placeholder", message,
+                         f"Replace the placeholder in {cell.location} with {wanted}.", cell)
+
+    def check_deadline(self, found: dict[str, _Cell], values: dict[str, Any]) -> None:
+        """A deadline before the cycle began is almost always last year's date left in, or a typo in the year."""
+        deadline = values.get("return_deadline")
+        if deadline is None:
+            return
+        start = None
+        for key in ("cycle_id", "cycle_name"):
+            m = YEAR.search(values.get(key) or "")
+            if m:
+                start = int(m.group(1))
+                break
+        if start is None or deadline.year >= start:
+            return
+        cell = found["return_deadline"]
+        cycle = values.get("cycle_id") or values.get("cycle_name")
+        self.problem("workbook.deadline-before-cycle",
+                     f"The return deadline {deadline:%d/%m/%Y} is before the cycle {cycle} began ({start}).",
+                     f"Check the year in {cell.location}: the deadline should fall within the {cycle} cycle.",
+                     cell, value=f"{deadline:%d/%m/%Y}", severity=Severity.WARNING)
+
+    def check_secure_emails(self, agencies: list[Agency], cases: list[Case]) -> None:
+        """Forms go out, and chase emails are written, to the agency's secure email."""
+        for agency in agencies:
+            n = sum(1 for c in cases if agency.code in c.agencies)
+            if not n or agency.secure_email:
+                continue
+            location = self.email_cells.get(agency.code)
+            if location is None:
+                location = AGENCIES
+                fix = (f"Add a column headed '{HEADERS[AGENCIES]['secure_email']}' to the Agencies sheet and type "
+                       f"the secure email address of {agency.code}'s audit contact in it.")
+            else:
+                fix = f"Type the secure email address of {agency.code}'s audit contact in {location}."
+            self.problem("workbook.no-secure-email",
+                         f"Agency {agency.code} is involved in {n} case(s) but has no secure email: forms and "
+                         "chase emails need it.", fix, location=location, severity=Severity.WARNING)
 
     def _unique(self, seen: dict[str, _Cell], key: str, cell: _Cell, code: str, what: str) -> bool:
         """False (and a problem naming the first occurrence) when `key` was seen before on this sheet."""
@@ -893,6 +977,7 @@ class _CycleReader:
                 continue
             email_cell = row.get("secure_email")
             email = self.text(email_cell)
+            self.email_cells[code] = email_cell.location if email_cell is not None else None
             if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
                 self.problem("workbook.bad-email", f"The secure email for {code} does not look like an email address.",
                              f"Check {email_cell.location}.", email_cell, severity=Severity.WARNING)

@@ -97,7 +97,12 @@ def test_example_is_the_2015_16_solihull_cycle(example_cycle):
     assert (s.cycle_id, s.cycle_name) == ("2015-16", "2015-2016")
     assert s.counting_rule is CountingRule.MAJORITY
     assert isinstance(s.return_deadline, date)
-    assert s.report_title == "Multi-Agency Case Audit: Overview Report"
+    # Every page of a report made from the demo says it is not a real board's report.
+    assert s.report_title == "Multi-Agency Case Audit: Overview Report (demonstration, simulated returns)"
+
+
+def test_example_loads_without_a_single_problem_or_placeholder(example_workbook_path):
+    assert [p.render() for p in read_cycle(example_workbook_path).report] == []
 
 
 def test_example_has_the_seed_toolkit(example_cycle):
@@ -199,9 +204,13 @@ def test_summary_counts_the_forms_each_agency_will_get(example_cycle):
 # --- the blank workbook -------------------------------------------------------------
 
 
-def test_blank_workbook_has_the_default_toolkit_and_only_lacks_cases(example_cycle):
+def test_blank_workbook_has_the_default_toolkit_and_only_lacks_cases_and_real_settings(example_cycle):
     result = read_cycle(shipped_template("excel", "cycle.xlsx"))
-    assert [(p.code, p.location) for p in result.report] == [("workbook.no-cases", "Cases!A2")]
+    assert [(p.code, p.location, p.severity) for p in result.report] == [
+        ("workbook.placeholder", "Settings!B2", Severity.ERROR),  # board name
+        ("workbook.placeholder", "Settings!B6", Severity.ERROR),  # how to return forms
+        ("workbook.no-cases", "Cases!A2", Severity.ERROR)]
+    assert all(p.fix.startswith("Replace the placeholder") for p in result.report if p.code == "workbook.placeholder")
     blank = result.cycle
     assert blank.standards == example_cycle.standards
     assert blank.kloes == example_cycle.kloes
@@ -213,16 +222,113 @@ def test_blank_workbook_has_the_default_toolkit_and_only_lacks_cases(example_cyc
     assert all(a.contact_name == "" and a.secure_email == "" for a in blank.agencies)
     assert blank.settings.counting_rule is CountingRule.ALL
     assert "Your" in blank.settings.board_name
+    assert blank.settings.report_title == "Multi-Agency Case Audit: Overview Report"
     assert blank.attendance == blank.group_work == blank.learning_actions == blank.agency_actions == ()
 
 
-def test_loading_the_blank_workbook_stops_with_a_plain_no_cases_message():
+def test_loading_the_blank_workbook_stops_with_plain_placeholder_and_no_cases_messages():
     with pytest.raises(CaseAuditError) as err:
         load_cycle(shipped_template("excel", "cycle.xlsx"))
     assert err.value.exit_code == 2
-    assert err.value.summary == "The cycle workbook has 1 problem(s)."
-    problem = err.value.report.problems[0]
-    assert problem.code == "workbook.no-cases" and "Y under each agency" in problem.fix
+    assert err.value.summary == "The cycle workbook has 3 problem(s)."
+    problems = {p.location: p for p in err.value.report.problems}
+    assert problems["Cases!A2"].code == "workbook.no-cases" and "Y under each agency" in problems["Cases!A2"].fix
+    board = problems["Settings!B2"]
+    assert board.code == "workbook.placeholder"
+    assert "Settings!B2" in board.render() and "'Your Local Safeguarding Children Board'" in board.render()
+
+
+def test_blank_workbook_with_its_placeholders_replaced_and_a_case_added_is_ready(tmp_path):
+    def fill_in(wb):
+        wb[SETTINGS]["B2"] = "Anytown Safeguarding Children Partnership"
+        wb[SETTINGS]["B6"] = "Email the completed forms to audit@anytown.example.org by the deadline."
+        wb[CASES].append(["N-01", "Neglect", "A.B.", "Y", "N", "Y"])  # CCG and POLICE involved
+    result = read_cycle(broken_copy(shipped_template("excel", "cycle.xlsx"), tmp_path, fill_in))
+    assert result.report.ok, [p.render() for p in result.report.errors]
+    assert result.cycle.settings.board_name == "Anytown Safeguarding Children Partnership"
+    # The blank agencies have no emails: the two involved agencies are named, the other nine are not.
+    assert [(p.code, p.location) for p in result.report.warnings] == [
+        ("workbook.no-secure-email", "Agencies!E2"), ("workbook.no-secure-email", "Agencies!E4")]
+
+
+def test_only_half_replacing_a_bracketed_placeholder_is_still_caught(tmp_path):
+    path = broken_copy(shipped_template("excel", "cycle.xlsx"), tmp_path,
+                       set_cell(SETTINGS, "B6", "Email the completed forms to [secure email] by 30 November."),
+                       set_cell(SETTINGS, "B9", "Case Audit Report [draft title]"))
+    placeholders = [p for p in problems_of(path) if p.code == "workbook.placeholder"]
+    assert [p.location for p in placeholders] == ["Settings!B2", "Settings!B6", "Settings!B9"]
+    assert "[secure email]" in placeholders[1].message and "[draft title]" in placeholders[2].message
+
+
+def test_square_brackets_without_words_are_not_taken_for_a_placeholder(example_workbook_path, tmp_path):
+    path = broken_copy(example_workbook_path, tmp_path, set_cell(SETTINGS, "B9", "Case Audit Report [2015-16]"))
+    assert "workbook.placeholder" not in {p.code for p in problems_of(path)}
+
+
+# --- warnings that do not stop the forms, but that the officer should see ---------------
+
+
+def test_an_involved_agency_without_a_secure_email_is_warned_about(example_workbook_path, tmp_path):
+    path = broken_copy(example_workbook_path, tmp_path, set_cell("Agencies", "E2", None),  # CCG: 5 cases
+                       set_cell("Agencies", "E12", None))  # SMBC: no cases, so no forms to send
+    result = read_cycle(path)
+    (warning,) = result.report.warnings
+    assert (warning.code, warning.location) == ("workbook.no-secure-email", "Agencies!E2")
+    assert "CCG" in warning.message and "forms and chase emails need it" in warning.message
+    assert "Agencies!E2" in warning.fix
+    load_cycle(path)  # a warning, not a stop
+
+
+def test_a_deleted_secure_email_column_names_every_involved_agency(example_workbook_path, tmp_path):
+    path = broken_copy(example_workbook_path, tmp_path, lambda wb: wb["Agencies"].delete_cols(5))
+    warnings = read_cycle(path).report.warnings
+    assert {p.code for p in warnings} == {"workbook.no-secure-email"}
+    assert len(warnings) == 10 and not any("SMBC" in p.message for p in warnings)
+    assert all(p.location == "Agencies" and "Secure email" in p.fix for p in warnings)
+
+
+@pytest.mark.parametrize("deadline, cycle_ref, cycle_name, warned", [
+    (date(2014, 11, 27), "2015-16", "2015-2016", True),   # last year's deadline left in
+    ("27/11/2014", "2015-16", "2015-2016", True),         # typed as text
+    (date(2015, 11, 27), "2015-16", "2015-2016", False),
+    (date(2016, 3, 31), "2015-16", "2015-2016", False),
+    (date(2014, 11, 27), "AUTUMN", "Autumn 2015", True),   # the year from the name when the reference has none
+    (date(2014, 11, 27), "AUTUMN", "Autumn audit", False),  # no year to compare with
+], ids=["date", "typed", "same year", "next year", "year in the name", "no year"])
+def test_a_deadline_before_the_cycle_began_is_warned_about(example_workbook_path, tmp_path, deadline, cycle_ref,
+                                                           cycle_name, warned):
+    path = broken_copy(example_workbook_path, tmp_path, set_cell(SETTINGS, "B5", deadline),
+                       set_cell(SETTINGS, "B3", cycle_ref), set_cell(SETTINGS, "B4", cycle_name))
+    result = read_cycle(path)
+    assert result.report.ok
+    found_warnings = [(p.code, p.location) for p in result.report.warnings]
+    assert found_warnings == ([("workbook.deadline-before-cycle", "Settings!B5")] if warned else [])
+    if warned:
+        assert "27/11/2014" in result.report.warnings[0].render()
+
+
+def _builder():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_workbooks", REPO / "dev" / "build_workbooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not (REPO / "dev" / "build_workbooks.py").is_file(), reason="needs a source checkout")
+@pytest.mark.parametrize("built_on, cycle_ref, cycle_name", [
+    (date(2026, 11, 15), "2026-27", "2026-2027"),
+    (date(2027, 3, 31), "2026-27", "2026-2027"),
+    (date(2027, 4, 1), "2027-28", "2027-2028"),
+    (date(2099, 12, 1), "2099-00", "2099-2100"),
+])
+def test_blank_workbook_is_for_the_april_to_march_cycle_running_when_built(tmp_path, built_on, cycle_ref,
+                                                                           cycle_name):
+    path = tmp_path / "cycle.xlsx"
+    _builder().build(False, today=built_on).save(path)
+    settings = read_cycle(path).cycle.settings
+    assert (settings.cycle_id, settings.cycle_name) == (cycle_ref, cycle_name)
 
 
 def test_shipped_workbooks_offer_drop_downs_and_frozen_headings(example_workbook_path):
@@ -284,6 +390,10 @@ MISTAKES = [
     ("blank board name", [set_cell(SETTINGS, "B2", None)], "workbook.blank-cell", "Settings!B2"),
     ("Question heading removed", [set_cell(KLOES, "B1", None)], "workbook.missing-column", "KLOEs!1:1"),
     ("formula error in a name", [set_cell("Agencies", "B5", "#REF!")], "workbook.formula-error", "Agencies!B5"),
+    ("template board name left in", [set_cell(SETTINGS, "B2", "Your Local Safeguarding Children Board")],
+     "workbook.placeholder", "Settings!B2"),
+    ("bracketed placeholder left in", [set_cell(SETTINGS, "B6", "Email the forms to [your secure email address].")],
+     "workbook.placeholder", "Settings!B6"),
 ]
 
 
@@ -443,6 +553,18 @@ def test_files_that_are_not_workbooks(tmp_path, content, code):
     assert [p.code for p in problems_of(path)] == [code]
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"Case ref,Priority area\nN-01,Neglect\n", "This file is not an Excel workbook (.xlsx)."),
+    (b"%PDF-1.7\n", "This file is a PDF, not an Excel workbook (.xlsx)."),
+    (b"", "This file is empty (0 bytes), not an Excel workbook (.xlsx)."),
+], ids=["text", "pdf", "empty"])
+def test_a_file_that_is_not_a_workbook_is_said_so_plainly(tmp_path, content, message):
+    path = tmp_path / "cycle.xlsx"
+    path.write_bytes(content)
+    (problem,) = problems_of(path)
+    assert problem.message == message
+
+
 def test_half_a_workbook_is_corrupt(example_workbook_path, tmp_path):
     data = example_workbook_path.read_bytes()
     path = tmp_path / "cycle.xlsx"
@@ -456,7 +578,10 @@ def test_a_word_document_is_recognised(tmp_path):
     path = tmp_path / "cycle.xlsx"
     docx.Document().save(path)
     (problem,) = problems_of(path)
-    assert problem.code == "workbook.not-xlsx" and "Word document" in problem.message
+    assert problem.code == "workbook.not-xlsx"
+    assert problem.message == "This file is a Word document, not an Excel workbook (.xlsx)."
+    # The officer is told what the file is, not shown its internal content type.
+    assert problem.value is None and "application/" not in problem.render()
 
 
 def test_a_zip_bomb_is_refused_before_it_is_expanded(tmp_path):
