@@ -6,6 +6,11 @@ Order per file, so a crash or kill at any point loses nothing:
   3. only then does the file move to `inbox/processed/` or `inbox/rejected/` (never overwriting).
 A re-run finds an interrupted file either not yet recorded (it is read again, with the
 same result) or recorded but not moved ("already ingested", and moved now).
+
+"Already ingested" means the same bytes were stored as a return before. A file
+that was rejected is read again whenever it is back in the inbox: the cycle
+workbook or the register may have changed since (a standard's wording reverted,
+a form reissued), so the same bytes can now be accepted.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .child_names import NameTerms, name_terms, redact
 from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
-from .returns import Outcome, ReadOutcome, agency_fix, read_return
+from .returns import Outcome, ReadOutcome, agency_fix, needs_action, read_return
 from .store import ReceivedFile, Store
 from .workspace import Workspace, atomic_write_bytes, unique_path
 
@@ -205,9 +211,8 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
         return FileResult(rel, NOT_READ, f"could not be read or archived ({exc.strerror or exc}); run ingest again.")
 
     existing = seen.get(sha)
-    if existing is not None:
-        moved = _move_out(ws, path, rel, REJECTED if existing.outcome == Outcome.REJECTED.value else PROCESSED,
-                          run_problems)
+    if existing is not None and existing.outcome != Outcome.REJECTED.value:
+        moved = _move_out(ws, path, rel, PROCESSED, run_problems)
         if moved:
             store.set_moved_to(sha, moved)
         when = existing.received_at.strftime("%d %b %Y %H:%M")
@@ -234,7 +239,8 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
     record = ReceivedFile(
-        sha256=sha, original_path=rel, archive_name=_archive_name(sha, path), size=size, received_at=received_at,
+        sha256=sha, original_path=rel, archive_name=existing.archive_name if existing else _archive_name(sha, path),
+        size=size, received_at=received_at,
         outcome=read.outcome.value, message=read.message, problems=tuple(read.problems),
         form_id=ident.form_id if ident else None, agency=ident.agency if ident else None,
         case_ref=ident.case_ref if ident else None, kind=ident.kind.value if ident else None,
@@ -250,7 +256,7 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     if moved != record.moved_to:
         store.set_moved_to(sha, moved)
     line = {Outcome.ACCEPTED: ACCEPTED, Outcome.INCOMPLETE: ACCEPTED_WITH_PROBLEMS, Outcome.REJECTED: REJECTED_LINE}[read.outcome]
-    if line == ACCEPTED and read.problems.warnings:
+    if line == ACCEPTED and any(needs_action(p) for p in read.problems):  # notes that need nothing doing leave it accepted
         line = ACCEPTED_WITH_PROBLEMS
     return FileResult(rel, line, read.message, ident.agency if ident else None, ident.case_ref if ident else None,
                       ident.form_id if ident else None, list(read.problems), moved)
@@ -362,7 +368,7 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     now = now or datetime.now()
     by_agency: dict[str, list[ReceivedFile]] = {}
     for f in store.files_needing_feedback():
-        by_agency.setdefault(f.agency or UNIDENTIFIED, []).append(f)
+        by_agency.setdefault(f.agency or agency_from_file_name(f.original_path, cycle) or UNIDENTIFIED, []).append(f)
     written = []
     for code, items in sorted(by_agency.items()):
         folder = ws.feedback_dir / _safe_folder_name(code)
@@ -374,11 +380,25 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     return written
 
 
+def agency_from_file_name(original_path: str, cycle: Cycle) -> Optional[str]:
+    """The agency a file's name says sent it ("POLICE_N-01.pdf"): the forms are issued named that way."""
+    name = _file_name(original_path).casefold()
+    for agency in sorted(cycle.agencies, key=lambda a: len(a.code), reverse=True):
+        if name.startswith(agency.code.casefold() + "_"):
+            return agency.code
+    return None
+
+
 def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now: datetime) -> str:
-    """The note itself: which form, which standard, what is wrong, what to do."""
+    """The note itself: which form, which standard, what is wrong, what to do.
+
+    A note for an agency names each file by its name alone (the officer's
+    inbox folders are the officer's business); anything the agency or the
+    officer typed has children's names taken out, as the note travels by email.
+    """
     settings = cycle.settings
     agency = next((a for a in cycle.agencies if a.code == agency_code), None)
-    names = _child_names(cycle)
+    names = name_terms(cycle)
     lines = [f"{settings.board_name}: multi-agency case audit {settings.cycle_name}",
              f"Feedback on returned audit forms, {now:%d %B %Y %H:%M}", ""]
     if agency is not None:
@@ -392,7 +412,8 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
         lines += ["For the case audit officer: these files could not be matched to an agency.",
                   "Find out who sent each one and ask them for the form they were sent."]
     for number, item in enumerate(items, start=1):
-        lines += ["", f"{number}. File: {_scrub(item.original_path, names)}"]
+        shown = _file_name(item.original_path) if agency is not None else item.original_path
+        lines += ["", f"{number}. File: {_scrub(shown, names)}"]
         ident = ([f"Case reference {item.case_ref}"] if item.case_ref else []) + \
             ([f"Form ID {item.form_id}"] if item.form_id else [])
         if ident:
@@ -404,27 +425,25 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
         for problem in item.problems:
             if problem.severity is not Severity.ERROR:
                 continue
-            where = f"{problem.location}: " if problem.location else ""
+            where = f"{_scrub(problem.location, names)}: " if problem.location else ""
             found = f" (found: '{_scrub(problem.value, names)}')" if problem.value else ""
-            lines.append(f"   - {where}{problem.message}{found}")
+            lines.append(f"   - {where}{_scrub(problem.message, names)}{found}")
             fix = agency_fix(problem.code, problem.fix) if agency is not None else problem.fix
             if fix:
-                lines.append(f"     What to do: {fix}")
+                lines.append(f"     What to do: {_scrub(fix, names)}")
     if settings.return_instructions and agency is not None:
         lines += ["", settings.return_instructions]
     return "\n".join(lines) + "\n"
 
 
-def _child_names(cycle: Cycle) -> list[re.Pattern]:
-    names = {c.child_name.strip() for c in cycle.cases if len(c.child_name.strip()) >= 3}
-    return [re.compile(re.escape(n), re.IGNORECASE) for n in sorted(names, key=len, reverse=True)]
+def _file_name(original_path: str) -> str:
+    """The file's own name, without the inbox sub-folders it was saved under."""
+    return original_path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _scrub(text: str, names: list[re.Pattern]) -> str:
-    """Feedback travels by email: a child's name an agency put in a file name is taken out."""
-    for pattern in names:
-        text = pattern.sub("[name removed]", text)
-    return text
+def _scrub(text: str, names: NameTerms) -> str:
+    """Feedback travels by email: a child's name (or any part of it) an agency put in a file name or answer is taken out."""
+    return redact(text, names)
 
 
 def _safe_folder_name(code: str) -> str:

@@ -44,7 +44,7 @@ from .ooxml.reading import (
     describe_package,
     read_word_document,
 )
-from .problems import ProblemReport, Severity
+from .problems import Problem, ProblemReport, Severity
 
 PROP = "CaseAudit."
 FORM_VERSION = 1
@@ -131,6 +131,19 @@ AGENCY_ADVICE = {
     "return.not-in-cycle": "No action is needed unless the board office asks you.",
     "return.newer-form": "No action is needed; the board office will read your form after updating its software.",
 }
+
+
+# Notes that need nothing doing by anyone: the return is accepted as it is, and the note is only listed.
+NOTE_CODES = frozenset({
+    "return.superseded-form",  # an earlier issue of the form, still read and counted
+    "return.properties-missing",  # matched by the printed form ID instead
+    "return.unexpected-standard",  # a row the toolkit does not have, ignored
+})
+
+
+def needs_action(problem: Problem) -> bool:
+    """Whether the agency or the officer must do something about it (an error always; a warning unless a note)."""
+    return problem.severity is Severity.ERROR or problem.code not in NOTE_CODES
 
 
 def agency_fix(code: str, fix: str) -> str:

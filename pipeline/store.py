@@ -94,6 +94,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (return_id, standard)
     );
     """,
+    # 3: every reading of a received file; a rejected file is read again when it comes back to the inbox,
+    # and its received_files row then says the latest outcome
+    """
+    CREATE TABLE file_readings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id INTEGER NOT NULL REFERENCES received_files(id),
+        original_path TEXT NOT NULL,
+        read_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'incomplete', 'rejected')),
+        message TEXT NOT NULL,
+        problems TEXT NOT NULL
+    );
+    CREATE INDEX file_readings_by_file ON file_readings(file_id, id);
+    INSERT INTO file_readings (file_id, original_path, read_at, outcome, message, problems)
+        SELECT id, original_path, received_at, outcome, message, problems FROM received_files ORDER BY id;
+    """,
 ]
 
 
@@ -119,6 +135,18 @@ class ReceivedFile(BaseModel):
     moved_to: Optional[str] = None
     feedback_file: Optional[str] = None  # the feedback note that told the agency (or the officer) about it
     id: Optional[int] = None
+
+
+class FileReading(BaseModel):
+    """One time a received file was read, and what came of it (a rejected file may be read again later)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    original_path: str
+    read_at: datetime
+    outcome: str  # accepted | incomplete | rejected
+    message: str
+    problems: tuple[Problem, ...] = ()
 
 
 class StoredReturn(BaseModel):
@@ -252,18 +280,47 @@ class Store:
     # -- returns ---------------------------------------------------------------
 
     def record_received_file(self, rec: ReceivedFile, conn: Optional[sqlite3.Connection] = None) -> int:
-        cur = (conn or self.conn).execute(
-            "INSERT INTO received_files (sha256, original_path, archive_name, size, received_at, outcome, message,"
-            " problems, form_id, agency, case_ref, kind, had_tracked_changes, had_comments, moved_to)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rec.sha256, rec.original_path, rec.archive_name, rec.size, rec.received_at.isoformat(),
-                rec.outcome, rec.message, json.dumps([p.model_dump(mode="json") for p in rec.problems]),
-                rec.form_id, rec.agency, rec.case_ref, rec.kind, int(rec.had_tracked_changes),
-                int(rec.had_comments), rec.moved_to,
-            ),
+        """Record a reading of a file; returns the file's id.
+
+        The same bytes read again (only ever after a rejection) keep their row and
+        archive copy: the row takes the latest outcome, and feedback is due again
+        unless the outcome and problems are exactly those already fed back.
+        """
+        c = conn or self.conn
+        problems = json.dumps([p.model_dump(mode="json") for p in rec.problems])
+        row = c.execute("SELECT id, outcome, problems FROM received_files WHERE sha256 = ?", (rec.sha256,)).fetchone()
+        if row is None:
+            file_id = c.execute(
+                "INSERT INTO received_files (sha256, original_path, archive_name, size, received_at, outcome, message,"
+                " problems, form_id, agency, case_ref, kind, had_tracked_changes, had_comments, moved_to)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec.sha256, rec.original_path, rec.archive_name, rec.size, rec.received_at.isoformat(),
+                    rec.outcome, rec.message, problems, rec.form_id, rec.agency, rec.case_ref, rec.kind,
+                    int(rec.had_tracked_changes), int(rec.had_comments), rec.moved_to,
+                ),
+            ).lastrowid
+        else:
+            if row["outcome"] != "rejected":
+                raise ValueError(f"file {rec.sha256} was already stored as a return; it is not read again")
+            file_id = row["id"]
+            unchanged = rec.outcome == row["outcome"] and problems == row["problems"]
+            c.execute(
+                "UPDATE received_files SET original_path = ?, size = ?, received_at = ?, outcome = ?, message = ?,"
+                " problems = ?, form_id = ?, agency = ?, case_ref = ?, kind = ?, had_tracked_changes = ?,"
+                " had_comments = ?, moved_to = ?, feedback_file = CASE WHEN ? THEN feedback_file END WHERE id = ?",
+                (
+                    rec.original_path, rec.size, rec.received_at.isoformat(), rec.outcome, rec.message, problems,
+                    rec.form_id, rec.agency, rec.case_ref, rec.kind, int(rec.had_tracked_changes),
+                    int(rec.had_comments), rec.moved_to, int(unchanged), file_id,
+                ),
+            )
+        c.execute(
+            "INSERT INTO file_readings (file_id, original_path, read_at, outcome, message, problems)"
+            " VALUES (?,?,?,?,?,?)",
+            (file_id, rec.original_path, rec.received_at.isoformat(), rec.outcome, rec.message, problems),
         )
-        return cur.lastrowid
+        return file_id
 
     def record_return(self, file_id: int, ret: AnyReturn, conn: Optional[sqlite3.Connection] = None) -> int:
         """Store a return and its answers; call inside the same transaction as its received file."""
@@ -298,8 +355,17 @@ class Store:
         return _received_from_row(row) if row else None
 
     def received_files(self) -> list[ReceivedFile]:
-        """Every file ever received, in the order it arrived."""
+        """Every file ever received, in the order it first arrived, each with the outcome of its latest reading."""
         return [_received_from_row(r) for r in self.conn.execute("SELECT * FROM received_files ORDER BY id")]
+
+    def file_readings(self, sha256: str) -> list[FileReading]:
+        """Every reading of one file, oldest first (more than one when a rejected file came back)."""
+        rows = self.conn.execute(
+            "SELECT r.* FROM file_readings r JOIN received_files f ON f.id = r.file_id WHERE f.sha256 = ?"
+            " ORDER BY r.id", (sha256,))
+        return [FileReading(original_path=r["original_path"], read_at=datetime.fromisoformat(r["read_at"]),
+                            outcome=r["outcome"], message=r["message"],
+                            problems=tuple(Problem(**p) for p in json.loads(r["problems"]))) for r in rows]
 
     def set_moved_to(self, sha256: str, moved_to: str) -> None:
         with self.transaction() as conn:

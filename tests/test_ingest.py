@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 
 import openpyxl
@@ -429,3 +430,127 @@ def test_a_fault_reading_one_file_leaves_it_waiting_and_the_rest_go_through(issu
     assert [p.code for p in result.problems] == ["ingest.internal-error"] and result.needs_attention
     monkeypatch.setattr(ingest_module, "read_return", real_read)
     assert lines(ingest_inbox(issued.ws, issued.cycle))["odd.docx"].outcome == ACCEPTED
+
+
+# --- a rejected file comes back ----------------------------------------------------------------------
+
+
+def revised(cycle, standard: int = 5):
+    """The cycle after the officer changed one standard's wording in the workbook."""
+    return cycle.model_copy(update={"standards": tuple(
+        s.model_copy(update={"text": s.text + " (revised)"}) if s.number == standard else s for s in cycle.standards)})
+
+
+def test_a_rejected_file_put_back_after_the_workbook_is_reverted_is_read_again_and_accepted(issued):
+    from pipeline.status import agency_status
+
+    data = issued.filled("POLICE", "N-01")
+    drop(issued, "police/POLICE_N-01.docx", data)
+    first = ingest_inbox(issued.ws, revised(issued.cycle))
+    assert [(f.outcome, f.problems[0].code) for f in first.files] == [(REJECTED_LINE, "return.old-toolkit")]
+    police = {a.agency.code: a for a in agency_status(issued.ws, issued.cycle).agencies}["POLICE"]
+    assert police.rejected_files == 1
+
+    rejected = issued.ws.inbox / "rejected" / "police" / "POLICE_N-01.docx"
+    os.rename(rejected, issued.ws.inbox / "POLICE_N-01.docx")  # the officer reverted the workbook and puts it back
+    second = ingest_inbox(issued.ws, issued.cycle)
+
+    [line] = second.files
+    assert line.outcome == ACCEPTED and line.moved_to == "inbox/processed/POLICE_N-01.docx"
+    with Store.open(issued.ws.store_path) as store:
+        [received] = store.received_files()
+        assert received.outcome == "accepted" and received.original_path == "POLICE_N-01.docx"
+        assert [r.outcome for r in store.file_readings(received.sha256)] == ["rejected", "accepted"]
+        assert [r.identity.case_ref for r in store.current_audit_returns(issued.cycle)] == ["N-01"]
+    police = {a.agency.code: a for a in agency_status(issued.ws, issued.cycle).agencies}["POLICE"]
+    assert police.rejected_files == 0 and police.complete == 1
+    assert [p.name for p in issued.ws.archive_dir.iterdir()] == [hashlib.sha256(data).hexdigest() + ".docx"]
+
+    drop(issued, "POLICE_N-01 again.docx", data)  # accepted bytes sent again: now they are already ingested
+    assert [f.outcome for f in ingest_inbox(issued.ws, issued.cycle).files] == [ALREADY_INGESTED]
+
+
+def test_a_file_rejected_again_is_recorded_again_and_kept_beside_the_earlier_copy(issued):
+    data = b"%PDF-1.4\n% a scan\n"
+    drop(issued, "scan.pdf", data)
+    assert [f.outcome for f in ingest_inbox(issued.ws, issued.cycle).files] == [REJECTED_LINE]
+    rejected = issued.ws.inbox / "rejected"
+    shutil.copy(rejected / "scan.pdf", issued.ws.inbox / "scan.pdf")  # copied back, not moved
+
+    again = ingest_inbox(issued.ws, issued.cycle)
+
+    [line] = again.files
+    assert line.outcome == REJECTED_LINE and "PDF" in line.message
+    assert line.moved_to == "inbox/rejected/scan (2).pdf"
+    assert (rejected / "scan.pdf").read_bytes() == (rejected / "scan (2).pdf").read_bytes() == data
+    assert len(list(issued.ws.archive_dir.iterdir())) == 1
+    with Store.open(issued.ws.store_path) as store:
+        [received] = store.received_files()
+        assert [r.outcome for r in store.file_readings(received.sha256)] == ["rejected", "rejected"]
+    assert again.feedback_files == []  # the same rejection, already fed back: no second note saying the same
+
+
+# --- what feedback shows ---------------------------------------------------------------------------
+
+
+def test_feedback_names_the_file_without_the_officers_folders_and_files_a_named_pdf_under_its_agency(issued):
+    drop(issued, "Police returns/March/POLICE_N-01 FINAL v3 (2).docx",
+         issued.filled("POLICE", "N-01", complete_answers(issued.cycle, S7=("Not met", "", ""))))
+    drop(issued, "Police returns/POLICE_N-03.pdf", b"%PDF-1.4\n")
+    result = ingest_inbox(issued.ws, issued.cycle)
+    [note] = result.feedback_files
+    assert note.parent.name == "POLICE"
+    text = note.read_text(encoding="utf-8-sig")
+    assert "File: POLICE_N-01 FINAL v3 (2).docx" in text and "File: POLICE_N-03.pdf" in text
+    assert "Police returns" not in text and "March" not in text
+
+
+def test_feedback_takes_out_a_surname_alone_and_a_name_in_decomposed_unicode(issued):
+    child = issued.cycle.case("N-01").child_name  # "Siân Ffug-Enw" in the example cycle
+    surname = child.split()[-1]
+    decomposed = unicodedata.normalize("NFD", child)
+    assert decomposed != child
+    gap = complete_answers(issued.cycle, S7=("Not met", "", ""))
+    drop(issued, f"POLICE_N-01 {surname}.docx", issued.filled("POLICE", "N-01", gap))
+    drop(issued, f"POLICE_N-02_{decomposed}.docx", issued.filled("POLICE", "N-02", gap))
+    [note] = ingest_inbox(issued.ws, issued.cycle).feedback_files
+    text = unicodedata.normalize("NFC", note.read_text(encoding="utf-8-sig"))
+    assert "File: POLICE_N-01 [name removed].docx" in text
+    assert "File: POLICE_N-02_[name removed].docx" in text
+    for part in re.split(r"[\s\-]", child):
+        assert part not in text
+
+
+# --- notes that need nothing doing -------------------------------------------------------------------
+
+
+def test_a_replaced_form_returned_and_counted_is_accepted_with_its_note_and_needs_no_attention(tmp_path, example_cycle):
+    from pipeline.forms import generate_forms
+
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["CCG"], cases=["N-04"])
+    old = issued.filled("CCG", "N-04")
+    generate_forms(issued.ws, example_cycle, agencies=["CCG"], cases=["N-04"], reissue=True)
+    drop(issued, "CCG_N-04.docx", old)
+
+    result = ingest_inbox(issued.ws, example_cycle)
+
+    [line] = result.files
+    assert line.outcome == ACCEPTED
+    assert [p.code for p in line.problems] == ["return.superseded-form"] and "note:" in line.message
+    assert not result.needs_attention and result.feedback_files == []
+
+
+def test_a_warning_that_needs_checking_still_makes_it_accepted_with_problems(issued):
+    from test_returns import edit_document, cell, NS, W
+    from lxml import etree
+
+    def tracked(root):
+        p = cell(root, 2, 2).find(".//w:p", NS)
+        ins = etree.SubElement(p, f"{{{W}}}ins", {f"{{{W}}}id": "901", f"{{{W}}}author": "Auditor"})
+        etree.SubElement(etree.SubElement(ins, f"{{{W}}}r"), f"{{{W}}}t").text = " Added later."
+
+    drop(issued, "POLICE_N-01.docx", edit_document(issued.filled("POLICE", "N-01"), tracked))
+    result = ingest_inbox(issued.ws, issued.cycle)
+    [line] = result.files
+    assert line.outcome == ACCEPTED_WITH_PROBLEMS and [p.code for p in line.problems] == ["return.tracked-changes"]
+    assert result.needs_attention

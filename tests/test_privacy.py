@@ -14,6 +14,7 @@ import pytest
 from docx import Document
 
 from pipeline import example_returns
+from pipeline.child_names import name_terms, redact
 from pipeline.models import Agency, Case, Cycle, CycleSettings, Kloe, PriorityArea, Standard
 from pipeline.ooxml.package import open_package
 from pipeline.ooxml.properties import read_custom_properties, set_custom_properties
@@ -173,3 +174,33 @@ def test_names_are_matched_whole_word_in_any_case_and_any_unicode_form():
     assert hits(cycle, "A kowalska family member called.") == [("C-1", "name")]
     assert hits(cycle, "Zoëtrope is not a name.") == []
     assert hits(cycle, "Zoë\u00a0Ó Briain-Kowalska was seen.")[0] == ("C-1", "full name")
+
+
+def test_a_name_in_an_agency_summary_asks_for_its_agency_summary_form_again(tmp_path, example_cycle, example_inputs):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    name = example_cycle.case("N-02").child_name
+    planted = [s.model_copy(update={"partnership": f"Share plans for {name} with housing."}) if i == 0 else s
+               for i, s in enumerate(summaries)]
+    with pytest.raises(CaseAuditError) as err:
+        build_report(ws, example_cycle, returns=returns, summaries=planted, issued=())
+    [problem] = err.value.report.problems
+    assert problem.code == "report.child-named-in-return" and "summary form" in problem.location
+    assert problem.fix.startswith("Ask the agency to resend its agency summary form without the child's name")
+    assert report_files(ws) == {}
+
+
+# --- the same matcher takes names out of what is emailed -------------------------------------------
+
+
+def test_redact_takes_out_every_part_of_a_name_the_report_scan_would_find():
+    cycle = tiny_cycle("Siân Ffug-Enw", "Hope Ward")
+    assert redact("POLICE_N-01 Ffug-Enw.docx", cycle) == "POLICE_N-01 [name removed].docx"
+    assert redact("POLICE_N-01_ffug.docx", cycle) == "POLICE_N-01_[name removed].docx"
+    nfd = unicodedata.normalize("NFD", "Notes on Siân Ffug-Enw")
+    assert redact(nfd, cycle) == "Notes on [name removed]"
+    assert redact("We hope the ward round helps; Hope was seen.", cycle) == \
+        "We hope the ward round helps; [name removed] was seen."
+    terms = name_terms(cycle)
+    assert redact("Nothing to see here.", terms) == "Nothing to see here."
+    assert hits(cycle, "Ref_Enw_2") == [("C-1", "name")]  # the report scan uses the same matcher

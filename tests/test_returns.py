@@ -21,7 +21,7 @@ from lxml import etree
 from pipeline.forms import GenerateResult, generate_forms
 from pipeline.models import Cycle, FormKind, RatingKind
 from pipeline.ooxml.controls import fill_controls, replace_parts
-from pipeline.returns import Outcome, read_return
+from pipeline.returns import Outcome, needs_action, read_return
 from pipeline.store import Store
 from pipeline.workspace import Workspace, init_workspace
 
@@ -269,6 +269,7 @@ def test_tracked_changes_count_insertions_not_deletions_and_comments_are_flagged
     assert outcome.had_tracked_changes and outcome.had_comments
     assert outcome.audit.had_tracked_changes and outcome.audit.had_comments
     assert {"return.tracked-changes", "return.comments"} <= set(codes(outcome))
+    assert all(needs_action(p) for p in outcome.problems)  # the officer has to look at these
 
 
 def test_an_auditor_who_deleted_the_controls_and_typed_in_the_cells_is_still_read(issued):
@@ -373,6 +374,7 @@ def test_a_return_of_a_replaced_form_is_accepted_with_a_warning(tmp_path, exampl
     outcome = first.read(old)
     assert outcome.outcome is Outcome.ACCEPTED
     assert codes(outcome) == ["return.superseded-form"]
+    assert not any(needs_action(p) for p in outcome.problems)  # a note: nothing for anyone to do
 
 
 # --- per-KLOE forms --------------------------------------------------------------------------
