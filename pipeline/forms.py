@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm, child_name_in
 from .ooxml import controls
-from .ooxml.package import PackageError, open_package, parse_xml, sniff
+from .ooxml.package import PackageError, add_part, open_package, parse_xml, sniff, write_parts
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
@@ -293,24 +293,9 @@ class FormBase:
             for part, pieces in self.slotted.items():
                 text = pieces[:]
                 text[1::2] = [escaped[name] for name in pieces[1::2]]
-                _add(zf, part, "".join(text).encode("utf-8"))
-            _add(zf, CUSTOM_PART, custom_properties_xml(properties))
+                add_part(zf, part, "".join(text).encode("utf-8"))
+            add_part(zf, CUSTOM_PART, custom_properties_xml(properties))
         return out.getvalue()
-
-
-def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
-    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-
-
-def zip_parts(parts: dict[str, bytes], order: Sequence[str] = ()) -> bytes:
-    """A .docx from its parts; [Content_Types].xml first as some readers expect."""
-    names = [n for n in order if n in parts] + sorted(n for n in parts if n not in order)
-    names.sort(key=lambda n: n != "[Content_Types].xml")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for name in names:
-            _add(zf, name, parts[name])
-    return out.getvalue()
 
 
 def _template_label(path: Path, ws_root: Optional[Path] = None) -> str:
@@ -424,7 +409,7 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
         pieces[1::2] = [sentinels.names[token] for token in pieces[1::2]]
         slotted[name] = pieces
     return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
-                    static_zip=zip_parts(static, order), slotted=slotted, warnings=warnings)
+                    static_zip=write_parts(static, order), slotted=slotted, warnings=warnings)
 
 
 def _describe_tag(tag: str) -> str:

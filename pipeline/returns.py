@@ -36,6 +36,7 @@ from .ooxml.package import PackageError, open_package, sniff
 from .ooxml.properties import read_custom_properties
 from .ooxml.reading import (
     Cell,
+    Row,
     Table,
     TooManyRows,
     WordDocument,

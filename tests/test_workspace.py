@@ -1,6 +1,5 @@
 """The workspace: init never clobbers, templates ship with the package, writes are all-or-nothing."""
 
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

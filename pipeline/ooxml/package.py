@@ -6,7 +6,7 @@ import io
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from lxml import etree
 
@@ -103,7 +103,7 @@ class Package:
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error) as exc:
             raise PackageError("package.corrupt", f"The file is damaged: part {name} cannot be read ({exc}).",
                                "Ask the sender to save the file again and resend it.") from None
-        except RuntimeError as exc:  # encrypted member
+        except RuntimeError:  # encrypted member
             raise PackageError("package.encrypted", f"Part {name} is encrypted.",
                                "Ask the sender to remove the password and resend it.") from None
         if len(data) > MAX_MEMBER_UNCOMPRESSED:
@@ -140,3 +140,25 @@ def open_package(data: bytes) -> Package:
         if info.file_size > 1024 * 1024 and info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
             raise PackageError("package.zip-bomb", f"Part {info.filename} is compressed suspiciously tightly; refused as unsafe.")
     return Package(zf=zf, names=frozenset(names))
+
+
+def read_parts(data: bytes) -> dict[str, bytes]:
+    """Every part of a package we wrote ourselves (trusted bytes), by name."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def add_part(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """A fixed timestamp, so the same parts always give the same bytes."""
+    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+
+
+def write_parts(parts: dict[str, bytes], order: Sequence[str] = ()) -> bytes:
+    """A package from its parts; [Content_Types].xml first, as some readers expect."""
+    names = [n for n in order if n in parts] + sorted(n for n in parts if n not in order)
+    names.sort(key=lambda n: n != "[Content_Types].xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name in names:
+            add_part(zf, name, parts[name])
+    return out.getvalue()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,7 +30,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxEr
 
 from ..findings import Findings, compute_findings
 from ..models import AuditReturn, Cycle, IssuedForm, SummaryReturn
-from ..ooxml.package import PackageError, open_package
+from ..ooxml.package import PackageError, open_package, read_parts, write_parts
 from ..ooxml.properties import read_custom_properties, set_custom_properties
 from ..ooxml.regions import add_bookmark, outline_styles, paragraph_style, renumber_bookmarks
 from ..ooxml.reading import text_of
@@ -324,12 +323,12 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
     buf = io.BytesIO()
     doc.save(buf)
     saved = buf.getvalue()
-    parts = _parts(saved)
+    parts = read_parts(saved)
     kept = {k: v for k, v in read_custom_properties(open_package(saved)).items() if not is_own_property(k)}
     kept.update(record_properties(cycle.settings.cycle_id, now.isoformat() + "Z", outcome.records, generated))
     set_custom_properties(parts, kept)
     refuse_if_named(parts, cycle, output_name=output_name)
-    return _zip(parts), outcome
+    return write_parts(parts), outcome
 
 
 def _open_template(path: Path) -> DocxTemplate:
@@ -427,14 +426,3 @@ def _table_of_contents(doc) -> None:
     fill_toc(body, entries, lambda level: toc_style.get(level))
 
 
-def _parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
-def _zip(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in ["[Content_Types].xml"] + [n for n in parts if n != "[Content_Types].xml"]:
-            zf.writestr(name, parts[name])
-    return out.getvalue()
