@@ -516,3 +516,22 @@ def test_a_form_with_its_identity_removed_entirely_is_recognised_but_not_guessed
 
     outcome = issued.read(edit_document(data, change))
     assert errors(outcome) == ["return.no-identity"]
+
+
+def test_text_typed_into_a_control_whose_placeholder_flag_was_left_set_is_still_read(issued):
+    """Word clears showingPlcHdr when someone types; an editor that leaves it set must not lose the answer."""
+    values = complete_answers(issued.cycle)
+    del values["ca:evidence:S3"]
+    filled = issued.filled("POLICE", "N-02", values)
+
+    def type_next_to_the_placeholder(root):
+        sdt = cell(root, 3, 2).find(f".//{{{W}}}sdt")
+        content = sdt.find(f"{{{W}}}sdtContent")
+        run = etree.SubElement(content, f"{{{W}}}r")
+        etree.SubElement(run, f"{{{W}}}t").text = "Strategy meeting minutes show the protocol was followed."
+
+    outcome = issued.read(edit_document(filled, type_next_to_the_placeholder))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.answer(3).evidence == "Strategy meeting minutes show the protocol was followed."
+    untouched = issued.read(filled)  # the placeholder alone still reads as empty
+    assert untouched.audit.answer(3).evidence == ""

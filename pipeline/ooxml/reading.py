@@ -222,6 +222,27 @@ _UNSEEN_TAGS = (_w("del"), _w("moveFrom"), _FALLBACK)
 _PLACEHOLDER_FLAG = _w("showingPlcHdr")
 
 
+_RUN, _RPR, _RSTYLE = _w("r"), _w("rPr"), _w("rStyle")
+
+
+def _placeholder_text(content: etree._Element) -> list[etree._Element]:
+    """Text of a control flagged as showing its placeholder that is really the placeholder.
+
+    Word clears the flag when someone types, but an editor that leaves it set
+    would otherwise lose what was typed: when some runs carry the placeholder
+    character style and others do not, only the styled ones are placeholder.
+    """
+    styled, plain = [], []
+    for run in content.iter(_RUN):
+        style = run.find(f"{_RPR}/{_RSTYLE}")
+        is_placeholder = style is not None and "placeholder" in (style.get(VAL) or "").casefold()
+        texts = [n for n in run.iter(*_TEXT_TAGS) if n.tag != W_T or n.text]
+        (styled if is_placeholder else plain).extend(texts)
+    if styled and any(n.tag == W_T for n in plain):
+        return styled
+    return [n for n in content.iter(*_TEXT_TAGS)]
+
+
 def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]] = None) -> None:
     """Drop, from a parsed tree, text a reader does not see: tracked deletions, placeholder text, compatibility fallbacks.
 
@@ -240,7 +261,7 @@ def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]
         if _truthy(el.get(VAL)) and sdt is not None and sdt.tag == W_SDT:
             content = sdt.find(W_SDTCONTENT)
             if content is not None:
-                doomed.extend(content.iter(*_TEXT_TAGS))
+                doomed.extend(_placeholder_text(content))
     for node in doomed:
         if node.tag == W_T:
             node.text = None  # cheaper than removing it, and reads the same
@@ -326,7 +347,8 @@ class Control:
         """What the control shows, placeholder excepted."""
         if self._text is None:
             content = self.element.find(W_SDTCONTENT)
-            self._text = "" if self.showing_placeholder or content is None else text_of(content)
+            # the tree went through strip_unseen_text: placeholder runs are already empty
+            self._text = "" if content is None else text_of(content)
         return self._text
 
     def chosen_item(self) -> Optional[str]:
