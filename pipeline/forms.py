@@ -14,6 +14,7 @@ register; nothing issued is ever overwritten.
 from __future__ import annotations
 
 import hashlib
+import os
 import io
 import re
 import secrets
@@ -33,7 +34,7 @@ from .ooxml.package import PackageError, add_part, open_package, parse_xml, snif
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
-from .workspace import Workspace, atomic_write_bytes
+from .workspace import Workspace, atomic_write_bytes, unique_path
 
 AUDIT_TEMPLATE = "audit-form.docx"
 SUMMARY_TEMPLATE = "agency-summary.docx"
@@ -703,7 +704,7 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
                 if (w.code, w.message) not in seen:
                     seen.add((w.code, w.message))
                     report.extend([w])
-        _write(ws, store, cycle, cycle_id, jobs, bases, issued, known_ids, written, superseded, progress)
+        _write(ws, store, cycle, cycle_id, jobs, bases, issued, known_ids, written, superseded, progress, report)
     elif progress:
         progress(0, 0)
 
@@ -825,7 +826,7 @@ def identity_properties(identity: FormIdentity) -> dict[str, str]:
 
 def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[_Job],
            bases: dict[tuple[FormKind, tuple[int, ...]], FormBase], issued: list[IssuedForm], known_ids: set[str],
-           written: list[WrittenForm], superseded: list[SupersededForm], progress) -> None:
+           written: list[WrittenForm], superseded: list[SupersededForm], progress, report: ProblemReport) -> None:
     taken = {f.path.casefold() for f in issued}
     by_id = {f.identity.form_id: f for f in issued}
     batch: list[tuple[IssuedForm, list[str]]] = []
@@ -833,19 +834,30 @@ def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[
     def flush() -> None:
         if not batch:
             return
+        moves: dict[str, tuple[Path, Path]] = {}
+        for form, replaces in batch:
+            for old in replaces:
+                source = ws.root / by_id[old].path
+                if source.is_file():
+                    moves[old] = (source, unique_path(source.parent / SUPERSEDED_FOLDER / source.name))
         with store.transaction() as conn:
             for form, replaces in batch:
                 store.record_issued_form(form, conn)
                 for old in replaces:
                     store.mark_superseded(old, form.identity.form_id, conn)
+                    if old in moves:
+                        store.set_issued_path(old, ws.relative(moves[old][1]), conn)
+        for old, (source, target) in moves.items():
+            _move_aside(source, target, report)
         for form, replaces in batch:
             ident = form.identity
             written.append(WrittenForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
                                        path=form.path, form_id=ident.form_id, replaces=tuple(replaces)))
             for old in replaces:
                 o = by_id[old]
+                where = ws.relative(moves[old][1]) if old in moves else o.path
                 superseded.append(SupersededForm(agency=o.identity.agency, kind=o.identity.kind,
-                                                 case_ref=o.identity.case_ref, form_id=old, path=o.path,
+                                                 case_ref=o.identity.case_ref, form_id=old, path=where,
                                                  superseded_by=ident.form_id))
         batch.clear()
 
@@ -876,6 +888,21 @@ def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[
                 progress(n, total)
     finally:
         flush()  # whatever was written is recorded, even when a later file fails
+
+
+SUPERSEDED_FOLDER = "superseded"
+
+
+def _move_aside(source: Path, target: Path, report: ProblemReport) -> None:
+    """A replaced form leaves the agency's folder, so the folder emailed holds only forms to fill in."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    except OSError:
+        report.add("forms.superseded-not-moved", f"{source.name} was replaced but could not be moved into "
+                   f"{SUPERSEDED_FOLDER}/ (it may be open in Word).",
+                   f"Close it and move it into {target.parent.name}/ yourself; do not send it to the agency.",
+                   file=source, severity=Severity.WARNING)
 
 
 def _free_path(ws: Workspace, folder: str, stem: str, taken: set[str]) -> tuple[Path, str]:

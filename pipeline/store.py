@@ -266,6 +266,10 @@ class Store:
             "UPDATE issued_forms SET superseded_by = ? WHERE form_id = ?", (new_form_id, old_form_id)
         )
 
+    def set_issued_path(self, form_id: str, path: str, conn: Optional[sqlite3.Connection] = None) -> None:
+        """Where an issued form's file now is (a superseded form is moved out of the agency's folder)."""
+        (conn or self.conn).execute("UPDATE issued_forms SET path = ? WHERE form_id = ?", (path, form_id))
+
     def issued_form(self, form_id: str) -> Optional[IssuedForm]:
         row = self.conn.execute("SELECT * FROM issued_forms WHERE form_id = ?", (form_id,)).fetchone()
         return _issued_from_row(row) if row else None

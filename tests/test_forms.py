@@ -370,17 +370,25 @@ def test_a_case_added_mid_cycle_gets_only_its_own_forms(tmp_workspace, example_c
         "outbox/forms/SMBC/SMBC_summary.docx"]
 
 
-def test_reissue_writes_new_ids_beside_the_old_files_and_supersedes_them(tmp_workspace, example_cycle):
+def test_reissue_writes_new_ids_and_moves_the_old_files_aside_unchanged(tmp_workspace, example_cycle):
     first = generate_forms(tmp_workspace, example_cycle, agencies=["SIAS"])
     old = {w.path: w for w in first.written}
-    old_bytes = {p: (tmp_workspace.root / p).read_bytes() for p in old}
+    old_bytes = {w.form_id: (tmp_workspace.root / p).read_bytes() for p, w in old.items()}
     again = generate_forms(tmp_workspace, example_cycle, agencies=["sias"], reissue=True)
     assert len(again.written) == len(first.written) == 3
     for form in again.written:
         assert form.path.endswith("_v2.docx") and form.form_id not in {o.form_id for o in old.values()}
         assert len(form.replaces) == 1
     assert {s.form_id for s in again.superseded} == {o.form_id for o in old.values()}
-    assert {p: (tmp_workspace.root / p).read_bytes() for p in old} == old_bytes  # never overwritten
+    # the agency's folder holds only the forms to fill in; the replaced ones are kept, byte for byte, aside
+    folder = tmp_workspace.forms_dir / "SIAS"
+    assert sorted(p.name for p in folder.glob("*.docx")) == sorted(Path(w.path).name for w in again.written)
+    for sup in again.superseded:
+        assert sup.path.startswith("outbox/forms/SIAS/superseded/")
+        assert (tmp_workspace.root / sup.path).read_bytes() == old_bytes[sup.form_id]  # never overwritten
+    with Store.open(tmp_workspace.store_path) as store:
+        assert {store.issued_form(s.form_id).path for s in again.superseded} == {s.path for s in again.superseded}
+    assert generate_forms(tmp_workspace, example_cycle, agencies=["SIAS"]).problems.warnings == []
     with Store.open(tmp_workspace.store_path) as store:
         current = {f.identity.form_id for f in store.issued_forms(current_only=True)}
         everything = store.issued_forms()
