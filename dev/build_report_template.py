@@ -364,7 +364,7 @@ def build() -> bytes:
     hp = section.header.paragraphs[0]
     hp.style = doc.styles["Header"]
     hp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    hp.add_run("{{ board_name }} \u2022 {{ report_title }} {{ cycle_name }}")
+    hp.add_run("{{ report_title }} {{ cycle_name }}")
     fp = section.footer.paragraphs[0]
     fp.style = doc.styles["Footer"]
     fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
