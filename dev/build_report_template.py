@@ -228,12 +228,13 @@ class Builder:
         return self.p(text, "Caption")
 
     def table(self, headers: list[str], widths_cm: list[float], loop: str | None, cells, *, total_row=None,
-              keep_rows=False):
+              keep_rows=False, empty: str | None = None):
         """Header row, then one row per item of `loop` (docxtpl {%tr %} rows); `cells` fills each data cell.
 
         `keep_rows`: a row is never split across two pages (for tables of short rows).
+        `empty`: a full-width row said instead when `loop` has no items (a sheet not yet filled in).
         """
-        rows = 1 + (3 if loop else 1) + (1 if total_row else 0)
+        rows = 1 + (3 if loop else 1) + (2 if loop and empty else 0) + (1 if total_row else 0)
         table = self.doc.add_table(rows=rows, cols=len(headers))
         table.style = self.doc.styles["Report Table"]
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -264,7 +265,14 @@ class Builder:
         data_row = 2 if loop else 1
         if loop:
             self._only(table.rows[1].cells[0], "{%tr for row in " + loop + " %}")
-            self._only(table.rows[3].cells[0], "{%tr endfor %}")
+            if empty:
+                self._only(table.rows[3].cells[0], "{%tr else %}")
+                note = table.rows[4].cells[0].merge(table.rows[4].cells[-1])
+                note.paragraphs[0].style = self.doc.styles["Table Text"]
+                note.paragraphs[0].add_run(empty).italic = True
+                self._only(table.rows[5].cells[0], "{%tr endfor %}")
+            else:
+                self._only(table.rows[3].cells[0], "{%tr endfor %}")
         for i, cell in enumerate(table.rows[data_row].cells):
             cell.paragraphs[0].style = self.doc.styles["Table Text"]
             cells(i, CellWriter(self.doc, cell))
@@ -411,7 +419,8 @@ def build() -> bytes:
         else:
             c.loop("row.next_steps")
     b.table(["Learning point", "Action being undertaken", "Next steps from the Board"], [5.2, 6.2, 5.6],
-            "table1", t1)
+            "table1", t1,
+            empty="No learning actions recorded yet: fill in the cycle workbook's Learning actions sheet.")
 
     # Introduction
     b.h("Introduction", 1)
@@ -568,7 +577,8 @@ def build() -> bytes:
     def att_total(i, c):
         c.p(["Total: {{ findings.learning_event.agencies_attending }} agencies",
              "{{ findings.learning_event.total_practitioners }}"][i])
-    b.table(["Agency", "Attendance"], [12.0, 5.0], "attendance", att_cells, total_row=att_total, keep_rows=True)
+    b.table(["Agency", "Attendance"], [12.0, 5.0], "attendance", att_cells, total_row=att_total, keep_rows=True,
+            empty="No attendance recorded yet: fill in the cycle workbook's Event attendance sheet.")
     b.h("Group Work", 2)
 
     def group_work():
@@ -585,7 +595,8 @@ def build() -> bytes:
         else:
             c.loop(["", "row.strengths", "row.development", "row.next_steps"][i])
     b.table(["Priority area", "Strengths", "Areas for development", "Next steps"], [2.9, 4.7, 4.7, 4.7],
-            "group_work", gw_cells)
+            "group_work", gw_cells,
+            empty="No group work recorded yet: fill in the cycle workbook's Event group work sheet.")
 
     # Conclusions
     b.h("Conclusion and Recommendations", 1)
@@ -679,7 +690,8 @@ def build() -> bytes:
             c.p("{{ row.agency }}", "Table Label")
         else:
             c.p(["", "{{ row.action }}", "{{ row.progress }}", "{{ row.completed }}"][i])
-    b.table(["Agency", "Actions to be taken", "Progress", "Completed?"], [4.5, 11.0, 7.0, 3.2], "appendix3", a3_cells, keep_rows=True)
+    b.table(["Agency", "Actions to be taken", "Progress", "Completed?"], [4.5, 11.0, 7.0, 3.2], "appendix3", a3_cells, keep_rows=True,
+            empty="No single-agency actions recorded yet: fill in the cycle workbook's Agency actions sheet.")
 
     # fields refresh when Word opens the report (the table of contents gets its page numbers)
     set_update_fields_on_open(doc.settings.element)

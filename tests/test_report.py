@@ -369,3 +369,19 @@ def test_learning_log_keeps_the_officers_own_columns_formulas_and_sheets(tmp_wor
     assert log.cell(row=3, column=9).value == '=CONCATENATE("see ", "minutes")'
     backups = [p for p in path.parent.glob("learning-log (before *).xlsx")]
     assert len(backups) == 1 and "Board actions" in load_workbook(backups[0]).sheetnames
+
+
+def test_sheets_not_yet_filled_in_say_so_in_the_report_and_to_the_officer(tmp_workspace, example_cycle, example_inputs):
+    from docx import Document
+
+    returns, summaries = example_inputs
+    bare = example_cycle.model_copy(update={"learning_actions": (), "attendance": (), "group_work": (),
+                                            "agency_actions": ()})
+    result = build_report(tmp_workspace, bare, returns=returns, summaries=summaries, issued=())
+    said = [row.cells[0].text for t in Document(str(result.path)).tables for row in t.rows]
+    for sheet in ("Learning actions", "Event attendance", "Event group work", "Agency actions"):
+        assert any(f"cycle workbook's {sheet} sheet" in text for text in said), sheet
+        assert any(p.code == "report.empty-sheet" and p.location == f"{sheet}!A2" for p in result.problems)
+    full = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    assert not any("recorded yet" in row.cells[0].text
+                   for t in Document(str(full.path)).tables for row in t.rows)

@@ -227,8 +227,8 @@ def provisional_notes(cycle: Cycle, findings: Findings) -> ProblemReport:
                   "See outbox/feedback/ for what each agency needs to put right.", severity=Severity.WARNING)
     for field_name, sheet, part in EMPTY_SHEETS:
         if not getattr(cycle, field_name):
-            notes.add("report.empty-sheet", f"The '{sheet}' sheet of the cycle workbook is empty, so {part} of "
-                      "the report has no rows.", f"Fill in the '{sheet}' sheet after the learning event and build "
+            notes.add("report.empty-sheet", f"The '{sheet}' sheet of the cycle workbook is empty, so the "
+                      f"report's {part} will say nothing has been recorded yet.", f"Fill in the '{sheet}' sheet after the learning event and build "
                       "the report again.", location=f"{sheet}!A2", severity=Severity.WARNING)
     return notes
 
