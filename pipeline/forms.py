@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm, child_name_in
 from .ooxml import controls
-from .ooxml.package import PackageError, add_part, open_package, parse_xml, sniff, write_parts
+from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
@@ -369,9 +369,8 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
                                     f"a {{{{ }}}} or {{% %}} tag does something case-audit cannot do ({exc}).",
                                     fix_template, file=label) from None
 
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as zf:
-        order = zf.namelist()
-        parts = {name: zf.read(name) for name in order}
+    parts = read_parts(buffer.getvalue())
+    order = list(parts)
 
     for name, data in parts.items():
         if name.endswith(".xml") and any(sentinels.loose.search(piece)
@@ -390,12 +389,12 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
     report.extend(check_rendered_form(document, cycle, kind, kloes, sentinels, label=label).problems)
     report.raise_if_errors(f"The form template {label} cannot be used.")
     warnings = tuple(report.warnings)
-    parts[controls.DOCUMENT_PART] = etree.tostring(document, xml_declaration=True, encoding="UTF-8", standalone=True)
+    parts[controls.DOCUMENT_PART] = serialize(document)
 
     if controls.SETTINGS_PART in parts:
         settings = parse_xml(parts[controls.SETTINGS_PART], controls.SETTINGS_PART)
         controls.set_forms_protection(settings, cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
-        parts[controls.SETTINGS_PART] = etree.tostring(settings, xml_declaration=True, encoding="UTF-8", standalone=True)
+        parts[controls.SETTINGS_PART] = serialize(settings)
 
     parts.pop(CUSTOM_PART, None)  # each form gets its own identity
     ensure_custom_part_declared(parts)

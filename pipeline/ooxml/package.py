@@ -142,6 +142,11 @@ def open_package(data: bytes) -> Package:
     return Package(zf=zf, names=frozenset(names))
 
 
+def serialize(root: etree._Element) -> bytes:
+    """An XML part as Word writes it: declaration, UTF-8, standalone."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
 def read_parts(data: bytes) -> dict[str, bytes]:
     """Every part of a package we wrote ourselves (trusted bytes), by name."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
