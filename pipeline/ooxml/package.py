@@ -52,12 +52,16 @@ def sniff(data: bytes) -> str:
     return "unknown"
 
 
-_DOCTYPE_MARKS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_DOCTYPE_MARKS_UTF16 = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-16-le", "utf-16-be"))
 
 
 def declares_doctype(data: bytes) -> bool:
     """Checked on the raw bytes: the parser's own entity limits would otherwise call a bomb merely 'damaged'."""
-    return any(mark in data for mark in _DOCTYPE_MARKS)
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return True
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        return any(mark in data for mark in _DOCTYPE_MARKS_UTF16)
+    return False
 
 
 _PARSER = etree.XMLParser(

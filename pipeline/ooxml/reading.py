@@ -232,8 +232,11 @@ def _placeholder_text(content: etree._Element) -> list[etree._Element]:
     would otherwise lose what was typed: when some runs carry the placeholder
     character style and others do not, only the styled ones are placeholder.
     """
+    runs = list(content.iter(_RUN))
+    if len(runs) <= 1:  # the usual case: the placeholder run alone
+        return list(content.iter(*_TEXT_TAGS))
     styled, plain = [], []
-    for run in content.iter(_RUN):
+    for run in runs:
         style = run.find(f"{_RPR}/{_RSTYLE}")
         is_placeholder = style is not None and "placeholder" in (style.get(VAL) or "").casefold()
         texts = [n for n in run.iter(*_TEXT_TAGS) if n.tag != W_T or n.text]
