@@ -203,9 +203,16 @@ def read_return(
         return ReadOutcome(Outcome.ACCEPTED, problems, summary=summary, identity=ident,
                            had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
     audit = _read_audit(doc, state, cycle, common)
+    if any(p.code == BLANK_FORM for p in problems):
+        # a blank form sent back (or dropped in by mistake) must never replace a filled-in return
+        return ReadOutcome(Outcome.REJECTED, problems, identity=ident,
+                           had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
     outcome = Outcome.ACCEPTED if audit.complete else Outcome.INCOMPLETE
     return ReadOutcome(outcome, problems, audit=audit, identity=ident,
                        had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
+
+
+BLANK_FORM = "return.blank-form"
 
 
 @dataclass
@@ -647,8 +654,9 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
                       "Tick the box if the agency had no involvement in the case; otherwise rate every standard.",
                       location="No involvement table")
         else:
-            state.add("return.missing-rating", f"None of the {len(expected)} standards is rated: the form looks "
-                      "as if it was not filled in.",
+            state.add(BLANK_FORM, f"Nothing is filled in: none of the {len(expected)} standards is rated and "
+                      "'No involvement' is not ticked. The file was kept but not recorded as a return, so an "
+                      "earlier return of this form still counts.",
                       "Rate every standard, or tick 'No involvement in this case' and say why, then send the form again.",
                       location="Whole form")
     else:

@@ -88,8 +88,10 @@ def test_generate_forms_unknown_agency_names_the_valid_codes(tmp_path):
 def test_ingest_reports_each_file_and_exits_1_when_something_needs_attention(tmp_path):
     ws = init_workspace(tmp_path / "ws", example=True)
     run("generate-forms", "-w", str(ws.root))
-    blank = ws.forms_dir / "SCH" / "SCH_N-01.docx"
-    shutil.copy(blank, ws.inbox / "SCH_N-01.docx")
+    from pipeline.ooxml.controls import fill_controls
+
+    blank = (ws.forms_dir / "SCH" / "SCH_N-01.docx").read_bytes()
+    (ws.inbox / "SCH_N-01.docx").write_bytes(fill_controls(blank, {"ca:rating:S1": "Met or exceeded"}))
     (ws.inbox / "scan.pdf").write_bytes(b"%PDF-1.7\n...")
     result = run("ingest", "-w", str(ws.root))
     assert result.exit_code == 1
@@ -218,3 +220,19 @@ def test_a_report_built_before_the_returns_are_in_says_it_is_provisional(tmp_pat
     assert result.exit_code == 1, result.output
     assert "51 of 51 issued forms have not come back yet" in result.output
     assert (ws.report_dir / "overview-report.docx").is_file()
+
+
+def test_a_blank_form_sent_back_later_never_replaces_a_filled_in_return(tmp_path):
+    folder = tmp_path / "demo"
+    assert run("demo", str(folder)).exit_code == 0
+    shutil.copy(folder / "outbox" / "forms" / "POLICE" / "POLICE_N-01.docx", folder / "inbox" / "resent.docx")
+    result = run("ingest", "-w", str(folder))
+    assert result.exit_code == 1
+    assert "rejected" in result.output and "Nothing is filled in" in result.output
+    status = run("status", "-w", str(folder))
+    assert "POLICE case N-01" not in status.output  # still one version: the filled-in one counts
+    report = run("--json", "build-report", "-w", str(folder))
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(str(folder / json.loads(report.output)["report"])).paragraphs)
+    assert "In 7 of the 9 cases audited by the Police, there was no evidence of consent being obtained." in text

@@ -238,10 +238,11 @@ def test_an_incomplete_form_is_kept_with_every_gap_named_by_kloe_and_standard(is
     assert "Rating" in every_fix and "evidence" in every_fix
 
 
-def test_an_untouched_form_gets_one_problem_not_twenty_two(issued):
+def test_an_untouched_form_is_rejected_with_one_problem_not_twenty_two(issued):
     outcome = issued.read(issued.blank("POLICE", "N-03"))
-    assert outcome.outcome is Outcome.INCOMPLETE
-    assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.missing-rating", "Whole form")]
+    assert outcome.outcome is Outcome.REJECTED and outcome.audit is None  # never stored, so it replaces nothing
+    assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.blank-form", "Whole form")]
+    assert outcome.identity.case_ref == "N-03"  # feedback still goes to the right agency
 
 
 # --- what people do to forms -------------------------------------------------------------
@@ -420,8 +421,10 @@ def test_forms_resaved_by_libreoffice_give_identical_records(issued, tmp_path):
                 before.audit.no_involvement, before.audit.no_involvement_reason)
             assert after.audit.identity == before.audit.identity
             assert set(after.sources.values()) == {"position"}
-        else:
+        elif before.summary is not None:
             assert after.summary.model_dump(exclude={"file_sha256"}) == before.summary.model_dump(exclude={"file_sha256"})
+        else:  # the blank HEFT form: rejected either way, as the same form
+            assert path.name == "HEFT_N-02.docx" and after.identity == before.identity
 
 
 # --- files that are not forms ----------------------------------------------------------------
