@@ -276,7 +276,7 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
         click.echo(f"  {f.file}: {f.message}")
         for problem in f.problems:
             if problem.message in f.message:  # the line above already says it: add only where and what to do
-                detail = ", ".join(x for x in (problem.location, problem.fix and f"-> {problem.fix}") if x)
+                detail = " -> ".join(x for x in (problem.location, problem.fix) if x)
                 if detail:
                     click.echo(f"{'':>24}{detail}")
             else:

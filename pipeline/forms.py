@@ -445,13 +445,14 @@ def check_rendered_form(document: etree._Element, cycle: Cycle, kind: FormKind, 
         families.setdefault(tag.rsplit("S", 1)[0] if tag.startswith("ca:") and tag[-1:].isdigit() else tag, []).append(tag)
     for family, tags in families.items():
         if len(tags) == 1:
-            what = f"{_describe_tag(tags[0])} (a content control tagged '{tags[0]}')"
+            what = f"{_describe_tag(tags[0])}: no content control is tagged '{tags[0]}'"
         else:
             what = (f"content controls tagged {', '.join(repr(t) for t in tags[:6])}"
                     + (f" and {len(tags) - 6} more" if len(tags) > 6 else ""))
-        report.add("template.missing-control", f"The template has no {what}.",
+            what = f"no {what}"
+        report.add("template.missing-control", f"The template is missing {what}.",
                    "Put the control back from the shipped template (copy its table row or cell), or use the shipped "
-                   "template.", file=label, value=tags[0])
+                   "template.", file=label)
     for tag, expected in wanted.items():
         for control in found.get(tag, [])[:1]:
             if control.kind != expected:

@@ -599,6 +599,6 @@ def describe_changes(old: list[str], new: list[str]) -> list[str]:
         if key not in new_by_key:
             changes.append(f"no longer: \u201c{sentence}\u201d")
     if not changes:
-        changes.append("the counts behind this passage changed (for example 'not applicable' or blank answers), "
-                       "although the figures quoted in its draft did not")
+        changes.append("the returns behind this passage changed (ratings, reasons, 'not applicable' or blank "
+                       "answers), although the figures quoted in its draft did not; check any reasons it quotes")
     return changes
