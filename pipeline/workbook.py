@@ -1084,6 +1084,15 @@ class _CycleReader:
             return None
         return RatingScale(options=tuple(options))
 
+    def _known_agency(self, text: str, codes, cell, code: str, lister: str, note: str = "") -> Optional[str]:
+        """The agency code a row names, or None (with a problem, unless the agency row itself was already faulty)."""
+        found = codes.get(text.casefold()) if codes is not None else text
+        if found is None and text.casefold() not in self.broken_agencies:
+            self.problem(code, f"{lister} lists agency '{text}', which is not on the Agencies sheet.",
+                         f"Pick an agency code from the drop-down list in {cell.location}, or add the agency to the "
+                         f"Agencies sheet{note}.", cell)
+        return found
+
     def _agency_lookup(self, agencies: Optional[list[Agency]]) -> Optional[dict[str, str]]:
         return None if agencies is None else {a.code.casefold(): a.code for a in agencies}
 
@@ -1190,14 +1199,9 @@ class _CycleReader:
             count = self.number(row["count"], required=True, minimum=0, what=f" for {text}" if text else "")
             if not text:
                 continue
-            code = codes.get(text.casefold()) if codes is not None else text
-            if code is None and text.casefold() in self.broken_agencies:
-                continue
+            code = self._known_agency(text, codes, row["agency"], "workbook.attendance-unknown-agency",
+                                      "The learning-event attendance", " (an agency with no cases is fine)")
             if code is None:
-                self.problem("workbook.attendance-unknown-agency",
-                             f"The learning-event attendance lists agency '{text}', which is not on the Agencies sheet.",
-                             f"Pick an agency code from the drop-down list in {row['agency'].location}, or add the "
-                             "agency to the Agencies sheet (an agency with no cases, like SMBC, is fine).", row["agency"])
                 continue
             if not self._unique(seen, code, row["agency"], "workbook.duplicate-attendance", "The agency"):
                 continue
@@ -1272,14 +1276,8 @@ class _CycleReader:
             completed = self.yes_no(row.get("completed"))
             if not text:
                 continue
-            code = codes.get(text.casefold()) if codes is not None else text
-            if code is None and text.casefold() in self.broken_agencies:
-                continue
+            code = self._known_agency(text, codes, row["agency"], "workbook.unknown-agency", "The agency action")
             if code is None:
-                self.problem("workbook.unknown-agency",
-                             f"The agency action lists agency '{text}', which is not on the Agencies sheet.",
-                             f"Pick an agency code from the drop-down list in {row['agency'].location}, or add the "
-                             "agency to the Agencies sheet.", row["agency"])
                 continue
             if action:
                 result.append(AgencyAction(agency=code, action=action, progress=self.text(row.get("progress")),
