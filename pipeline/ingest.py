@@ -31,7 +31,7 @@ from .ooxml.package import MAX_PACKAGE_BYTES
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
 from .returns import Outcome, ReadOutcome, agency_fix, needs_action, read_return
-from .store import ReceivedFile, Store
+from .store import ReceivedFile, Store, return_slot
 from .workspace import Workspace, atomic_write_bytes, unique_path
 
 PROCESSED, REJECTED = "processed", "rejected"
@@ -247,10 +247,14 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
         had_tracked_changes=read.had_tracked_changes, had_comments=read.had_comments,
         moved_to=ws.relative(target),
     )
+    message = read.message
     with store.transaction() as conn:
+        replaced = store.latest_in_slot(return_slot(read.record.identity)) if read.record is not None else None
         file_id = store.record_received_file(record, conn)
         if read.record is not None:
             store.record_return(file_id, read.record, conn)
+    if replaced is not None:
+        message += f"; replaces {Path(replaced[0]).name} received {replaced[1]:%d %b %Y %H:%M}, which is kept"
 
     moved = _move_out(ws, path, rel, folder, run_problems, target)
     if moved != record.moved_to:
@@ -258,7 +262,7 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     line = {Outcome.ACCEPTED: ACCEPTED, Outcome.INCOMPLETE: ACCEPTED_WITH_PROBLEMS, Outcome.REJECTED: REJECTED_LINE}[read.outcome]
     if line == ACCEPTED and any(needs_action(p) for p in read.problems):  # notes that need nothing doing leave it accepted
         line = ACCEPTED_WITH_PROBLEMS
-    return FileResult(rel, line, read.message, ident.agency if ident else None, ident.case_ref if ident else None,
+    return FileResult(rel, line, message, ident.agency if ident else None, ident.case_ref if ident else None,
                       ident.form_id if ident else None, list(read.problems), moved)
 
 

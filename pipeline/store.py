@@ -393,6 +393,12 @@ class Store:
             conn.executemany("UPDATE received_files SET feedback_file = ? WHERE sha256 = ?",
                              [(feedback_file, sha) for sha in sha256s])
 
+    def latest_in_slot(self, slot: str) -> Optional[tuple[str, datetime]]:
+        """The file and time of the version of a form that counts now, before a new one is recorded."""
+        row = self.conn.execute("SELECT source_file, received_at FROM returns WHERE slot = ? ORDER BY id DESC LIMIT 1",
+                                (slot,)).fetchone()
+        return (row["source_file"], datetime.fromisoformat(row["received_at"])) if row else None
+
     def return_history(self) -> list[StoredReturn]:
         """Every return ever stored, oldest first; `counts` marks the latest of each form slot."""
         rows = self.conn.execute("SELECT * FROM returns ORDER BY id").fetchall()

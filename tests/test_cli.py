@@ -166,7 +166,9 @@ def test_status_says_which_version_of_a_resent_form_counts(tmp_path, example_cyc
     assert run("ingest", "-w", str(ws.root)).exit_code == 1  # incomplete: standard 5 has no rating
     (ws.inbox / "corrected").mkdir()
     (ws.inbox / "corrected" / "SCH_N-01.docx").write_bytes(fill_controls(blank, values))
-    assert run("ingest", "-w", str(ws.root)).exit_code == 0
+    second = run("ingest", "-w", str(ws.root))
+    assert second.exit_code == 0
+    assert "replaces first attempt.docx received" in second.output and "which is kept" in second.output
     result = run("status", "-w", str(ws.root))
     assert "SCH case N-01: 2 versions; counting corrected/SCH_N-01.docx" in result.output
     sch = next(line for line in result.output.splitlines() if line.startswith("SCH "))
