@@ -19,8 +19,7 @@ from lxml import etree
 
 from .package import open_package, parse_xml
 
-NS_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-NS_W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+from .namespaces import W as NS_W, W14 as NS_W14
 W = f"{{{NS_W}}}"
 W14 = f"{{{NS_W14}}}"
 NSMAP = {"w": NS_W, "w14": NS_W14}

@@ -20,11 +20,7 @@ from lxml import etree
 from .controls import control_kind
 from .package import Package, PackageError
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
-MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+from .namespaces import CONTENT_TYPES as CT, MC, PACKAGE_REL as REL, W, W14
 STRICT_MARKER = "purl.oclc.org/ooxml"
 
 

@@ -23,11 +23,7 @@ from lxml import etree
 
 from .reading import text_of
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
-RT_IMAGE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
-RT_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+from .namespaces import R, RT_HYPERLINK, RT_IMAGE, W, W14
 
 
 def w(name: str) -> str:

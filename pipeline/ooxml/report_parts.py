@@ -19,10 +19,7 @@ from .package import parse_xml
 from .reading import text_of
 from .regions import W_P, W_PPR, W_TBL, outline_styles, paragraph_style, w
 
-WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
-A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-PIC = "http://schemas.openxmlformats.org/drawingml/2006/picture"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+from .namespaces import A, PIC, R, WP
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 TOC_INSTRUCTION = ' TOC \\o "1-3" \\h \\z \\u '

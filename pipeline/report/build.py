@@ -30,6 +30,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxEr
 
 from ..findings import Findings, compute_findings
 from ..models import AuditReturn, Cycle, IssuedForm, SummaryReturn
+from ..ooxml.namespaces import W as NS_W
 from ..ooxml.package import PackageError, open_package, read_parts, write_parts
 from ..ooxml.properties import read_custom_properties, set_custom_properties
 from ..ooxml.regions import add_bookmark, outline_styles, paragraph_style, renumber_bookmarks
@@ -62,6 +63,7 @@ from .narrative import (
 )
 from .privacy import refuse_if_named, refuse_if_quoted
 
+W = f"{{{NS_W}}}"
 TEMPLATE_NAME = "overview-report.docx"
 REPORT_STEM = "overview-report"
 LANGUAGE = "en-GB"
@@ -385,10 +387,10 @@ def _near(exc: Exception) -> Optional[str]:
 
 def _language(doc) -> str:
     styles = doc.styles.element
-    found = styles.find(".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rPrDefault/"
-                        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rPr/"
-                        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}lang")
-    lang = found.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val") if found is not None else None
+    found = styles.find(f".//{W}rPrDefault/"
+                        f"{W}rPr/"
+                        f"{W}lang")
+    lang = found.get(f"{W}val") if found is not None else None
     if not lang:
         lang = LANGUAGE
         set_document_language(styles, lang)
@@ -400,10 +402,10 @@ def _table_of_contents(doc) -> None:
     heading_ids = outline_styles(styles)
     level_of: dict[str, int] = {}
     toc_style: dict[int, str] = {}
-    for style in styles.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}style"):
-        sid = style.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}styleId", "")
-        name_el = style.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}name")
-        name = (name_el.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val", "")
+    for style in styles.iter(f"{W}style"):
+        sid = style.get(f"{W}styleId", "")
+        name_el = style.find(f"{W}name")
+        name = (name_el.get(f"{W}val", "")
                 if name_el is not None else "").casefold()
         m = re.fullmatch(r"heading ([1-3])", name)
         if m and sid in heading_ids:
@@ -413,7 +415,7 @@ def _table_of_contents(doc) -> None:
             toc_style[int(m.group(1))] = sid
     entries = []
     body = doc.element.body
-    for n, p in enumerate(body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"), start=1):
+    for n, p in enumerate(body.iter(f"{W}p"), start=1):
         level = level_of.get(paragraph_style(p))
         if not level:
             continue
