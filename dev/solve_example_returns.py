@@ -1,4 +1,4 @@
-"""SIMULATED agency returns for the demo: the shipped 2015-16 example, answered.
+"""Make the demo's SIMULATED agency returns: templates/demo/example-returns.json.
 
 Nothing here is real audit data. The answers are invented so that the demo's
 report, counted under the example cycle's majority rule, quotes the same figures
@@ -10,35 +10,39 @@ partnership text is the report's Appendix 2, word for word.
 
 How the answers are made: the seed's figures are kept as data (targets per
 standard, and what the report says about individual agencies); a small search
-places each agency's "not met" answers on the cases the loaded workbook says
-it was involved in, so that every target holds at once. The result is checked
-by counting it with `pipeline.findings`; a cycle whose agencies or involvement
-differ from the example is refused with a clear message.
+places each agency's "not met" answers on the cases the shipped example workbook
+says it was involved in, so that every target holds at once. The file written is
+then loaded the way the demo loads it and counted by `pipeline.findings`; it is
+only kept if it says what the seed says.
+
+A developer runs this after changing the example workbook's cases, the toolkit
+or the words below (`python dev/solve_example_returns.py [OUT_DIR]`); the
+product never runs it. Output is byte-for-byte reproducible, one answer a line,
+so re-running without changes leaves git clean and a change reads as a diff.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import sys
 from collections import Counter
-from typing import Iterable, Optional, Sequence
+from pathlib import Path
+from typing import Optional, Sequence
 
-from .models import (
-    Answer,
-    AuditReturn,
-    CountingRule,
-    Cycle,
-    FormIdentity,
-    FormKind,
-    Model,
-    RatingKind,
-    SummaryReturn,
-    normalise_label,
-)
-from .problems import CaseAuditError, ProblemReport
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-SIMULATED = True
-LABEL = "simulated returns"
+from pipeline import example_returns  # noqa: E402
+from pipeline.models import CountingRule, Cycle, RatingKind, normalise_label  # noqa: E402
+from pipeline.workbook import load_cycle  # noqa: E402
+
+EXAMPLE_WORKBOOK = ROOT / "templates" / "excel" / "example-cycle.xlsx"
+OUT_DIR = ROOT / "templates" / example_returns.DATA_FILE[0]
+ABOUT = ("SIMULATED agency returns for the case-audit demo on the shipped 2015-16 example cycle. Not real audit "
+         "data: the answers are invented so that the demo's report quotes the 2015-16 overview report's figures. "
+         "Made by dev/solve_example_returns.py; do not edit by hand, re-run it.")
 
 # --- the seed's figures ------------------------------------------------------------
 
@@ -471,43 +475,11 @@ SIMULATED_SUMMARIES = {
 SUMMARY_COMMENT = "Simulated answers for the case-audit demo; not a real agency return."
 
 
-# --- what the simulation produces -----------------------------------------------------
+# --- the example cycle -------------------------------------------------------------------
 
 
-class SimulatedAnswer(Model):
-    standard: int
-    kind: RatingKind
-    rating_label: str
-    evidence: str = ""
-    reason: str = ""
-
-
-class SimulatedForm(Model):
-    """One agency's simulated audit of one case (all KLOEs)."""
-
-    cycle_id: str
-    agency: str
-    case_ref: str
-    no_involvement: bool = False
-    no_involvement_reason: str = ""
-    answers: tuple[SimulatedAnswer, ...] = ()
-    simulated: bool = True
-
-
-class SimulatedSummary(Model):
-    cycle_id: str
-    agency: str
-    improvements: str
-    partnership: str
-    comments: str = SUMMARY_COMMENT
-    simulated: bool = True
-
-
-def _mismatch(message: str, fix: str = "") -> CaseAuditError:
-    report = ProblemReport()
-    report.add("demo.example-mismatch", message,
-               fix or "Run the demo on the shipped example workbook (case-audit init --example) without editing it.")
-    return CaseAuditError("The simulated returns only fit the shipped 2015-16 example cycle.", report, exit_code=1)
+def _mismatch(message: str) -> SystemExit:
+    return SystemExit(f"solve_example_returns: {message}")
 
 
 def check_example_cycle(cycle: Cycle) -> None:
@@ -531,7 +503,7 @@ def check_example_cycle(cycle: Cycle) -> None:
             raise _mismatch(f"Standard {std} does not allow 'not applicable', which the simulation uses.")
     if cycle.settings.counting_rule is not CountingRule.MAJORITY:
         raise _mismatch(f"The example's figures hold under the majority counting rule; this cycle uses "
-                        f"'{cycle.settings.counting_rule.value}'.", "Set the counting rule back to majority.")
+                        f"'{cycle.settings.counting_rule.value}'; set it back to majority.")
     kinds = {o.kind for o in cycle.rating_scale.options}
     if not {RatingKind.MET, RatingKind.NOT_MET, RatingKind.NOT_APPLICABLE} <= kinds:
         raise _mismatch("The rating scale needs a 'met', a 'not met' and a 'not applicable' option.")
@@ -707,24 +679,6 @@ def simulated_ratings(cycle: Cycle) -> dict[tuple[str, str, int], RatingKind]:
     return ratings
 
 
-def _verify(cycle: Cycle, forms: list[SimulatedForm]) -> None:
-    """Count the simulation as the report will, and refuse it unless it says what the seed says."""
-    from .findings import compute_findings
-
-    findings = compute_findings(cycle, to_audit_returns(forms))
-    wrong = []
-    for number, met in SEED_CASES_MET.items():
-        s = findings.standard(number)
-        if (s.cases_met, s.cases_assessed) != (met, EXPECTED_CASES):
-            wrong.append(f"standard {number}: {s.cases_met} of {s.cases_assessed} met, expected {met} of {EXPECTED_CASES}")
-    for (agency, number), not_met in SEED_AGENCY_NOT_MET.items():
-        f = next(x for x in findings.standard(number).by_agency if x.agency == agency)
-        if (f.not_met, f.audited) != (not_met, EXPECTED_INVOLVEMENT[agency]):
-            wrong.append(f"{agency} standard {number}: not met in {f.not_met} of {f.audited}, expected {not_met}")
-    if wrong:
-        raise _mismatch("The simulated answers do not reproduce the example's figures: " + "; ".join(wrong) + ".")
-
-
 # --- the forms ------------------------------------------------------------------------------
 
 
@@ -735,7 +689,7 @@ def _label(cycle: Cycle, kind: RatingKind) -> str:
     raise _mismatch(f"The rating scale has no '{kind.value}' option.")
 
 
-def simulated_returns(cycle: Cycle) -> list[SimulatedForm]:
+def simulated_returns(cycle: Cycle) -> list[dict]:
     """Every involved agency's simulated audit of every case it was involved in, in case then agency order."""
     ratings = simulated_ratings(cycle)
     story = _story_case(cycle)
@@ -763,8 +717,7 @@ def simulated_returns(cycle: Cycle) -> list[SimulatedForm]:
                         evidence = own[(n // 2) % len(own)]
                     else:
                         evidence = pick(EVIDENCE[std.number], ("met", std.number))
-                    answers.append(SimulatedAnswer(standard=std.number, kind=kind, rating_label=label,
-                                                   evidence=evidence))
+                    answers.append({"standard": std.number, "rating": label, "evidence": evidence})
                 elif kind is RatingKind.NOT_MET:
                     if case.ref == story and (agency.code, std.number) in STORY_REASONS:
                         reason = STORY_REASONS[(agency.code, std.number)]
@@ -772,18 +725,16 @@ def simulated_returns(cycle: Cycle) -> list[SimulatedForm]:
                         reason = pick(AGENCY_REASONS[(agency.code, std.number)], (agency.code, std.number))
                     else:
                         reason = pick(REASONS[std.number], ("not met", std.number))
-                    answers.append(SimulatedAnswer(standard=std.number, kind=kind, rating_label=label, reason=reason))
+                    answers.append({"standard": std.number, "rating": label, "reason": reason})
                 else:
                     reason = NOT_APPLICABLE_REASONS_BY_AGENCY.get((agency.code, std.number)) or pick(
                         NOT_APPLICABLE_REASONS[std.number], ("n/a", std.number))
-                    answers.append(SimulatedAnswer(standard=std.number, kind=kind, rating_label=label, reason=reason))
-            forms.append(SimulatedForm(cycle_id=cycle.settings.cycle_id, agency=agency.code, case_ref=case.ref,
-                                       answers=tuple(answers)))
-    _verify(cycle, forms)
+                    answers.append({"standard": std.number, "rating": label, "reason": reason})
+            forms.append({"agency": agency.code, "case_ref": case.ref, "answers": answers})
     return forms
 
 
-def simulated_summaries(cycle: Cycle) -> list[SimulatedSummary]:
+def simulated_summaries(cycle: Cycle) -> list[dict]:
     """Each involved agency's summary form: the seed's Appendix 2 words where it has them."""
     check_example_cycle(cycle)
     out = []
@@ -791,64 +742,69 @@ def simulated_summaries(cycle: Cycle) -> list[SimulatedSummary]:
         if not cycle.cases_for(agency.code):
             continue
         improvements, partnership = SUMMARIES.get(agency.code) or SIMULATED_SUMMARIES[agency.code]
-        out.append(SimulatedSummary(cycle_id=cycle.settings.cycle_id, agency=agency.code,
-                                    improvements=improvements, partnership=partnership))
+        out.append({"agency": agency.code, "improvements": improvements, "partnership": partnership,
+                    "comments": SUMMARY_COMMENT})
     return out
 
 
-# --- handing the answers on -----------------------------------------------------------------
+# --- the data file ---------------------------------------------------------------------------
 
 
-def audit_values(form: SimulatedForm, standards: Optional[Iterable[int]] = None) -> dict[str, object]:
-    """The `{tag: value}` that `pipeline.ooxml.controls.fill_controls` writes into an issued audit form.
-
-    Only what an auditor would actually fill in: blank boxes and an unticked "no involvement" are left
-    alone. `standards` restricts the answers to those a per-KLOE form asks about.
-    """
-    wanted = None if standards is None else set(standards)
-    values: dict[str, object] = {}
-    if form.no_involvement:
-        values["ca:no-involvement"] = True
-        if form.no_involvement_reason:
-            values["ca:no-involvement-reason"] = form.no_involvement_reason
-    for a in form.answers:
-        if wanted is not None and a.standard not in wanted:
-            continue
-        values[f"ca:rating:S{a.standard}"] = a.rating_label
-        if a.evidence:
-            values[f"ca:evidence:S{a.standard}"] = a.evidence
-        if a.reason:
-            values[f"ca:reason:S{a.standard}"] = a.reason
-    return values
+def _line(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
-def summary_values(summary: SimulatedSummary) -> dict[str, str]:
-    return {"ca:summary:improvements": summary.improvements, "ca:summary:partnership": summary.partnership,
-            "ca:summary:comments": summary.comments}
+def render(forms: list[dict], summaries: list[dict]) -> str:
+    """The data file's text: plain JSON, one answer or summary a line, so that a change reads as a diff."""
+    blocks = []
+    for form in forms:
+        head = _line({"agency": form["agency"], "case_ref": form["case_ref"]})[:-1]
+        answers = ",\n".join("      " + _line(a) for a in form["answers"])
+        blocks.append(f'    {head}, "answers": [\n{answers}\n    ]}}')
+    header = {"about": ABOUT, "simulated": True, "example_cycle": "2015-16",
+              "counting_rule": CountingRule.MAJORITY.value}
+    lines = ["{"] + [f"  {_line(k)}: {_line(v)}," for k, v in header.items()]
+    lines += ['  "audit_forms": [', ",\n".join(blocks), "  ],"]
+    lines += ['  "summary_forms": [', ",\n".join("    " + _line(s) for s in summaries), "  ]", "}"]
+    return "\n".join(lines) + "\n"
 
 
-def simulated_form_id(cycle_id: str, agency: str, case_ref: Optional[str]) -> str:
-    return f"SIM-{cycle_id}-{agency}-{case_ref or 'SUMMARY'}"
+def _verify(cycle: Cycle, path: Path) -> None:
+    """Load the file as the demo does, count it as the report will, and refuse it unless it says what the seed says."""
+    from pipeline.findings import compute_findings
+
+    data = example_returns.load_data(path)
+    findings = compute_findings(cycle, example_returns.to_audit_returns(example_returns.simulated_returns(cycle, data)))
+    wrong = []
+    for number, met in SEED_CASES_MET.items():
+        s = findings.standard(number)
+        if (s.cases_met, s.cases_assessed) != (met, EXPECTED_CASES):
+            wrong.append(f"standard {number}: {s.cases_met} of {s.cases_assessed} met, expected {met} of {EXPECTED_CASES}")
+    for (agency, number), not_met in SEED_AGENCY_NOT_MET.items():
+        f = next(x for x in findings.standard(number).by_agency if x.agency == agency)
+        if (f.not_met, f.audited) != (not_met, EXPECTED_INVOLVEMENT[agency]):
+            wrong.append(f"{agency} standard {number}: not met in {f.not_met} of {f.audited}, expected {not_met}")
+    if wrong:
+        raise _mismatch("The simulated answers do not reproduce the example's figures: " + "; ".join(wrong) + ".")
 
 
-def to_audit_returns(forms: Iterable[SimulatedForm]) -> list[AuditReturn]:
-    """The returns ingest would make of the filled forms, for tests that do not go through Word."""
-    out = []
-    for f in forms:
-        out.append(AuditReturn(
-            identity=FormIdentity(form_id=simulated_form_id(f.cycle_id, f.agency, f.case_ref), cycle_id=f.cycle_id,
-                                  agency=f.agency, kind=FormKind.AUDIT, case_ref=f.case_ref),
-            no_involvement=f.no_involvement, no_involvement_reason=f.no_involvement_reason,
-            answers=tuple(Answer(standard=a.standard, rating=a.kind, rating_label=a.rating_label,
-                                 evidence=a.evidence, reason=a.reason) for a in f.answers),
-            complete=True, source_file="simulated",
-        ))
-    return out
+def main(argv: list[str]) -> int:
+    out_dir = Path(argv[0]) if argv else OUT_DIR
+    cycle = load_cycle(EXAMPLE_WORKBOOK)
+    text = render(simulated_returns(cycle), simulated_summaries(cycle))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / example_returns.DATA_FILE[1]
+    candidate = target.with_name(target.name + ".new")
+    candidate.write_bytes(text.encode("utf-8"))
+    try:
+        _verify(cycle, candidate)
+    except BaseException:
+        candidate.unlink()
+        raise
+    candidate.replace(target)
+    print(f"wrote {target}")
+    return 0
 
 
-def to_summary_returns(summaries: Iterable[SimulatedSummary]) -> list[SummaryReturn]:
-    return [SummaryReturn(identity=FormIdentity(form_id=simulated_form_id(s.cycle_id, s.agency, None),
-                                                cycle_id=s.cycle_id, agency=s.agency, kind=FormKind.SUMMARY),
-                          improvements=s.improvements, partnership=s.partnership, comments=s.comments,
-                          source_file="simulated")
-            for s in summaries]
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
