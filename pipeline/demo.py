@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .problems import CaseAuditError
 from .workspace import Workspace, init_workspace
 
 DEFAULT_DEMO_FOLDER = "case-audit-demo"
@@ -35,8 +34,7 @@ def free_demo_folder(base: Path) -> Path:
 
 
 def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | None = None) -> DemoResult:
-    from . import example_returns, forms, ingest, workbook
-    from .ooxml.controls import fill_controls
+    from . import forms, ingest, workbook
 
     say = step or (lambda _msg: None)
     if folder is None:
@@ -55,7 +53,7 @@ def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | Non
     result.steps.append(("generate-forms", f"{len(generated.written)} forms written"))
 
     say("Simulating the agencies' returns (clearly labelled simulated answers)")
-    returned = simulate_agency_returns(ws, cycle, generated, fill_controls, example_returns)
+    returned = simulate_agency_returns(ws, cycle, generated)
     result.steps.append(("simulated returns", f"{returned} filled forms dropped into inbox/"))
 
     say("Ingesting the returns")
@@ -80,23 +78,14 @@ def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | Non
     return result
 
 
-def simulate_agency_returns(ws: Workspace, cycle, generated, fill_controls, example_returns) -> int:
+def simulate_agency_returns(ws: Workspace, cycle, generated) -> int:
     """Fill each issued form as its agency would and save it where the officer saves attachments."""
-    by_key = {}
-    for sim in example_returns.simulated_returns(cycle):
-        by_key[(sim.agency, sim.case_ref)] = example_returns.audit_values(sim)
-    for sim in example_returns.simulated_summaries(cycle):
-        by_key[(sim.agency, None)] = example_returns.summary_values(sim)
+    from .example_returns import filled_forms
+
     count = 0
-    for form in generated.written:
-        values = by_key.get((form.agency, form.case_ref))
-        if values is None:
-            raise CaseAuditError.single("demo.no-simulated-answers",
-                                        f"The demo has no simulated answers for {form.agency} {form.case_ref or 'summary'}.",
-                                        exit_code=1)
-        source = ws.root / form.path
-        target = ws.inbox / "returned-by-email" / source.name
+    for form, data in filled_forms(ws, cycle, generated.written):
+        target = ws.inbox / "returned-by-email" / Path(form.path).name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(fill_controls(source.read_bytes(), values))
+        target.write_bytes(data)
         count += 1
     return count

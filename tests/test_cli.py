@@ -150,15 +150,12 @@ def test_build_report_json_names_the_report_and_its_outputs(tmp_path):
     assert payload["stale"] == []
 
 
-def test_status_says_which_version_of_a_resent_form_counts(tmp_path, example_cycle):
-    from pipeline import example_returns
+def test_status_says_which_version_of_a_resent_form_counts(tmp_path, simulated):
     from pipeline.ooxml.controls import fill_controls
 
     ws = init_workspace(tmp_path / "ws", example=True)
     run("generate-forms", "-w", str(ws.root))
-    sim = next(s for s in example_returns.simulated_returns(example_cycle)
-               if (s.agency, s.case_ref) == ("SCH", "N-01"))
-    values = example_returns.audit_values(sim)
+    values = simulated.values("SCH", "N-01")
     blank = (ws.forms_dir / "SCH" / "SCH_N-01.docx").read_bytes()
     first = dict(values)
     first.pop("ca:rating:S5")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,13 +59,14 @@ def cycle(example_cycle):
 
 
 @pytest.fixture(scope="module")
-def forms(cycle):
-    return ex.simulated_returns(cycle)
+def forms(simulated):
+    """The shipped simulated answers, loaded as the demo loads them (tests/conftest.py)."""
+    return simulated.forms
 
 
 @pytest.fixture(scope="module")
-def findings(cycle, forms):
-    return compute_findings(cycle, ex.to_audit_returns(forms), ex.to_summary_returns(ex.simulated_summaries(cycle)))
+def findings(cycle, simulated):
+    return compute_findings(cycle, simulated.returns, simulated.summary_returns)
 
 
 def test_example_cycle_counts_by_majority(cycle):
@@ -233,23 +235,101 @@ def test_refuses_a_cycle_counted_another_way(cycle):
         ex.simulated_returns(cycle.model_copy(update={"settings": settings}))
 
 
+def test_refuses_a_cycle_whose_agencies_moved_between_cases(cycle):
+    """Same counts per agency, other cases: the answers would land on the wrong cases, so they are refused."""
+    with_police = next(c for c in cycle.cases if "POLICE" in c.agencies)
+    without = next(c for c in cycle.cases if "POLICE" not in c.agencies)
+    moved = {with_police.ref: with_police.model_copy(update={"agencies": tuple(a for a in with_police.agencies
+                                                                                 if a != "POLICE")}),
+             without.ref: without.model_copy(update={"agencies": (*without.agencies, "POLICE")})}
+    changed = cycle.model_copy(update={"cases": tuple(moved.get(c.ref, c) for c in cycle.cases)})
+    with pytest.raises(CaseAuditError) as err:
+        ex.simulated_returns(changed)
+    (problem,) = err.value.report.problems
+    assert problem.code == "demo.example-mismatch"
+    assert f"POLICE is not involved in case {with_police.ref}" in problem.message
+
+
+# --- the shipped data file ----------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+SOLVER = REPO / "dev" / "solve_example_returns.py"
+
+
+def test_the_data_file_ships_with_the_package_and_says_it_is_simulated():
+    path = ex.data_path()
+    assert path.is_file(), f"{path} is not shipped with the package"
+    data = ex.load_data()
+    assert data.simulated is True and "SIMULATED" in data.about and "not real audit data" in data.about.lower()
+    assert "dev/solve_example_returns.py" in data.about  # where it comes from
+    assert len(data.audit_forms) == 41 and len(data.summary_forms) == 10
+
+
+@pytest.mark.skipif(not SOLVER.is_file(), reason="needs a source checkout")
+def test_shipped_data_is_what_the_dev_solver_makes_today(tmp_path):
+    done = subprocess.run([sys.executable, str(SOLVER), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    made = (tmp_path / ex.DATA_FILE[1]).read_bytes()
+    assert made == ex.data_path().read_bytes(), (
+        f"{ex.data_path()} is out of date: run python dev/solve_example_returns.py")
+
+
+@pytest.fixture(scope="module")
+def solver():
+    if not SOLVER.is_file():
+        pytest.skip("needs a source checkout")
+    spec = importlib.util.spec_from_file_location("solve_example_returns", SOLVER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_dev_solver_keeps_no_file_that_misses_the_seed_figures(solver, tmp_path, monkeypatch):
+    """The file written is loaded as the demo loads it and counted; a wrong one is refused and removed."""
+    solved = solver.simulated_returns
+
+    def standard_1_never_met(cycle):
+        forms = solved(cycle)
+        for form in forms:
+            form["answers"][0] = {"standard": 1, "rating": "Not met", "reason": "Not every agency was identified."}
+        return forms
+
+    monkeypatch.setattr(solver, "simulated_returns", standard_1_never_met)
+    with pytest.raises(SystemExit, match="do not reproduce the example's figures: standard 1: 0 of 11 met, expected 9"):
+        solver.main([str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text,says", [
+    ("{ not json", "cannot be read"),
+    ('{"about": "x", "simulated": false, "example_cycle": "2015-16", "counting_rule": "majority", '
+     '"audit_forms": [], "summary_forms": []}', "cannot be read"),
+])
+def test_a_damaged_data_file_is_a_problem_not_a_traceback(tmp_path, cycle, text, says):
+    bad = tmp_path / "example-returns.json"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseAuditError) as err:
+        ex.simulated_returns(cycle, ex.load_data(bad))
+    (problem,) = err.value.report.problems
+    assert problem.code == "demo.example-data" and says in problem.message and problem.fix
+
+
 # --- through real Word files -------------------------------------------------------------------
 
 
 def _fill_and_read(ws, cycle, folder=None):
     """Generate the example's forms, fill each with its simulated answers, and read them back as ingest does."""
     from pipeline import forms as forms_stage
-    from pipeline.ooxml.controls import fill_controls
     from pipeline.store import Store
 
     generated = forms_stage.generate_forms(ws, cycle)
-    answers = {(f.agency, f.case_ref): ex.audit_values(f) for f in ex.simulated_returns(cycle)}
-    answers.update({(s.agency, None): ex.summary_values(s) for s in ex.simulated_summaries(cycle)})
+    answers = {(f.agency, f.case_ref) for f in ex.simulated_returns(cycle)}
+    answers |= {(s.agency, None) for s in ex.simulated_summaries(cycle)}
     filled = {}
-    for form in generated.written:
-        name = Path(form.path).name
-        filled[name] = fill_controls((ws.root / form.path).read_bytes(), answers.pop((form.agency, form.case_ref)))
-    assert answers == {}, f"forms not issued for {sorted(answers, key=str)}"
+    for form, data in ex.filled_forms(ws, cycle, generated.written):  # as the demo fills them
+        filled[Path(form.path).name] = data
+        answers.discard((form.agency, form.case_ref))
+    assert answers == set(), f"forms not issued for {sorted(answers, key=str)}"
     with Store.open(ws.store_path) as store:
         issued = store.issued_forms()
     return generated, filled, issued
@@ -291,18 +371,27 @@ def test_filled_word_forms_read_back_to_the_seed_figures(tmp_workspace, cycle, f
 
 
 @pytest.mark.libreoffice
-def test_forms_saved_again_by_libreoffice_still_give_the_seed_figures(tmp_workspace, cycle, findings, tmp_path):
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed; .ci/run installs it")
+def test_forms_saved_again_by_libreoffice_still_give_the_seed_figures(tmp_workspace, cycle, findings, tmp_path,
+                                                                     resave_with_libreoffice):
     generated, filled, issued = _fill_and_read(tmp_workspace, cycle)
-    src, out, profile = tmp_path / "filled", tmp_path / "resaved", tmp_path / "profile"
+    src, out = tmp_path / "filled", tmp_path / "resaved"
     src.mkdir()
     for name, data in filled.items():
         (src / name).write_bytes(data)
-    subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
-                    "docx:MS Word 2007 XML", "--outdir", str(out), *[str(p) for p in sorted(src.iterdir())]],
-                   check=True, capture_output=True, timeout=900)
+    resave_with_libreoffice(sorted(src.iterdir()), out)
     resaved = {name: (out / name).read_bytes() for name in filled}
     audits, summaries = _read_all(resaved, cycle, tmp_workspace)
     _same_figures(compute_findings(cycle, audits, summaries, issued), findings)
+
+
+def test_per_kloe_forms_are_filled_with_just_the_standards_they_ask_about(tmp_workspace, cycle):
+    from pipeline import forms as forms_stage
+
+    generated = forms_stage.generate_forms(tmp_workspace, cycle, per_kloe=True, agencies=["SCH"])
+    filled = {Path(f.path).name: data for f, data in ex.filled_forms(tmp_workspace, cycle, generated.written)}
+    assert len(filled) == 3 * len(cycle.kloes) + 1  # SCH audited 3 cases; one summary
+    audits, summaries = _read_all(filled, cycle, tmp_workspace)
+    assert all(a.complete for a in audits) and len(summaries) == 1
+    read = {(a.identity.case_ref, x.standard): x.rating for a in audits for x in a.answers}
+    assert read == {(f.case_ref, a.standard): a.kind for f in ex.simulated_returns(cycle) if f.agency == "SCH"
+                    for a in f.answers}

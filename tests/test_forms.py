@@ -7,8 +7,6 @@ import io
 import re
 import shutil
 import sqlite3
-import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -34,8 +32,6 @@ from pipeline.workspace import Workspace, init_workspace, shipped_template
 EXAMPLE_INVOLVEMENT = {"POLICE": 9, "CSWS": 8, "CCG": 5, "SCH": 3, "SIAS": 2, "EY": 1, "HEFT": 4, "EDU": 6,
                        "VOL": 2, "CRC": 1, "SMBC": 0}
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None,
-                                   reason="LibreOffice (soffice) is not installed; the real-client check cannot run")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -62,15 +58,6 @@ def all_text(path: Path) -> str:
             root = parse_xml(pkg.read(name))
             out.extend(controls.paragraph_text(p) for p in root.iter(controls.W + "p"))
     return "\n".join(out)
-
-
-def run_soffice(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
-    try:
-        return subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", *args],
-                              cwd=cwd, capture_output=True, text=True, timeout=240)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def with_cases(cycle: Cycle, cases: list[Case]) -> Cycle:
@@ -508,15 +495,14 @@ def test_fill_controls_fills_like_word_and_names_unknown_tags(issued):
 
 
 @pytest.mark.libreoffice
-@needs_soffice
-def test_libreoffice_converts_a_generated_form_to_pdf(issued, tmp_path):
+def test_libreoffice_converts_a_generated_form_to_pdf(issued, tmp_path, convert_with_libreoffice):
     ws, result, _ = issued
     form = next(w for w in result.written if w.kind is FormKind.AUDIT and w.agency == "POLICE")
     source = tmp_path / "form.docx"
     shutil.copy(ws.root / form.path, source)
-    done = run_soffice(["--convert-to", "pdf", "--outdir", str(tmp_path), str(source)], tmp_path)
+    convert_with_libreoffice([source], tmp_path, "pdf")
     pdf = tmp_path / "form.pdf"
-    assert pdf.is_file(), done.stderr
+    assert pdf.is_file()
     data = pdf.read_bytes()
     pages = re.findall(rb"/Type\s*/Page(?![s\w])", data)
     sizes = {tuple(round(float(x)) for x in m) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", data)}
@@ -525,8 +511,8 @@ def test_libreoffice_converts_a_generated_form_to_pdf(issued, tmp_path):
 
 
 @pytest.mark.libreoffice
-@needs_soffice
-def test_after_a_libreoffice_save_the_identity_layout_and_answers_survive(issued, tmp_path, example_cycle):
+def test_after_a_libreoffice_save_the_identity_layout_and_answers_survive(issued, tmp_path, example_cycle,
+                                                                          resave_with_libreoffice):
     ws, result, _ = issued
     form = next(w for w in result.written if w.kind is FormKind.AUDIT and w.agency == "POLICE")
     filled = fill_controls((ws.root / form.path).read_bytes(), {
@@ -537,9 +523,9 @@ def test_after_a_libreoffice_save_the_identity_layout_and_answers_survive(issued
     source.parent.mkdir()
     source.write_bytes(filled)
     out = tmp_path / "out"
-    done = run_soffice(["--convert-to", "docx:MS Word 2007 XML", "--outdir", str(out), str(source)], tmp_path)
+    resave_with_libreoffice([source], out)
     saved = out / "form.docx"
-    assert saved.is_file(), done.stderr
+    assert saved.is_file()
 
     props = props_of(saved)
     assert props["CaseAudit.FormId"] == form.form_id and props["CaseAudit.Case"] == form.case_ref

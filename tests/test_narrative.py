@@ -10,7 +10,6 @@ figures.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from docx import Document
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
-from pipeline import example_returns
 from pipeline.problems import CaseAuditError
 from pipeline.report import build_report
 from pipeline.report.narrative import (
@@ -33,14 +31,11 @@ from pipeline.workspace import init_workspace
 COMMS_WORDS = "Thresholds are well understood across the partnership, with two agencies still to embed them."
 ADDED_WORDS = "The Board will check progress on this at its spring meeting."
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None,
-                                   reason="LibreOffice (soffice) is not installed; the re-save case cannot run")
 
 
 @pytest.fixture(scope="module")
-def story(example_cycle):
-    returns = example_returns.to_audit_returns(example_returns.simulated_returns(example_cycle))
-    summaries = example_returns.to_summary_returns(example_returns.simulated_summaries(example_cycle))
+def story(simulated):
+    returns, summaries = simulated.returns, simulated.summary_returns
     late = [r for r in returns if (r.identity.agency, r.identity.case_ref) == ("POLICE", "N-01")]
     assert late
     early = [r for r in returns if r not in late]
@@ -72,23 +67,12 @@ def edit_kloe2(path: Path) -> None:
     doc.save(str(path))
 
 
-def libreoffice_resave(path: Path, work: Path) -> None:
-    """Open and save the file in LibreOffice, as an agency or comms officer using it would."""
-    out = work / "resaved"
-    out.mkdir()
-    profile = work / "lo-profile"
-    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
-                    "docx:MS Word 2007 XML", "--outdir", str(out), str(path)],
-                   check=True, capture_output=True, timeout=240)
-    shutil.copyfile(out / path.name, path)
-
-
-def rebuild_story(ws, cycle, story, *, resave_in: Path | None = None):
+def rebuild_story(ws, cycle, story, *, resave=None):
     early, everything, summaries = story
     first = build_report(ws, cycle, returns=early, summaries=summaries, issued=())
     edit_kloe2(first.path)
-    if resave_in is not None:
-        libreoffice_resave(first.path, resave_in)
+    if resave is not None:
+        resave(first.path)  # the comms officer saved it in LibreOffice
     edited_bytes = first.path.read_bytes()
     second = build_report(ws, cycle, returns=everything, summaries=summaries, issued=())
     assert first.path.read_bytes() == edited_bytes, "the edited report was changed"
@@ -123,10 +107,10 @@ def test_wording_edited_with_python_docx_survives_a_rebuild_after_a_late_return(
 
 
 @pytest.mark.libreoffice
-@needs_soffice
-def test_wording_survives_when_the_edited_report_was_resaved_by_libreoffice(tmp_path, example_cycle, story):
+def test_wording_survives_when_the_edited_report_was_resaved_by_libreoffice(tmp_path, example_cycle, story,
+                                                                            resave_with_libreoffice):
     ws = init_workspace(tmp_path / "ws", example=True)
-    first, second = rebuild_story(ws, example_cycle, story, resave_in=tmp_path)
+    first, second = rebuild_story(ws, example_cycle, story, resave=resave_with_libreoffice)
     check_story(first, second)
     # the untouched passages were recognised as untouched, even after LibreOffice rewrote the file
     assert second.carried == ["kloe-2"]

@@ -13,7 +13,6 @@ import zipfile
 import pytest
 from docx import Document
 
-from pipeline import example_returns
 from pipeline.child_names import name_terms, redact
 from pipeline.models import Agency, Case, Cycle, CycleSettings, Kloe, PriorityArea, Standard
 from pipeline.ooxml.package import open_package
@@ -25,10 +24,8 @@ from pipeline.workspace import init_workspace, shipped_template
 
 
 @pytest.fixture(scope="module")
-def example_inputs(example_cycle):
-    returns = example_returns.to_audit_returns(example_returns.simulated_returns(example_cycle))
-    summaries = example_returns.to_summary_returns(example_returns.simulated_summaries(example_cycle))
-    return returns, summaries
+def example_inputs(simulated):
+    return simulated.returns, simulated.summary_returns
 
 
 def given_name(cycle, ref: str) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 import zipfile
 
 import pytest
@@ -18,7 +16,6 @@ from docx.shared import RGBColor
 from lxml import etree
 from openpyxl import load_workbook
 
-from pipeline import example_returns
 from pipeline.findings import percent
 from pipeline.problems import CaseAuditError
 from pipeline.report import build_report, latest_report
@@ -27,15 +24,11 @@ from pipeline.report.learning_log import write_learning_log
 from pipeline.workspace import init_workspace, shipped_template
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-NEEDS_SOFFICE = pytest.mark.skipif(shutil.which("soffice") is None,
-                                   reason="LibreOffice (soffice) is not installed; cannot convert to PDF")
 
 
 @pytest.fixture(scope="module")
-def example_inputs(example_cycle):
-    returns = example_returns.to_audit_returns(example_returns.simulated_returns(example_cycle))
-    summaries = example_returns.to_summary_returns(example_returns.simulated_summaries(example_cycle))
-    return returns, summaries
+def example_inputs(simulated):
+    return simulated.returns, simulated.summary_returns
 
 
 @pytest.fixture(scope="module")
@@ -314,12 +307,9 @@ def test_a_template_tag_the_build_does_not_know_is_named_in_the_error(tmp_worksp
 
 
 @pytest.mark.libreoffice
-@NEEDS_SOFFICE
-def test_the_report_converts_to_pdf_with_libreoffice(built, tmp_path):
+def test_the_report_converts_to_pdf_with_libreoffice(built, tmp_path, convert_with_libreoffice):
     _, result, _ = built
-    profile = tmp_path / "profile"
-    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(result.path)], check=True, capture_output=True, timeout=240)
+    convert_with_libreoffice([result.path], tmp_path, "pdf")
     pdf = tmp_path / (result.path.stem + ".pdf")
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))

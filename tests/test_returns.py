@@ -7,9 +7,6 @@ re-save) are shared with test_ingest.py and test_status.py.
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +27,6 @@ NS = {"w": W}
 DOC = "word/document.xml"
 CUSTOM = "docProps/custom.xml"
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None,
-                                   reason="LibreOffice (soffice) is not installed; .ci/run installs it")
 
 
 # --- shared helpers ----------------------------------------------------------------
@@ -141,19 +136,6 @@ def type_into_cell(tc: etree._Element, text: str) -> None:
     p = tc.find(f"{{{W}}}p")
     run = etree.SubElement(p, f"{{{W}}}r")
     etree.SubElement(run, f"{{{W}}}t").text = text
-
-
-def lo_resave(files: list[Path], outdir: Path) -> list[Path]:
-    """Save each file through LibreOffice, as an agency using LibreOffice returns it."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(["soffice", f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
-                        "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(outdir), *map(str, files)],
-                       check=True, capture_output=True, timeout=300)
-    saved = [outdir / (f.stem + ".docx") for f in files]
-    missing = [p.name for p in saved if not p.is_file()]
-    assert not missing, f"LibreOffice did not write {missing}"
-    return saved
 
 
 # --- fixtures --------------------------------------------------------------------------
@@ -393,8 +375,7 @@ def test_a_per_kloe_form_is_complete_with_only_its_own_standards(tmp_path, examp
 
 
 @pytest.mark.libreoffice
-@needs_soffice
-def test_forms_resaved_by_libreoffice_give_identical_records(issued, tmp_path):
+def test_forms_resaved_by_libreoffice_give_identical_records(issued, tmp_path, resave_with_libreoffice):
     values = complete_answers(issued.cycle, S7=("Not met", "", "Consent was not recorded.\nNo note on file."),
                               S8=("Not applicable", "", "No referral was needed."), S12=("", "Some notes", ""))
     originals = {
@@ -408,7 +389,7 @@ def test_forms_resaved_by_libreoffice_give_identical_records(issued, tmp_path):
     folder.mkdir()
     for name, data in originals.items():
         (folder / name).write_bytes(data)
-    saved = lo_resave(sorted(folder.iterdir()), tmp_path / "libreoffice")
+    saved = resave_with_libreoffice(sorted(folder.iterdir()), tmp_path / "libreoffice")
     for path in saved:
         before = issued.read(originals[path.name], filename=path.name)
         after = issued.read(path.read_bytes(), filename=path.name)

@@ -660,24 +660,11 @@ def test_an_encrypted_workbook_asks_for_the_password_to_be_removed():
 # --- a real spreadsheet program -----------------------------------------------------------------
 
 
-def _calc_missing() -> str | None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        return "LibreOffice (soffice) is not installed"
-    program = Path(soffice).resolve().parent
-    if not any(program.glob("libsclo.*")) and not any(Path("/usr/lib/libreoffice/program").glob("libsclo.*")):
-        return "LibreOffice Calc is not installed (only Writer)"
-    return None
-
-
-@pytest.mark.libreoffice
-@pytest.mark.skipif(_calc_missing() is not None, reason=str(_calc_missing()))
-def test_example_saved_again_by_libreoffice_calc_loads_the_same(example_workbook_path, example_cycle, tmp_path):
-    profile = tmp_path / "profile"
+@pytest.mark.libreoffice("calc")
+def test_example_saved_again_by_libreoffice_calc_loads_the_same(example_workbook_path, example_cycle, tmp_path,
+                                                                convert_with_libreoffice):
     out = tmp_path / "out"
-    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
-                    "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(example_workbook_path)],
-                   check=True, capture_output=True, timeout=180)
+    convert_with_libreoffice([example_workbook_path], out, "xlsx:Calc MS Excel 2007 XML")
     resaved = out / "example-cycle.xlsx"
     assert resaved.is_file() and resaved.read_bytes() != example_workbook_path.read_bytes()
     cycle = load_cycle(resaved)
