@@ -28,9 +28,17 @@ class State:
 
 
 def workspace_from(ctx: click.Context, given: Path | None) -> Workspace:
-    """-w may come before or after the command name; the nearer one wins; default the current folder."""
+    """-w may come before or after the command name; the nearer one wins; default the current folder.
+
+    The workspace knows which command runs (for anyone waiting on its lock) and
+    says at once, on stderr, when this command has to wait for another.
+    """
     state = ctx.find_object(State)
-    return Workspace(given or (state.workspace if state else None) or Path("."))
+    ws = Workspace(given or (state.workspace if state else None) or Path("."))
+    ws.command = ctx.info_name or ws.command
+    ws.on_wait = lambda holder: click.echo(f"Waiting for another case-audit command ({holder}) to finish in this "
+                                           "workspace...", err=True)
+    return ws
 
 
 def render_report(report: ProblemReport, *, err: bool = True) -> None:
@@ -307,9 +315,10 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
 
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
-    report = agency_status(ws, cycle)
-    entries = chase_list(ws, cycle, report) if chase else None
-    written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    with ws.lock():  # never a count taken half-way through an ingest or generate-forms
+        report = agency_status(ws, cycle)
+        entries = chase_list(ws, cycle, report) if chase else None
+        written = write_status_xlsx(ws, report, entries) if as_xlsx else None
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
