@@ -639,6 +639,7 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
     known_ids = {f.identity.form_id for f in issued}
     for code in agency_codes:
         _reconcile_folder(ws, store, cycle, cycle_id, code, issued, known_ids, report)
+    _retire_adopted_twins(ws, store, issued, cycle_id, report)
 
     current = [f for f in issued if f.superseded_by is None and f.identity.cycle_id == cycle_id]
     for f in current:
@@ -772,6 +773,35 @@ def _current_rival(form: IssuedForm, issued: list[IssuedForm]) -> Optional[Issue
                 and (ident.kind is FormKind.SUMMARY or set(o.kloes) & set(ident.kloes)):
             return other
     return None
+
+
+def _retire_adopted_twins(ws: Workspace, store: Store, issued: list[IssuedForm], cycle_id: str,
+                          report: ProblemReport) -> None:
+    """Undo what older versions did after a killed reissue: a form taken in ('recovered') beside a current one.
+
+    The form that was in the register first stays current; the adopted twin is
+    marked superseded by it and moved to the agency's superseded/ folder (a return
+    of it is still accepted, with a warning, like any superseded form).
+    """
+    for i, form in enumerate(issued):
+        if form.template_fingerprint != "recovered" or form.superseded_by or form.identity.cycle_id != cycle_id:
+            continue
+        rival = _current_rival(form, [f for f in issued if f.template_fingerprint != "recovered"])
+        if rival is None:
+            continue
+        source = ws.root / form.path
+        target = unique_path(source.parent / SUPERSEDED_FOLDER / source.name)
+        with store.transaction() as conn:
+            store.mark_superseded(form.identity.form_id, rival.identity.form_id, conn)
+            store.set_issued_path(form.identity.form_id, ws.relative(target), conn)
+        if source.is_file():
+            _move_aside(source, target, report)
+        issued[i] = form.model_copy(update={"superseded_by": rival.identity.form_id, "path": ws.relative(target)})
+        report.add("forms.twin-retired", f"{form.path} was recorded by an earlier version as a second current form "
+                   f"beside {rival.path}; {rival.path} is the one that counts and the other was moved to "
+                   f"{ws.relative(target)}.", "If the agency was sent both, tell them to fill in "
+                   f"{Path(rival.path).name}; a return of either is accepted.", file=form.path,
+                   severity=Severity.WARNING)
 
 
 def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list[SkippedForm],

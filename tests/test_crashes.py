@@ -79,18 +79,19 @@ def form_id_of(path: Path) -> str:
     return read_custom_properties(open_package(path.read_bytes())).get(PROP_FORM_ID, "")
 
 
-def assert_one_current_form_each(ws: Workspace) -> dict[str, str]:
-    """Register, folders, status and report agree: one current form per agency x case, nothing else to email."""
+def assert_one_current_form_each(ws: Workspace, expected: int = FORMS_IN_EXAMPLE) -> dict[str, str]:
+    """Register, folders and status agree: one current form per agency x case (x KLOE), nothing else to email."""
     with Store.open(ws.store_path) as store:
         current = store.issued_forms(current_only=True)
-    slots = Counter((f.identity.agency, f.identity.kind, f.identity.case_ref) for f in current)
-    assert len(current) == FORMS_IN_EXAMPLE and set(slots.values()) == {1}, slots.most_common(3)
+    slots = Counter((f.identity.agency, f.identity.kind, f.identity.case_ref, k)
+                    for f in current for k in (f.identity.kloes or (None,)))
+    assert len(current) == expected and set(slots.values()) == {1}, slots.most_common(3)
     emailed = {ws.relative(p): p for p in ws.forms_dir.glob("*/*") if p.is_file()}  # agency folders, hidden files too
     assert sorted(emailed) == sorted(f.path for f in current)
     assert {rel: form_id_of(p) for rel, p in emailed.items()} == {f.path: f.identity.form_id for f in current}
     status = json.loads(run("--json", "status", "-w", str(ws.root)).output)
-    assert status["totals"]["issued"] == FORMS_IN_EXAMPLE
-    assert status["totals"]["outstanding"] == FORMS_IN_EXAMPLE
+    assert status["totals"]["issued"] == expected
+    assert status["totals"]["outstanding"] == expected
     return {f.path: f.identity.form_id for f in current}
 
 
@@ -111,6 +112,20 @@ def test_a_reissue_killed_before_the_register_is_written_leaves_exactly_the_old_
     assert not list(ws.forms_dir.rglob("*_v2.docx"))
     report = run("build-report", "-w", str(ws.root))
     assert f"{FORMS_IN_EXAMPLE} of {FORMS_IN_EXAMPLE} issued forms have not come back yet" in report.output
+
+
+def test_a_per_kloe_reissue_killed_before_the_register_is_written_leaves_one_form_per_kloe(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    assert run("generate-forms", "--per-kloe", "-w", str(ws.root)).exit_code == 0
+    with Store.open(ws.store_path) as store:
+        count = len(store.issued_forms())
+    before = assert_one_current_form_each(ws, count)
+
+    killed(ws, "before-register", "generate-forms", "--per-kloe", "--reissue")
+    again = run("generate-forms", "--per-kloe", "-w", str(ws.root))
+
+    assert again.exit_code == 0, again.output
+    assert assert_one_current_form_each(ws, count) == before
 
 
 def test_a_reissue_killed_after_the_register_is_written_is_finished_by_the_next_run(tmp_path):
@@ -176,6 +191,32 @@ def test_a_form_an_older_version_wrote_but_never_recorded_beside_a_current_one_i
     assert (ws.state_dir / "unissued" / "POLICE" / orphan.name).is_file()
     assert "POLICE_N-01_v2.docx was moved to .case-audit/unissued/POLICE/POLICE_N-01_v2.docx" in again.output
     assert assert_one_current_form_each(ws) == before
+
+
+def test_a_second_current_form_an_older_version_adopted_after_a_killed_reissue_is_retired(tmp_path, example_cycle):
+    from pipeline import forms
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    assert run("generate-forms", "-w", str(ws.root)).exit_code == 0
+    before = assert_one_current_form_each(ws)
+    register = ws.store_path.read_bytes()
+    assert run("generate-forms", "--reissue", "--agency", "POLICE", "--case", "N-01", "-w", str(ws.root)).exit_code == 0
+    ws.store_path.write_bytes(register)
+    (ws.forms_dir / "POLICE" / "superseded" / "POLICE_N-01.docx").rename(ws.forms_dir / "POLICE" / "POLICE_N-01.docx")
+    twin = ws.forms_dir / "POLICE" / "POLICE_N-01_v2.docx"
+    with Store.open(ws.store_path) as store:  # what an older version's next plain run did: adopt it as well
+        adopted = forms._adopt(twin, ws.relative(twin), example_cycle, example_cycle.settings.cycle_id, "POLICE",
+                               set(before.values()))
+        with store.transaction() as conn:
+            store.record_issued_form(adopted, conn)
+    assert json.loads(run("--json", "status", "-w", str(ws.root)).output)["totals"]["issued"] == FORMS_IN_EXAMPLE + 1
+
+    again = run("generate-forms", "-w", str(ws.root))
+
+    assert again.exit_code == 0, again.output
+    assert assert_one_current_form_each(ws) == before
+    assert form_id_of(ws.forms_dir / "POLICE" / "superseded" / twin.name) == adopted.identity.form_id
+    assert "outbox/forms/POLICE/POLICE_N-01.docx is the one that counts" in again.output
 
 
 # --- ingest killed: archive copies and feedback notes -------------------------------------------------------------
