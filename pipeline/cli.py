@@ -38,8 +38,7 @@ def workspace_from(ctx: click.Context, given: Path | None) -> Workspace:
     state = ctx.find_object(State)
     ws = Workspace(given or (state.workspace if state else None) or Path("."))
     ws.command = ctx.info_name or ws.command
-    ws.on_wait = lambda holder: click.echo(f"Waiting for another case-audit command ({holder}) to finish in this "
-                                           "workspace...", err=True)
+    ws.on_wait = lambda holder: click.echo(f"Waiting for {holder} to finish in this workspace...", err=True)
     return ws
 
 

@@ -147,11 +147,13 @@ class Workspace:
         return self.state_dir / "workspace.lock.holder"
 
     @contextlib.contextmanager
-    def lock(self, timeout: float = 30.0) -> Iterator[None]:
+    def lock(self, timeout: float = 600.0) -> Iterator[None]:
         """One command at a time on the store; works on Windows and on shared drives.
 
         If another command holds it, `self.on_wait(who)` is called at once (the CLI
-        says it is waiting and for what), then we wait up to `timeout` seconds.
+        says it is waiting and for what), then we wait up to `timeout` seconds
+        (ten minutes by default: an ingest of a thousand returns takes a while,
+        and the officer has been told why we wait; Ctrl+C stops the wait).
         Once held, leftovers of a run that was killed are cleared (`self.leftovers`).
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +169,7 @@ class Workspace:
             except Timeout:
                 raise CaseAuditError.single(
                     "workspace.busy",
-                    f"Another case-audit command ({holder}) is still working in this workspace.",
+                    f"{holder[0].upper()}{holder[1:]} is still working in this workspace.",
                     "Wait for it to finish, then run this command again.",
                     file=self.root,
                 ) from None
@@ -187,14 +189,19 @@ class Workspace:
             self.holder_path.write_text(json.dumps(info), encoding="utf-8")
 
     def lock_holder(self) -> str:
-        """Who holds the lock, as the officer would say it: 'ingest, started 14:02, process 4242'."""
+        """Who holds the lock, as the officer would say it.
+
+        'another case-audit command (ingest, started 14:02, process 4242)', or without
+        the brackets when the holder did not say (an older version, or a race).
+        """
+        who = "another case-audit command"
         try:
             info = json.loads(self.holder_path.read_text(encoding="utf-8"))
             since = datetime.fromisoformat(info["since"])
         except (OSError, ValueError, KeyError, TypeError):
-            return "another case-audit command"
+            return who
         where = f" on {info['host']}" if info.get("host") and info["host"] != socket.gethostname() else ""
-        return f"{info.get('command') or 'case-audit'}, started {since:%H:%M}, process {info.get('pid')}{where}"
+        return f"{who} ({info.get('command') or 'case-audit'}, started {since:%H:%M}, process {info.get('pid')}{where})"
 
 
 def clear_leftovers(ws: Workspace) -> list[str]:

@@ -152,3 +152,13 @@ def test_a_status_workbook_open_in_excel_is_a_plain_message_with_exit_1(tmp_path
     assert "open in another program" in result.output and "Close the file" in result.output
     assert "Internal error" not in result.output
     assert not [p for p in ws.outbox.rglob(".~tmp-*")]
+
+
+def test_a_damaged_store_is_still_said_to_need_restoring_but_only_a_damaged_one(tmp_path):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    assert run("generate-forms", "-w", str(ws.root)).exit_code == 0
+    ws.store_path.write_bytes(b"this is not an SQLite database at all, it was overwritten" * 100)
+    result = CliRunner().invoke(cli, ["status", "-w", str(ws.root)])
+    assert result.exit_code == 1, result.output
+    assert "cannot be read" in result.output and "from your backup" in result.output
+    assert "Internal error" not in result.output

@@ -63,7 +63,7 @@ def test_build_report_waits_for_the_workspace_lock(tmp_path, example_cycle):
     finally:
         holder.kill()
         holder.wait()
-    assert told and told[0].startswith("ingest, started ")
+    assert told and told[0].startswith("another case-audit command (ingest, started ")
     assert not ws.report_dir.exists() or not list(ws.report_dir.glob("*.docx"))
 
 
