@@ -8,6 +8,7 @@ afterwards gives what a clean run would have.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -162,3 +163,15 @@ def test_a_damaged_store_is_still_said_to_need_restoring_but_only_a_damaged_one(
     assert result.exit_code == 1, result.output
     assert "cannot be read" in result.output and "from your backup" in result.output
     assert "Internal error" not in result.output
+
+
+def test_a_full_disk_under_json_is_a_problem_with_a_code_not_a_traceback(tmp_path, monkeypatch):
+    ws = init_workspace(tmp_path / "ws", example=True)
+    with monkeypatch.context() as m:
+        _sqlite_disk_full(m)
+        result = CliRunner().invoke(cli, ["--json", "generate-forms", "-w", str(ws.root)])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert [p["code"] for p in payload["problems"]] == ["environment.disk-full"]
+    assert "Free some space" in payload["problems"][0]["fix"]
