@@ -8,12 +8,14 @@ This is the one boundary where problems become text and exit codes:
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
+from .faults import environment_failure
 from .problems import CaseAuditError, ProblemReport, Severity
 from .workspace import Workspace, init_workspace
 
@@ -28,9 +30,16 @@ class State:
 
 
 def workspace_from(ctx: click.Context, given: Path | None) -> Workspace:
-    """-w may come before or after the command name; the nearer one wins; default the current folder."""
+    """-w may come before or after the command name; the nearer one wins; default the current folder.
+
+    The workspace knows which command runs (for anyone waiting on its lock) and
+    says at once, on stderr, when this command has to wait for another.
+    """
     state = ctx.find_object(State)
-    return Workspace(given or (state.workspace if state else None) or Path("."))
+    ws = Workspace(given or (state.workspace if state else None) or Path("."))
+    ws.command = ctx.info_name or ws.command
+    ws.on_wait = lambda holder: click.echo(f"Waiting for {holder} to finish in this workspace...", err=True)
+    return ws
 
 
 def render_report(report: ProblemReport, *, err: bool = True) -> None:
@@ -41,40 +50,21 @@ def render_report(report: ProblemReport, *, err: bool = True) -> None:
 
 
 class Boundary(click.Group):
-    """Turns CaseAuditError into a message and exit code; anything else into a short internal-error note."""
+    """Turns CaseAuditError into a message and exit code; anything else into a short internal-error note.
+
+    A full disk, a read-only folder or a file open in Word/Excel is the officer's
+    environment, not a fault: said as such (`faults.environment_failure`), exit 1.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CaseAuditError as exc:
-            state = ctx.find_object(State)
-            if state and state.as_json:
-                click.echo(json.dumps({"ok": False, "summary": exc.summary,
-                                       "problems": [p.model_dump(mode="json") for p in exc.report]}, indent=2))
-            else:
-                problems = exc.report.problems
-                if not (len(problems) == 1 and problems[0].message == exc.summary):
-                    click.secho(exc.summary, fg="red", err=True)
-                render_report(exc.report)
-            ctx.exit(exc.exit_code)
+            _show_error(ctx, exc)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:  # output piped into `head` or similar
             ctx.exit(EXIT_OK)
-        except PermissionError as exc:
-            where = exc.filename or "a file in the workspace"
-            click.secho(f"Could not write or read {where}: permission denied.", fg="red", err=True)
-            click.echo("The folder may be read-only, or the file open in Word or Excel. Close it or ask for write "
-                       "access, then run the command again; what was already recorded is kept.", err=True)
-            ctx.exit(EXIT_ATTENTION)
-        except OSError as exc:
-            if ctx.find_object(State) and ctx.find_object(State).debug:
-                traceback.print_exc()
-            click.secho(f"The computer refused a file operation: {exc.strerror or exc} "
-                        f"({exc.filename or 'workspace'}).", fg="red", err=True)
-            click.echo("Check the disk or network drive is available and has space, then run the command again; "
-                       "what was already recorded is kept.", err=True)
-            ctx.exit(EXIT_ATTENTION)
         except KeyboardInterrupt:
             click.echo("Interrupted. Nothing half-written was kept; run the command again to finish.", err=True)
             ctx.exit(130)
@@ -82,11 +72,27 @@ class Boundary(click.Group):
             state = ctx.find_object(State)
             if state and state.debug:
                 traceback.print_exc()
-            else:
+            explained = environment_failure(exc) if isinstance(exc, (OSError, sqlite3.Error)) else None
+            if explained is not None:
+                _show_error(ctx, explained)
+            if not (state and state.debug):
                 click.secho(f"Internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
                 click.echo("This is a fault in case-audit, not in your files. Run again with --debug and send "
                            "the output to whoever supports the tool.", err=True)
             ctx.exit(EXIT_ATTENTION)
+
+
+def _show_error(ctx: click.Context, exc: CaseAuditError) -> None:
+    state = ctx.find_object(State)
+    if state and state.as_json:
+        click.echo(json.dumps({"ok": False, "summary": exc.summary,
+                               "problems": [p.model_dump(mode="json") for p in exc.report]}, indent=2))
+    else:
+        problems = exc.report.problems
+        if not (len(problems) == 1 and problems[0].message == exc.summary):
+            click.secho(exc.summary, fg="red", err=True)
+        render_report(exc.report)
+    ctx.exit(exc.exit_code)
 
 
 def _set_flag(name: str):
@@ -307,9 +313,10 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
 
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
-    report = agency_status(ws, cycle)
-    entries = chase_list(ws, cycle, report) if chase else None
-    written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    with ws.lock():  # never a count taken half-way through an ingest or generate-forms
+        report = agency_status(ws, cycle)
+        entries = chase_list(ws, cycle, report) if chase else None
+        written = write_status_xlsx(ws, report, entries) if as_xlsx else None
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,

@@ -34,7 +34,7 @@ from .ooxml.package import PackageError, add_part, open_package, parse_xml, read
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
-from .workspace import Workspace, atomic_write_bytes, unique_path
+from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
 AUDIT_TEMPLATE = "audit-form.docx"
 SUMMARY_TEMPLATE = "agency-summary.docx"
@@ -635,33 +635,11 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
          all_kloes: tuple[int, ...], per_kloe: bool, reissue: bool, case_filter: bool, report: ProblemReport,
          progress) -> GenerateResult:
     issued = store.issued_forms()
-    known_paths = {f.path for f in issued}
+    _finish_interrupted_run(ws, issued, report)
     known_ids = {f.identity.form_id for f in issued}
-
-    # Files in the agencies' folders the register does not know: a run stopped between file and record
-    # (recorded now), or something else (left alone, reported).
     for code in agency_codes:
-        folder = ws.forms_dir / safe_name(code)
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.docx")):
-            rel = ws.relative(path)
-            if rel in known_paths or path.name.startswith(("~$", ".~")):
-                continue
-            adopted = _adopt(path, rel, cycle, cycle_id, code, known_ids)
-            if adopted is not None:
-                with store.transaction() as conn:
-                    store.record_issued_form(adopted, conn)
-                issued.append(adopted)
-                known_paths.add(rel)
-                known_ids.add(adopted.identity.form_id)
-                report.add("forms.recovered", f"{rel} was written by an earlier run that stopped before recording it; "
-                           "it is now recorded as issued.", "Nothing to do; send it as usual.", file=rel,
-                           severity=Severity.WARNING)
-            else:
-                report.add("forms.unknown-file", f"{rel} is not a form this workspace issued for this cycle; it was "
-                           "left as it is.", "Move it out of the forms folder so it is not emailed by mistake.",
-                           file=rel, severity=Severity.WARNING)
+        _reconcile_folder(ws, store, cycle, cycle_id, code, issued, known_ids, report)
+    _retire_adopted_twins(ws, store, issued, cycle_id, report)
 
     current = [f for f in issued if f.superseded_by is None and f.identity.cycle_id == cycle_id]
     for f in current:
@@ -721,6 +699,109 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
         ))
     return GenerateResult(written=written, skipped=result_skipped, superseded=superseded, per_agency=per_agency,
                           problems=_summarise_changed_wording(report))
+
+
+def _finish_interrupted_run(ws: Workspace, issued: list[IssuedForm], report: ProblemReport) -> None:
+    """A killed run's staged forms: recorded ones are moved into place, unrecorded ones never existed."""
+    recorded = {f.path for f in issued}
+    published, _discarded = recover_staged(ws, ws.forms_dir, recorded.__contains__)
+    for rel in published:
+        report.add("forms.recovered", f"{rel} was issued by an earlier run that stopped before putting it in the "
+                   "agency's folder; it is there now.", "Send it as usual.", file=rel, severity=Severity.WARNING)
+    for rel in ws.leftovers:
+        report.add("forms.leftover-removed", f"{rel} was a temporary file left by an earlier run that stopped; it "
+                   "was deleted.", "If you already emailed it, tell the agency to ignore it.", file=rel,
+                   severity=Severity.WARNING)
+
+
+def _reconcile_folder(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, code: str,
+                      issued: list[IssuedForm], known_ids: set[str], report: ProblemReport) -> None:
+    """Make one agency's folder agree with the register: one file per current form, nothing else of ours.
+
+    A file the register does not know is either a superseded form a killed run did
+    not move aside (moved now), a form written before the register was (taken in
+    only if no current form covers its case and KLOEs, else moved out unissued), or
+    something else (left alone, reported).
+    """
+    folder = ws.forms_dir / safe_name(code)
+    if not folder.is_dir():
+        return
+    by_path = {f.path for f in issued}
+    by_id = {f.identity.form_id: f for f in issued}
+    for path in sorted(folder.glob("*.docx")):
+        rel = ws.relative(path)
+        if rel in by_path or path.name.startswith(("~$", ".~")):
+            continue
+        ours = by_id.get(_read_identity(path).get(PROP_FORM_ID, ""))
+        if ours is not None and ours.superseded_by is not None and not (ws.root / ours.path).exists():
+            _move_aside(path, ws.root / ours.path, report)  # the move a killed reissue did not make
+            continue
+        adopted = _adopt(path, rel, cycle, cycle_id, code, known_ids)
+        rival = _current_rival(adopted, issued) if adopted is not None else None
+        if adopted is not None and rival is None:
+            with store.transaction() as conn:
+                store.record_issued_form(adopted, conn)
+            issued.append(adopted)
+            by_path.add(rel)
+            known_ids.add(adopted.identity.form_id)
+            report.add("forms.recovered", f"{rel} was written by an earlier run that stopped before recording it; "
+                       "it is now recorded as issued.", "Nothing to do; send it as usual.", file=rel,
+                       severity=Severity.WARNING)
+        elif adopted is not None:
+            target = unique_path(ws.state_dir / UNISSUED_FOLDER / safe_name(code) / path.name)
+            _move_aside(path, target, report)
+            report.add("forms.never-issued", f"{rel} was written by an earlier run that stopped before recording it, "
+                       f"and {rival.path} is the form issued for that agency and case; {path.name} was moved to "
+                       f"{ws.relative(target)} so it is not sent.", "Nothing to do; send the agency's folder as usual.",
+                       file=rel, severity=Severity.WARNING)
+        else:
+            report.add("forms.unknown-file", f"{rel} is not a form this workspace issued for this cycle; it was "
+                       "left as it is.", "Move it out of the forms folder so it is not emailed by mistake.",
+                       file=rel, severity=Severity.WARNING)
+
+
+UNISSUED_FOLDER = "unissued"
+
+
+def _current_rival(form: IssuedForm, issued: list[IssuedForm]) -> Optional[IssuedForm]:
+    """A current register form for the same agency, kind and case sharing a KLOE with `form`."""
+    ident = form.identity
+    for other in issued:
+        o = other.identity
+        if other.superseded_by is None and o.cycle_id == ident.cycle_id and o.agency == ident.agency \
+                and o.kind is ident.kind and o.case_ref == ident.case_ref \
+                and (ident.kind is FormKind.SUMMARY or set(o.kloes) & set(ident.kloes)):
+            return other
+    return None
+
+
+def _retire_adopted_twins(ws: Workspace, store: Store, issued: list[IssuedForm], cycle_id: str,
+                          report: ProblemReport) -> None:
+    """Undo what older versions did after a killed reissue: a form taken in ('recovered') beside a current one.
+
+    The form that was in the register first stays current; the adopted twin is
+    marked superseded by it and moved to the agency's superseded/ folder (a return
+    of it is still accepted, with a warning, like any superseded form).
+    """
+    for i, form in enumerate(issued):
+        if form.template_fingerprint != "recovered" or form.superseded_by or form.identity.cycle_id != cycle_id:
+            continue
+        rival = _current_rival(form, [f for f in issued if f.template_fingerprint != "recovered"])
+        if rival is None:
+            continue
+        source = ws.root / form.path
+        target = unique_path(source.parent / SUPERSEDED_FOLDER / source.name)
+        with store.transaction() as conn:
+            store.mark_superseded(form.identity.form_id, rival.identity.form_id, conn)
+            store.set_issued_path(form.identity.form_id, ws.relative(target), conn)
+        if source.is_file():
+            _move_aside(source, target, report)
+        issued[i] = form.model_copy(update={"superseded_by": rival.identity.form_id, "path": ws.relative(target)})
+        report.add("forms.twin-retired", f"{form.path} was recorded by an earlier version as a second current form "
+                   f"beside {rival.path}; {rival.path} is the one that counts and the other was moved to "
+                   f"{ws.relative(target)}.", "If the agency was sent both, tell them to fill in "
+                   f"{Path(rival.path).name}; a return of either is accepted.", file=form.path,
+                   severity=Severity.WARNING)
 
 
 def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list[SkippedForm],
@@ -829,19 +910,19 @@ def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[
            written: list[WrittenForm], superseded: list[SupersededForm], progress, report: ProblemReport) -> None:
     taken = {f.path.casefold() for f in issued}
     by_id = {f.identity.form_id: f for f in issued}
-    batch: list[tuple[IssuedForm, list[str]]] = []
+    batch: list[tuple[IssuedForm, list[str], Path]] = []
 
     def flush() -> None:
         if not batch:
             return
         moves: dict[str, tuple[Path, Path]] = {}
-        for form, replaces in batch:
+        for form, replaces, _staged in batch:
             for old in replaces:
                 source = ws.root / by_id[old].path
                 if source.is_file():
                     moves[old] = (source, unique_path(source.parent / SUPERSEDED_FOLDER / source.name))
-        with store.transaction() as conn:
-            for form, replaces in batch:
+        with store.transaction() as conn:  # the new forms exist only in staging until this commits
+            for form, replaces, _staged in batch:
                 store.record_issued_form(form, conn)
                 for old in replaces:
                     store.mark_superseded(old, form.identity.form_id, conn)
@@ -849,7 +930,9 @@ def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[
                         store.set_issued_path(old, ws.relative(moves[old][1]), conn)
         for old, (source, target) in moves.items():
             _move_aside(source, target, report)
-        for form, replaces in batch:
+        for form, _replaces, staged in batch:  # a kill from here on is finished by _finish_interrupted_run
+            publish(staged, ws.root / form.path)
+        for form, replaces, _staged in batch:
             ident = form.identity
             written.append(WrittenForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
                                        path=form.path, form_id=ident.form_id, replaces=tuple(replaces)))
@@ -877,11 +960,12 @@ def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[
                                     fingerprint=cycle.fingerprint(kloes))
             data = base.build(_values(job, form_id, cycle), identity_properties(identity))
             path, rel = _free_path(ws, safe_name(job.agency), job.stem, taken)
-            atomic_write_bytes(path, data)
+            staged = stage_bytes(ws, path, data)  # never in the agency's folder before the register has it
             taken.add(rel.casefold())
             batch.append((IssuedForm(identity=identity, path=rel, file_sha256=hashlib.sha256(data).hexdigest(),
                                      template_fingerprint=base.template_fingerprint,
-                                     issued_at=datetime.now(timezone.utc).replace(microsecond=0)), job.replaces))
+                                     issued_at=datetime.now(timezone.utc).replace(microsecond=0)), job.replaces,
+                          staged))
             if len(batch) >= BATCH_SIZE:
                 flush()
             if progress:

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .child_names import NameTerms, name_terms, redact
+from .faults import environment_failure, kind_of
 from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
 from .returns import Outcome, ReadOutcome, agency_fix, needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
-from .workspace import Workspace, atomic_write_bytes, unique_path
+from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
 PROCESSED, REJECTED = "processed", "rejected"
 SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "icon\r"}
@@ -278,7 +279,18 @@ def archive_original(ws: Workspace, path: Path,
     Returns (sha256, the bytes or None when the file is too large to be a form, size).
     `archived_as(sha)` names an archive copy the store already knows (the same
     bytes sent again under another name); a copy already there is kept as it is.
+    A full disk or read-only archive stops the run (CaseAuditError): every file
+    after this one would fail the same way, and nothing is read unarchived.
     """
+    try:
+        return _archive(ws, path, archived_as)
+    except OSError as exc:
+        if kind_of(exc) in ("disk-full", "read-only"):
+            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
+        raise
+
+
+def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]]) -> tuple[str, Optional[bytes], int]:
     archive = ws.archive_dir
     archive.mkdir(parents=True, exist_ok=True)
     size = path.stat().st_size
@@ -368,18 +380,22 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     """One plain-text note per agency for its rejected or incomplete returns not yet covered; never overwrites.
 
     Files nobody can be identified as sending go to `_unidentified/`, for the officer.
+    Idempotent under a kill: each note is staged, recorded, then moved into place,
+    so a re-run either publishes the recorded note or writes it once, never twice.
     """
     now = now or datetime.now()
+    published, _never_recorded = recover_staged(ws, ws.feedback_dir, store.feedback_files().__contains__)
+    written = [ws.root / rel for rel in published]
     by_agency: dict[str, list[ReceivedFile]] = {}
     for f in store.files_needing_feedback():
         by_agency.setdefault(f.agency or agency_from_file_name(f.original_path, cycle) or UNIDENTIFIED, []).append(f)
-    written = []
     for code, items in sorted(by_agency.items()):
         folder = ws.feedback_dir / _safe_folder_name(code)
         target = unique_path(folder / f"feedback {now:%Y-%m-%d %H%M}.txt")
         text = feedback_text(cycle, code, items, now)
-        atomic_write_bytes(target, text.replace("\n", os.linesep).encode("utf-8-sig"))
+        staged = stage_bytes(ws, target, text.replace("\n", os.linesep).encode("utf-8-sig"))
         store.mark_feedback([f.sha256 for f in items], ws.relative(target))
+        publish(staged, target)
         written.append(target)
     return written
 

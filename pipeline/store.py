@@ -17,6 +17,7 @@ from typing import Iterator, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, RatingKind, SummaryReturn
+from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
@@ -179,6 +180,25 @@ _LATEST_OF_EACH_SLOT = "SELECT MAX(id) FROM returns GROUP BY slot"
 _CURRENT = f"SELECT * FROM returns WHERE id IN ({_LATEST_OF_EACH_SLOT}) AND kind = ?"
 
 
+def _open_failure(exc: BaseException, path: Path, existed: bool) -> CaseAuditError:
+    """Why the store could not be opened: the user's environment, or (only for an existing file) damage."""
+    if existed and is_corruption(exc):
+        return CaseAuditError.single(
+            "store.unreadable",
+            f"The workspace record store cannot be read ({exc}).",
+            "Restore .case-audit/store.sqlite3 from your backup; the archive folder beside it keeps every returned file.",
+            file=path,
+            exit_code=1,
+        )
+    return environment_failure(exc, where=str(path)) or CaseAuditError.single(
+        "store.cannot-open",
+        f"The workspace record store could not be opened ({exc}). Nothing already recorded was lost.",
+        "Check the workspace folder is reachable and you can write to it, then run the same command again.",
+        file=path,
+        exit_code=1,
+    )
+
+
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
@@ -187,9 +207,12 @@ class Store:
     # -- lifecycle ----------------------------------------------------------
     @classmethod
     def open(cls, path: Path) -> "Store":
+        """Open (or create) the store; a full disk or read-only folder is said as such, never as damage."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.is_file() and path.stat().st_size > 0
+        conn = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, detect_types=0)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=DELETE")
@@ -197,14 +220,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             store = cls(conn, path)
             store._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise CaseAuditError.single(
-                "store.unreadable",
-                f"The workspace record store cannot be read ({exc}).",
-                "Restore .case-audit/store.sqlite3 from your backup; the archive folder beside it keeps every returned file.",
-                file=path,
-                exit_code=1,
-            ) from None
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            raise _open_failure(exc, path, existed) from None
         return store
 
     def close(self) -> None:
@@ -218,15 +237,20 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All or nothing: BEGIN IMMEDIATE takes the write lock up front."""
+        """All or nothing: BEGIN IMMEDIATE takes the write lock up front.
+
+        SQLite may already have rolled back by itself (a full disk, an I/O error);
+        then there is nothing to roll back, and the error that caused it is the one raised.
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise
 
     @property
     def schema_version(self) -> int:
@@ -392,6 +416,11 @@ class Store:
         with self.transaction() as conn:
             conn.executemany("UPDATE received_files SET feedback_file = ? WHERE sha256 = ?",
                              [(feedback_file, sha) for sha in sha256s])
+
+    def feedback_files(self) -> set[str]:
+        """Every feedback note the store says was written (workspace-relative paths)."""
+        rows = self.conn.execute("SELECT DISTINCT feedback_file FROM received_files WHERE feedback_file IS NOT NULL")
+        return {r[0] for r in rows}
 
     def latest_in_slot(self, slot: str) -> Optional[tuple[str, datetime]]:
         """The file and time of the version of a form that counts now, before a new one is recorded."""

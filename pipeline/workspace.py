@@ -11,10 +11,14 @@ Layout:
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
+import socket
 import tempfile
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 from filelock import FileLock, Timeout
 
@@ -45,6 +49,9 @@ def shipped_template(kind: str, name: str) -> Path:
 class Workspace:
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
+        self.command = "case-audit"  # what the lock holder file says is running (the CLI sets the command name)
+        self.on_wait: Optional[Callable[[str], None]] = None  # told who holds the lock before we wait for it
+        self.leftovers: list[str] = []  # temporary files of a killed run, removed when the lock was taken
 
     # -- where things are -------------------------------------------------
     @property
@@ -121,24 +128,101 @@ class Workspace:
             )
         return self.cycle_path
 
+    @property
+    def tmp_dir(self) -> Path:
+        """Half-written files go here, never beside the forms and notes the officer emails."""
+        return self.state_dir / "tmp"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Files written whole but not yet recorded: moved into place only once the store says so."""
+        return self.state_dir / "staging"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "workspace.lock"
+
+    @property
+    def holder_path(self) -> Path:
+        return self.state_dir / "workspace.lock.holder"
+
     @contextlib.contextmanager
-    def lock(self, timeout: float = 30.0) -> Iterator[None]:
-        """One writer at a time on the store; works on Windows and on shared drives."""
+    def lock(self, timeout: float = 600.0) -> Iterator[None]:
+        """One command at a time on the store; works on Windows and on shared drives.
+
+        If another command holds it, `self.on_wait(who)` is called at once (the CLI
+        says it is waiting and for what), then we wait up to `timeout` seconds
+        (ten minutes by default: an ingest of a thousand returns takes a while,
+        and the officer has been told why we wait; Ctrl+C stops the wait).
+        Once held, leftovers of a run that was killed are cleared (`self.leftovers`).
+        """
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.state_dir / "workspace.lock"), timeout=timeout)
+        lock = FileLock(str(self.lock_path), timeout=timeout)
         try:
-            lock.acquire()
+            lock.acquire(blocking=False)
         except Timeout:
-            raise CaseAuditError.single(
-                "workspace.busy",
-                "Another case-audit command is already working in this workspace.",
-                "Wait for it to finish, then run this command again.",
-                file=self.root,
-            ) from None
+            holder = self.lock_holder()
+            if self.on_wait is not None:
+                self.on_wait(holder)
+            try:
+                lock.acquire(timeout=timeout)
+            except Timeout:
+                raise CaseAuditError.single(
+                    "workspace.busy",
+                    f"{holder[0].upper()}{holder[1:]} is still working in this workspace.",
+                    "Wait for it to finish, then run this command again.",
+                    file=self.root,
+                ) from None
         try:
+            self._write_holder()
+            self.leftovers = clear_leftovers(self)
             yield
         finally:
+            with contextlib.suppress(OSError):
+                self.holder_path.unlink()
             lock.release()
+
+    def _write_holder(self) -> None:
+        info = {"command": self.command, "pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now().isoformat(timespec="seconds")}
+        with contextlib.suppress(OSError):  # only makes the waiting message specific
+            self.holder_path.write_text(json.dumps(info), encoding="utf-8")
+
+    def lock_holder(self) -> str:
+        """Who holds the lock, as the officer would say it.
+
+        'another case-audit command (ingest, started 14:02, process 4242)', or without
+        the brackets when the holder did not say (an older version, or a race).
+        """
+        who = "another case-audit command"
+        try:
+            info = json.loads(self.holder_path.read_text(encoding="utf-8"))
+            since = datetime.fromisoformat(info["since"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return who
+        where = f" on {info['host']}" if info.get("host") and info["host"] != socket.gethostname() else ""
+        return f"{who} ({info.get('command') or 'case-audit'}, started {since:%H:%M}, process {info.get('pid')}{where})"
+
+
+def clear_leftovers(ws: Workspace) -> list[str]:
+    """Remove what a killed run left half-done; call with the lock held. Returns the removed files shown to the officer.
+
+    `.case-audit/tmp/` is emptied, orphaned `.~incoming-*` copies leave the archive,
+    and `.~tmp-*` files an older case-audit wrote beside outputs leave the outbox
+    (those are the ones listed: the officer might email them).
+    """
+    shown: list[str] = []
+    for folder, pattern, listed in ((ws.tmp_dir, "*", False), (ws.archive_dir, ".~incoming-*", False),
+                                    (ws.outbox, ".~tmp-*", True)):
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob(pattern) if listed else folder.glob(pattern):
+            if path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    if listed:
+                        shown.append(ws.relative(path))
+    return shown
 
 
 def _current_umask() -> int:
@@ -151,10 +235,35 @@ _UMASK = _current_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write all of a file or none of it; a file open in Office gets a plain message."""
+    """Write all of a file or none of it; a file open in Office gets a plain message.
+
+    The temporary file goes to the workspace's `.case-audit/tmp/` (so a killed run
+    never leaves one in a folder the officer emails), or beside the file outside a
+    workspace or when the two are on different drives.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
+    private = _private_tmp_dir(path)
+    try:
+        _write_via(private or path.parent, path, data)
+    except OSError as exc:
+        if private is None or exc.errno != errno.EXDEV:
+            raise
+        _write_via(path.parent, path, data)
+
+
+def _private_tmp_dir(path: Path) -> Optional[Path]:
+    """`<workspace>/.case-audit/tmp` for a path inside a workspace, else None."""
+    for folder in path.resolve().parents:
+        if (folder / STATE_DIR_NAME).is_dir():
+            tmp = folder / STATE_DIR_NAME / "tmp"
+            tmp.mkdir(exist_ok=True)
+            return tmp
+    return None
+
+
+def _write_via(folder: Path, path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             with contextlib.suppress(OSError):  # mkstemp makes 0600; colleagues on a shared drive must read outputs
@@ -169,15 +278,56 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def stage_bytes(ws: Workspace, target: Path, data: bytes) -> Path:
+    """Write a file whole into `.case-audit/staging/`, at the place mirroring `target`; publish it once recorded."""
+    staged = ws.staging_dir / ws.relative(target)
+    atomic_write_bytes(staged, data)
+    return staged
+
+
+def publish(staged: Path, target: Path) -> None:
+    """Move a staged file into place (the record that names it is already committed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    replace_or_explain(staged, target)
+
+
+def recover_staged(ws: Workspace, under: Path, recorded: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """Finish what a killed run left in staging under `under` (a workspace folder, e.g. outbox/forms).
+
+    A staged file the store records (by its workspace-relative path) was committed
+    but not moved: it is published now. One the store does not know was never
+    recorded: it is deleted, as if the killed run had not started. Returns
+    (published, discarded) relative paths.
+    """
+    published: list[str] = []
+    discarded: list[str] = []
+    root = ws.staging_dir
+    folder = root / ws.relative(under)
+    if not folder.is_dir():
+        return published, discarded
+    for staged in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = staged.relative_to(root).as_posix()
+        target = ws.root / rel
+        if recorded(rel) and not target.exists():
+            publish(staged, target)
+            published.append(rel)
+        elif not recorded(rel):
+            staged.unlink()
+            discarded.append(rel)
+    return published, discarded
+
+
 def replace_or_explain(tmp: Path, path: Path) -> None:
     try:
         os.replace(tmp, path)
     except PermissionError:
         raise CaseAuditError.single(
             "file.locked",
-            f"Could not write {path.name}: it is open in another program (Word or Excel).",
+            f"Could not write {path.name}: it is open in another program (Word or Excel). Nothing already "
+            "recorded was lost.",
             "Close the file and run the command again.",
             file=path,
+            exit_code=1,
         ) from None
 
 

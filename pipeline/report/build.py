@@ -163,7 +163,16 @@ def build_report(
     Returns and summaries default to the current ones in the workspace store.
     Raises CaseAuditError (and writes nothing) for a broken template, an
     unreadable --narrative-from file, or a child's name anywhere in the report.
+    Holds the workspace lock throughout, so the report and results.xlsx are
+    built from one state of the store, never half-way through an ingest.
     """
+    with ws.lock():
+        return _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
+
+
+def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
+                  returns: Optional[Sequence[AuditReturn]], summaries: Optional[Sequence[SummaryReturn]],
+                  issued: Optional[Sequence[IssuedForm]], write_results: bool) -> ReportResult:
     problems = ProblemReport()
     store = None
     if returns is None or summaries is None or (issued is None and ws.store_path.is_file()):
