@@ -204,3 +204,54 @@ def test_redact_takes_out_every_part_of_a_name_the_report_scan_would_find():
     terms = name_terms(cycle)
     assert redact("Nothing to see here.", terms) == "Nothing to see here."
     assert hits(cycle, "Ref_Enw_2") == [("C-1", "name")]  # the report scan uses the same matcher
+
+
+# --- every place a reader (or a file-properties dialog) can see -----------------------------------
+
+
+def _png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = zlib.compress(b"\x00\xff\xff\xff")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def test_every_part_and_attribute_of_the_report_is_scanned_in_any_spelling():
+    """Headers, footers, comments (text and author), properties, alt text on both picture elements."""
+    from lxml import etree
+
+    cycle = tiny_cycle("Amy Wymyślona")
+    doc = Document()
+    section = doc.sections[0]
+    section.header.paragraphs[0].text = "Prepared after the WYMYSLONA review"
+    section.footer.paragraphs[0].text = "Footer note: A\u200bmy"
+    para = doc.add_paragraph("Clean text.")
+    doc.add_comment(para.runs[0], text="Check with \u0410my's school", author="J Wymyslona")
+    doc.core_properties.title = "Notes on Amy"
+    doc.add_picture(io.BytesIO(_png()))
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    body = etree.fromstring(parts["word/document.xml"])
+    for el in body.iter():
+        if etree.QName(el).localname == "docPr":
+            el.set("descr", "Photo of Wymy\u015blona")
+        elif etree.QName(el).localname == "cNvPr":
+            el.set("descr", "AMY at home")
+    parts["word/document.xml"] = etree.tostring(body)
+    set_custom_properties(parts, {"Subject person": "Zofia WYMYŚLONA"})
+
+    found = {(h.part, h.where.split(" under ")[0]) for h in find_child_names(parts, cycle)}
+    places = {part for part, _ in found}
+    assert {"word/header1.xml", "word/footer1.xml", "word/comments.xml", "docProps/core.xml",
+            "docProps/custom.xml", "word/document.xml"} <= places, found
+    wheres = " | ".join(sorted(w for _, w in found))
+    assert "author" in wheres, wheres  # the comment's author, an attribute
+    assert "picture descr" in wheres and "cNvPr" in wheres, wheres  # both alt-text attributes
+    for hit in find_child_names(parts, cycle):
+        assert "amy" not in hit.context.casefold() and "wymy" not in hit.context.casefold(), hit.context
