@@ -261,6 +261,16 @@ def name_terms(cycle: Cycle) -> NameTerms:
     return NameTerms(tuple(terms), frozenset(name_words))
 
 
+_LAST_TERMS: list = [None, None]  # (cycle, its terms): ingest asks once per file for the same cycle
+
+
+def terms_for(cycle: Cycle) -> NameTerms:
+    """`name_terms(cycle)`, built once for the same cycle object."""
+    if _LAST_TERMS[0] is not cycle:
+        _LAST_TERMS[:] = [cycle, name_terms(cycle)]
+    return _LAST_TERMS[1]
+
+
 def _as_terms(cycle_or_terms: Union[Cycle, NameTerms]) -> NameTerms:
     return cycle_or_terms if isinstance(cycle_or_terms, NameTerms) else name_terms(cycle_or_terms)
 
