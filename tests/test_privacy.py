@@ -255,3 +255,23 @@ def test_every_part_and_attribute_of_the_report_is_scanned_in_any_spelling():
     assert "picture descr" in wheres and "cNvPr" in wheres, wheres  # both alt-text attributes
     for hit in find_child_names(parts, cycle):
         assert "amy" not in hit.context.casefold() and "wymy" not in hit.context.casefold(), hit.context
+
+
+def test_a_name_typed_into_the_learning_log_keeps_the_log_as_it_was_and_says_where(tmp_path, example_cycle,
+                                                                                   example_inputs):
+    from openpyxl import load_workbook
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    first = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    book = load_workbook(first.learning_log)
+    book.active.cell(row=3, column=9, value="Spoke to SIAN's mother about the plan")  # Progress, as typed
+    book.save(first.learning_log)
+    before = first.learning_log.read_bytes()
+
+    second = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    assert second.path.is_file() and second.learning_log is None  # the report is safe; the log is not rewritten
+    [problem] = [p for p in second.problems if p.code == "learning-log.child-named"]
+    assert problem.location == "Learning log, row 3, column Progress" and "case N-01" in problem.message
+    assert "sian" not in problem.message.casefold() and "[name]" in problem.message
+    assert first.learning_log.read_bytes() == before
