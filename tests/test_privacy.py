@@ -275,3 +275,24 @@ def test_a_name_typed_into_the_learning_log_keeps_the_log_as_it_was_and_says_whe
     assert problem.location == "Learning log, row 3, column Progress" and "case N-01" in problem.message
     assert "sian" not in problem.message.casefold() and "[name]" in problem.message
     assert first.learning_log.read_bytes() == before
+
+
+def test_results_workbook_is_marked_official_sensitive_on_its_first_sheet_and_every_printed_page(tmp_path,
+                                                                                                  example_cycle):
+    from openpyxl import load_workbook
+
+    from pipeline.ingest import ingest_inbox
+    from test_ingest import drop
+    from test_returns import issue_forms
+
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["POLICE"], cases=["N-01"])
+    drop(issued, "POLICE_N-01.docx", issued.filled("POLICE", "N-01"))
+    result = ingest_inbox(issued.ws, example_cycle)
+    book = load_workbook(result.results_path)
+    first = book.worksheets[0]
+    assert first.title == "Read me" and first["A1"].value == "OFFICIAL-SENSITIVE"
+    assert "do not publish" in " ".join(str(c.value) for c in first["A"])
+    assert {"Responses", "Summaries", "Returns", "Problems"} <= set(book.sheetnames)
+    for sheet in book.worksheets:
+        assert sheet.oddHeader.center.text == "OFFICIAL-SENSITIVE" == sheet.oddFooter.center.text, sheet.title
+    assert book.properties.category == "OFFICIAL-SENSITIVE" and "OFFICIAL-SENSITIVE" in book.properties.title
