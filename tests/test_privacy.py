@@ -296,3 +296,12 @@ def test_results_workbook_is_marked_official_sensitive_on_its_first_sheet_and_ev
     for sheet in book.worksheets:
         assert sheet.oddHeader.center.text == "OFFICIAL-SENSITIVE" == sheet.oddFooter.center.text, sheet.title
     assert book.properties.category == "OFFICIAL-SENSITIVE" and "OFFICIAL-SENSITIVE" in book.properties.title
+
+
+@pytest.mark.parametrize("spelling, which", [
+    ("Amy", "given name"), ("AMY", "given name"), ("A\u200bmy", "given name"), ("\u0410my", "given name"),
+    ("\uff21\uff4d\uff59", "given name"), ("Wymyslona", "name"), ("WYMYŚLONA", "name"),
+    ("Wymy\u200bślona", "name"), ("Wymyśl\u043ena", "name")])
+def test_the_report_scan_finds_another_spelling_of_a_short_or_long_name(spelling, which):
+    cycle = tiny_cycle("Amy Wymyślona")
+    assert hits(cycle, "Nothing here.", f"In one case {spelling} was seen alone.") == [("C-1", which)]
