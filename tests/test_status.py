@@ -13,7 +13,7 @@ from pipeline.status import (COMPLETE, INCOMPLETE, NO_INVOLVEMENT, OUTSTANDING, 
                              write_status_xlsx)
 
 from test_ingest import drop
-from test_returns import Issued, complete_answers, issue_forms
+from test_returns import Issued, complete_answers, issue_forms, lo_resave, needs_soffice
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +210,26 @@ def test_the_status_command_lists_returns_naming_a_child(named):
     result = CliRunner().invoke(cli, ["status", "-w", str(named.ws.root)], catch_exceptions=False)
     assert "Returns whose answers name a child" in result.output
     assert "POLICE case N-01: KLOE" in result.output and "Standard 9" in result.output
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_a_return_saved_by_libreoffice_that_names_a_child_is_flagged_the_same(tmp_path, example_cycle):
+    """LibreOffice drops the control tags, so answers are read by position: the flag must not depend on tags."""
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["CCG"])
+    folder = tmp_path / "as-sent"
+    folder.mkdir()
+    values = complete_answers(example_cycle, S3=("Met or exceeded", "LUCJA attended every review.", ""))
+    (folder / "CCG_CSE-01.docx").write_bytes(issued.filled("CCG", "CSE-01", values))
+    (folder / "CCG_summary.docx").write_bytes(issued.filled("CCG", None, {
+        "ca:summary:improvements": "Share plans with Nieprawdziwa family early.",
+        "ca:summary:partnership": "More joint visits.", "ca:summary:comments": ""}))
+    for path in lo_resave(sorted(folder.iterdir()), tmp_path / "libreoffice"):
+        drop(issued, path.name, path.read_bytes())
+    result = ingest_inbox(issued.ws, example_cycle)
+    flagged = {f.file: [p.location for p in f.problems if p.code == "return.child-named"] for f in result.files}
+    kloe = next(s.kloe for s in example_cycle.standards if s.number == 3)
+    assert flagged == {"CCG_CSE-01.docx": [f"KLOE {kloe} table, Standard 3"],
+                       "CCG_summary.docx": ["Improvements to be made in your agency"]}
+    [note] = result.feedback_files
+    _no_name_in(note.read_text(encoding="utf-8-sig"), example_cycle, refs=("CSE-01",))
