@@ -322,7 +322,7 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
                       "incomplete": a.incomplete, "no_involvement": a.no_involvement,
                       "outstanding": a.outstanding, "rejected_files": a.rejected_files,
-                      "last_return": a.last_return} for a in report.agencies],
+                      "child_named": a.child_named, "last_return": a.last_return} for a in report.agencies],
         "totals": totals,
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
         "xlsx": ws.relative(written) if written else None,
@@ -347,6 +347,11 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         for a, f in resent:
             click.echo(f"  {a.agency.code} {f.label}: {f.versions} versions; counting {f.counting.source_file} "
                        f"received {f.counting.received_at:%d %b %Y %H:%M}")
+    named = [(a, f) for a in report.agencies for f in a.forms if f.names_a_child]
+    if named:  # kept and counted; feedback asked the agency to resend using the case reference
+        click.secho("Returns whose answers name a child (counted, but the report cannot quote them):", fg="yellow")
+        for a, f in named:
+            click.echo(f"  {a.agency.code} {f.label}: {', '.join(p.location or '' for p in f.names_a_child)}")
     if entries is not None:
         if not entries:
             click.secho("Nothing to chase: every issued form is back and complete.", fg="green")

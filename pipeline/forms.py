@@ -28,7 +28,8 @@ from xml.sax.saxutils import escape
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm, child_name_in
+from .child_names import name_in_identifier
+from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm
 from .ooxml import controls
 from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
@@ -607,10 +608,10 @@ def generate_forms(ws: Workspace, cycle: Cycle, *, per_kloe: bool = False, reiss
         if case.ref not in case_refs or not involved:
             continue
         for part in [form_stem(code, FormKind.AUDIT, case.ref) for code in involved]:
-            word = child_name_in(part, case.child_name)
-            if word:
-                privacy.add("forms.name-in-file-name", f"The file names for case {case.ref} would contain part of "
-                            f"the child's name ('{word}'). File names must never name a child.",
+            which = name_in_identifier(part, case.child_name)
+            if which:
+                privacy.add("forms.name-in-file-name", f"The file names for case {case.ref} would contain the "
+                            f"child's {which}. File names must never name a child.",
                             "Change the case reference (or agency code) in the cycle workbook so it does not "
                             "include the child's name.", location=f"case {case.ref}")
                 break

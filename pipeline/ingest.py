@@ -31,7 +31,7 @@ from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
-from .returns import Outcome, ReadOutcome, agency_fix, needs_action, read_return
+from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
@@ -236,6 +236,7 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
                              file=rel)
             return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; left in the inbox "
                               "to be read again after the fault is fixed.")
+    flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
     ident = read.identity
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
@@ -374,6 +375,7 @@ def _move_out(ws: Workspace, path: Path, rel: str, folder: str, run_problems: Pr
 # --- feedback the officer can forward ----------------------------------------------
 
 UNIDENTIFIED = "_unidentified"
+AGENCY_WARNINGS = frozenset({CHILD_NAMED})  # warnings on an accepted return that the agency is told about
 
 
 def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[datetime] = None) -> list[Path]:
@@ -387,7 +389,7 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     published, _never_recorded = recover_staged(ws, ws.feedback_dir, store.feedback_files().__contains__)
     written = [ws.root / rel for rel in published]
     by_agency: dict[str, list[ReceivedFile]] = {}
-    for f in store.files_needing_feedback():
+    for f in store.files_needing_feedback(also_accepted_with=AGENCY_WARNINGS):
         by_agency.setdefault(f.agency or agency_from_file_name(f.original_path, cycle) or UNIDENTIFIED, []).append(f)
     for code, items in sorted(by_agency.items()):
         folder = ws.feedback_dir / _safe_folder_name(code)
@@ -440,10 +442,12 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
             lines.append("   " + ", ".join(ident))
         if item.outcome == Outcome.REJECTED.value:
             lines.append("   Result: NOT ACCEPTED - nothing from this file has been counted.")
+        elif item.outcome == Outcome.ACCEPTED.value:
+            lines.append("   Result: ACCEPTED and counted - but some answers need rewording (below).")
         else:
             lines.append("   Result: received but INCOMPLETE - the answers given have been kept.")
         for problem in item.problems:
-            if problem.severity is not Severity.ERROR:
+            if problem.severity is not Severity.ERROR and problem.code not in AGENCY_WARNINGS:
                 continue
             where = f"{_scrub(problem.location, names)}: " if problem.location else ""
             found = f" (found: '{_scrub(problem.value, names)}')" if problem.value else ""

@@ -20,20 +20,6 @@ def normalise_label(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def child_name_in(text: str, child_name: str) -> Optional[str]:
-    """The part of a child's name (3+ letters) that `text` contains as a word, if any.
-
-    Case references and agency codes become file names, which travel by email:
-    none may carry a piece of a child's name.
-    """
-    folded = text.casefold()
-    for word in re.split(r"[^\w]+|_", child_name.casefold()):
-        if len(word) >= 3 and not word.isdigit() and re.search(
-                rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", folded):
-            return word
-    return None
-
-
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

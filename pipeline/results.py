@@ -4,6 +4,13 @@ Written whole or not at all (`atomic_write_bytes`): when the workbook is open
 in Excel the write fails with a `file.locked` problem, the records stay
 committed, and the officer closes Excel and runs the command again.
 
+It holds agencies' own words and the names of the files they sent, either
+of which may name a child: it is for the officer, not for publishing. So it
+is marked OFFICIAL-SENSITIVE (Government Security Classifications, as the
+returns themselves are) on a first "Read me" sheet, in every sheet's printed
+header and footer, and in its document properties; its contents are left
+whole, as the officer needs them to follow up returns.
+
 Other stages add sheets through `extra_sheets`: callables given the openpyxl
 workbook (write-only: create sheets, append rows, add charts), the cycle and
 the store, run after the sheets below.
@@ -35,6 +42,17 @@ HEADER_FONT = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
+MARKING = "OFFICIAL-SENSITIVE"
+READ_ME = "Read me"
+READ_ME_NOTE = (
+    MARKING,
+    "This workbook holds the agencies' own words and the names of the files they sent. Either may name a child.",
+    "It is for the board business officer and the audit team: do not publish it, attach it to board papers or "
+    "send it outside secure email.",
+    "The board report is built from the same answers and is checked so it never names a child; this workbook is not.",
+    "It is rebuilt by case-audit from the returns each time: anything typed into it is lost at the next ingest.",
+)
+
 RESPONSES_COLUMNS = [
     ("Agency", 10), ("Agency name", 28), ("Case ref", 12), ("Priority area", 20), ("KLOE", 7),
     ("Standard", 10), ("Rating", 18), ("Counts as", 14), ("Evidence", 60), ("Reason", 60),
@@ -58,6 +76,7 @@ def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence
     write-only API: `wb.create_sheet`, `sheet.append`, `sheet.add_chart`).
     """
     wb = Workbook(write_only=True)
+    _read_me(wb.create_sheet(READ_ME))
     fill_sheet(wb.create_sheet("Responses"), RESPONSES_COLUMNS, response_rows(cycle, store.current_audit_returns(cycle)))
     fill_sheet(wb.create_sheet("Summaries"), [("Agency", 10), ("Agency name", 28), ("Improvements to be made", 60),
                                               ("Partnership working", 60), ("Other comments", 60),
@@ -74,7 +93,28 @@ def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence
                problem_rows(store))
     for writer in extra_sheets or ():
         writer(wb, cycle, store)
+    mark_sensitive(wb)
     return wb
+
+
+def _read_me(sheet) -> None:
+    sheet.column_dimensions["A"].width = 110
+    for i, line in enumerate(READ_ME_NOTE):
+        cell = WriteOnlyCell(sheet, value=line)
+        cell.font = Font(bold=True, color="C00000", size=14) if i == 0 else Font(size=11)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.append([cell])
+
+
+def mark_sensitive(wb: Workbook) -> None:
+    """OFFICIAL-SENSITIVE in every sheet's printed header and footer and in the file's properties."""
+    for sheet in wb.worksheets:
+        for part in (sheet.oddHeader, sheet.evenHeader, sheet.firstHeader, sheet.oddFooter):
+            part.center.text = MARKING
+            part.center.font = "Arial,Bold"
+    wb.properties.title = f"Case audit results ({MARKING})"
+    wb.properties.category = MARKING
+    wb.properties.keywords = MARKING
 
 
 # --- rows ---------------------------------------------------------------------------

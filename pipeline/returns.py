@@ -736,3 +736,42 @@ def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
                   "Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
                   location="Summary table", warning=True)
     return values
+
+
+# --- answers that name a child ------------------------------------------------------
+
+CHILD_NAMED = "return.child-named"
+
+
+def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
+    """Add a warning for each standard (or summary field) whose answer names a child of the cycle.
+
+    The return is still accepted and counted (the officer needs the answers);
+    the warning says where, never the name, so feedback can ask the agency to
+    use the case reference instead. The report build would refuse to quote it.
+    """
+    from .child_names import context, find_name, terms_for
+
+    record, terms = read.record, terms_for(cycle)
+    if record is None or not terms:
+        return
+    places: list[tuple[str, list[str]]] = []
+    if isinstance(record, AuditReturn):
+        kloe_of = {s.number: s.kloe for s in cycle.standards}
+        places.append(("No involvement: why", [record.no_involvement_reason]))
+        places += [(f"KLOE {kloe_of.get(a.standard, '?')} table, Standard {a.standard}", [a.evidence, a.reason])
+                   for a in record.answers]
+    else:
+        places += [(label, [getattr(record, name)]) for name, label in SUMMARY_FIELDS.items()]
+    ref = record.identity.case_ref
+    for location, texts in places:
+        hit = next(filter(None, (find_name(t, terms) for t in texts if t)), None)
+        if hit is None:
+            continue
+        whose = "the child in this case" if hit.term.case_ref == ref else f"the child in case {hit.term.case_ref}"
+        read.problems.add(
+            CHILD_NAMED, f"This answer names a child ({whose}). The answer is kept and counted, but the board "
+            "report never names a child, so it cannot be quoted as it is.",
+            f"Ask the agency to send the form again with the child referred to as case {hit.term.case_ref}, "
+            "not by name.", file=record.source_file or None,
+            location=location, value=context(hit, terms), severity=Severity.WARNING)

@@ -15,9 +15,11 @@ from typing import Optional
 
 from openpyxl import Workbook
 
+from .child_names import NameTerms, redact, terms_for
 from .models import Agency, Cycle, FormKind, IssuedForm
 from .problems import Problem, Severity
 from .results import fill_sheet
+from .returns import CHILD_NAMED
 from .store import ReceivedFile, Store, StoredReturn, return_slot
 from .workspace import Workspace, atomic_write_bytes
 
@@ -41,6 +43,16 @@ class FormStatus:
             return "agency summary form"
         kloes = f" (KLOE {', '.join(map(str, ident.kloes))})" if ident.kloes and self.per_kloe else ""
         return f"case {ident.case_ref}{kloes}"
+
+    @property
+    def names_a_child(self) -> list[Problem]:
+        """Where answers of the version that counts name a child (kept and counted; the agency is asked to reword)."""
+        return [p for p in self.problems if p.code == CHILD_NAMED]
+
+    @property
+    def to_put_right(self) -> list[Problem]:
+        """What the agency must put right: errors, and answers that name a child."""
+        return [p for p in self.problems if p.severity is Severity.ERROR or p.code == CHILD_NAMED]
 
 
 @dataclass
@@ -73,6 +85,11 @@ class AgencyStatus:
     def outstanding(self) -> int:
         return self.count(OUTSTANDING)
 
+    @property
+    def child_named(self) -> int:
+        """Forms whose counted answers name a child."""
+        return sum(1 for f in self.forms if f.names_a_child)
+
 
 @dataclass
 class StatusReport:
@@ -80,10 +97,11 @@ class StatusReport:
     agencies: list[AgencyStatus]
     unidentified_files: list[ReceivedFile] = field(default_factory=list)  # rejected, no agency known
     returns_without_issued_form: list[StoredReturn] = field(default_factory=list)
+    terms: NameTerms = field(default_factory=lambda: NameTerms((), frozenset()))  # to keep names out of what is sent
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("issued", "complete", "incomplete", "no_involvement", "outstanding", "rejected_files")
+        keys = ("issued", "complete", "incomplete", "no_involvement", "outstanding", "rejected_files", "child_named")
         return {k: sum(getattr(a, k) for a in self.agencies) for k in keys}
 
     @property
@@ -130,7 +148,7 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
             status.problems = problems_by_sha.get(latest.file_sha256, [])
         forms_by_agency.setdefault(ident.agency, []).append(status)
 
-    report = StatusReport(cycle.settings.cycle_id, [])
+    report = StatusReport(cycle.settings.cycle_id, [], terms=terms_for(cycle))
     for agency in cycle.agencies:
         forms = sorted(forms_by_agency.pop(agency.code, []),
                        key=lambda s: (s.form.identity.kind is FormKind.SUMMARY, s.form.identity.case_ref or "",
@@ -155,9 +173,13 @@ class ChaseEntry:
     agency: Agency
     outstanding: list[FormStatus]
     incomplete: list[FormStatus]
+    named: list[FormStatus] = field(default_factory=list)  # complete, but answers name a child
 
     def text(self, cycle: Cycle) -> str:
-        """An email body the officer can paste: what is missing, what needs putting right."""
+        """An email body the officer can paste: what is missing, what needs putting right; no child's name in it."""
+        return redact(self._text(cycle), terms_for(cycle))
+
+    def _text(self, cycle: Cycle) -> str:
         a = self.agency
         settings = cycle.settings
         lines = [f"To: {a.contact_name or a.name}" + (f" <{a.secure_email}>" if a.secure_email else " (no secure email in the workbook)"),
@@ -172,9 +194,15 @@ class ChaseEntry:
             lines.append("These forms were received but need something put right:")
             for f in self.incomplete:
                 lines.append(f"  - {f.label}: {Path(f.form.path).name}")
-                for p in f.problems:
-                    if p.severity is Severity.ERROR:
-                        lines.append(f"      {p.location + ': ' if p.location else ''}{p.message}")
+                for p in f.to_put_right:
+                    lines.append(f"      {p.location + ': ' if p.location else ''}{p.message}")
+            lines.append("")
+        if self.named:
+            lines.append("These forms were received and counted, but answers name a child. Please send them again "
+                         "referring to the child by the case reference only:")
+            for f in self.named:
+                lines.append(f"  - {f.label}: {Path(f.form.path).name}")
+                lines += [f"      {p.location}" for p in f.names_a_child if p.location]
             lines.append("")
         if settings.return_deadline:
             lines.append(f"Please return them by {settings.return_deadline:%d %B %Y}.")
@@ -191,8 +219,9 @@ def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = Non
     for a in report.agencies:
         outstanding = [f for f in a.forms if f.state == OUTSTANDING]
         incomplete = [f for f in a.forms if f.state == INCOMPLETE]
-        if outstanding or incomplete:
-            entries.append(ChaseEntry(a.agency, outstanding, incomplete))
+        named = [f for f in a.forms if f.state != INCOMPLETE and f.names_a_child]
+        if outstanding or incomplete or named:
+            entries.append(ChaseEntry(a.agency, outstanding, incomplete, named))
     return entries
 
 
@@ -200,26 +229,29 @@ def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = Non
 
 
 def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[ChaseEntry]] = None) -> Path:
-    """outbox/status.xlsx: per agency, per form, and (given a chase list) who to chase; written whole or not at all."""
+    """outbox/status.xlsx: per agency, per form, and (given a chase list) who to chase; written whole or not at all.
+
+    Made to be shared (the chase sheet is for emailing): no child's name goes in,
+    not even in the name an agency gave the file it sent back.
+    """
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("Status")
     rows = [[a.agency.code, a.agency.name, a.issued, a.complete, a.incomplete, a.no_involvement, a.outstanding,
-             a.rejected_files, a.last_return] for a in report.agencies]
+             a.rejected_files, a.child_named, a.last_return] for a in report.agencies]
     t = report.totals
     rows.append(["Total", "", t["issued"], t["complete"], t["incomplete"], t["no_involvement"], t["outstanding"],
-                 t["rejected_files"], report.last_return])
+                 t["rejected_files"], t["child_named"], report.last_return])
     fill_sheet(sheet, [("Agency", 10), ("Agency name", 30), ("Forms issued", 10), ("Returned complete", 11),
                        ("Returned incomplete", 11), ("No involvement", 11), ("Outstanding", 11),
-                       ("Files rejected", 10), ("Last return", 17)], rows)
+                       ("Files rejected", 10), ("Answers name a child", 11), ("Last return", 17)], rows)
     form_rows = []
     for a in report.agencies:
         for f in a.forms:
             ident = f.form.identity
             c = f.counting
             form_rows.append([a.agency.code, ident.kind.value, ident.case_ref, ", ".join(map(str, ident.kloes)),
-                              f.state, f.versions, c.source_file if c else "", c.received_at if c else None,
-                              "; ".join(p.message for p in f.problems if p.severity is Severity.ERROR),
-                              ident.form_id, f.form.path])
+                              f.state, f.versions, redact(c.source_file, report.terms) if c else "",
+                              c.received_at if c else None, _wrong(f, report.terms), ident.form_id, f.form.path])
     fill_sheet(wb.create_sheet("Forms"), [("Agency", 10), ("Kind", 9), ("Case ref", 12), ("KLOEs", 10),
                                           ("State", 14), ("Versions received", 9), ("Version that counts", 36),
                                           ("Received", 17), ("What is wrong", 60), ("Form ID", 22), ("Issued as", 40)],
@@ -227,10 +259,10 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
     if chase is not None:
         chase_rows = []
         for entry in chase:
-            for f in entry.outstanding + entry.incomplete:
+            for f in entry.outstanding + entry.incomplete + entry.named:
                 chase_rows.append([entry.agency.code, entry.agency.name, entry.agency.contact_name,
                                    entry.agency.secure_email, f.label, f.state, Path(f.form.path).name,
-                                   "; ".join(p.message for p in f.problems if p.severity is Severity.ERROR)])
+                                   _wrong(f, report.terms)])
         fill_sheet(wb.create_sheet("Chase"), [("Agency", 10), ("Agency name", 30), ("Contact", 22),
                                               ("Secure email", 30), ("Form", 24), ("State", 12), ("File sent", 30),
                                               ("What is wrong", 60)], chase_rows)
@@ -239,3 +271,8 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
     path = ws.outbox / "status.xlsx"
     atomic_write_bytes(path, buffer.getvalue())
     return path
+
+
+def _wrong(f: FormStatus, terms: NameTerms) -> str:
+    return redact("; ".join(f"{p.location}: {p.message}" if p.code == CHILD_NAMED else p.message
+                            for p in f.to_put_right), terms)

@@ -399,18 +399,21 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE received_files SET moved_to = ? WHERE sha256 = ?", (moved_to, sha256))
 
-    def files_needing_feedback(self) -> list[ReceivedFile]:
+    def files_needing_feedback(self, also_accepted_with: frozenset[str] = frozenset()) -> list[ReceivedFile]:
         """Rejected files, and incomplete returns still counting, that no feedback note has covered yet.
 
+        Accepted returns still counting are included when one of their problems
+        has a code in `also_accepted_with` (an answer naming a child).
         Read from the store rather than from one run's memory, so a run killed
         before writing its feedback has it written by the next run.
         """
         rows = self.conn.execute(
             "SELECT * FROM received_files f WHERE f.feedback_file IS NULL AND (f.outcome = 'rejected'"
-            " OR (f.outcome = 'incomplete' AND EXISTS (SELECT 1 FROM returns r WHERE r.file_id = f.id"
+            " OR (f.outcome IN ('incomplete', 'accepted') AND EXISTS (SELECT 1 FROM returns r WHERE r.file_id = f.id"
             f" AND r.id IN ({_LATEST_OF_EACH_SLOT})))) ORDER BY f.id"
         )
-        return [_received_from_row(r) for r in rows]
+        files = [_received_from_row(r) for r in rows]
+        return [f for f in files if f.outcome != "accepted" or any(p.code in also_accepted_with for p in f.problems)]
 
     def mark_feedback(self, sha256s: list[str], feedback_file: str) -> None:
         with self.transaction() as conn:

@@ -52,12 +52,12 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict
 
+from .child_names import name_in_identifier
 from .models import (
     Agency,
     AgencyAction,
     Attendance,
     Case,
-    child_name_in,
     CountingRule,
     Cycle,
     CycleSettings,
@@ -1155,7 +1155,7 @@ class _CycleReader:
                     good = False
                 elif not self._unique(seen, ref.casefold(), ref_cell, "workbook.duplicate-case-ref", "The case reference"):
                     good = False
-                elif child and child_name_in(ref, child):
+                elif child and name_in_identifier(ref, child):
                     self.problem("workbook.case-ref-names-child",
                                  "The case reference contains part of the child's name; references go into file "
                                  "names and the board report, which must never name a child.",

@@ -201,3 +201,104 @@ def test_redact_takes_out_every_part_of_a_name_the_report_scan_would_find():
     terms = name_terms(cycle)
     assert redact("Nothing to see here.", terms) == "Nothing to see here."
     assert hits(cycle, "Ref_Enw_2") == [("C-1", "name")]  # the report scan uses the same matcher
+
+
+# --- every place a reader (or a file-properties dialog) can see -----------------------------------
+
+
+def _png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = zlib.compress(b"\x00\xff\xff\xff")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def test_every_part_and_attribute_of_the_report_is_scanned_in_any_spelling():
+    """Headers, footers, comments (text and author), properties, alt text on both picture elements."""
+    from lxml import etree
+
+    cycle = tiny_cycle("Amy Wymyślona")
+    doc = Document()
+    section = doc.sections[0]
+    section.header.paragraphs[0].text = "Prepared after the WYMYSLONA review"
+    section.footer.paragraphs[0].text = "Footer note: A\u200bmy"
+    para = doc.add_paragraph("Clean text.")
+    doc.add_comment(para.runs[0], text="Check with \u0410my's school", author="J Wymyslona")
+    doc.core_properties.title = "Notes on Amy"
+    doc.add_picture(io.BytesIO(_png()))
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    body = etree.fromstring(parts["word/document.xml"])
+    for el in body.iter():
+        if etree.QName(el).localname == "docPr":
+            el.set("descr", "Photo of Wymy\u015blona")
+        elif etree.QName(el).localname == "cNvPr":
+            el.set("descr", "AMY at home")
+    parts["word/document.xml"] = etree.tostring(body)
+    set_custom_properties(parts, {"Subject person": "Zofia WYMYŚLONA"})
+
+    found = {(h.part, h.where.split(" under ")[0]) for h in find_child_names(parts, cycle)}
+    places = {part for part, _ in found}
+    assert {"word/header1.xml", "word/footer1.xml", "word/comments.xml", "docProps/core.xml",
+            "docProps/custom.xml", "word/document.xml"} <= places, found
+    wheres = " | ".join(sorted(w for _, w in found))
+    assert "author" in wheres, wheres  # the comment's author, an attribute
+    assert "picture descr" in wheres and "cNvPr" in wheres, wheres  # both alt-text attributes
+    for hit in find_child_names(parts, cycle):
+        assert "amy" not in hit.context.casefold() and "wymy" not in hit.context.casefold(), hit.context
+
+
+def test_a_name_typed_into_the_learning_log_keeps_the_log_as_it_was_and_says_where(tmp_path, example_cycle,
+                                                                                   example_inputs):
+    from openpyxl import load_workbook
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    returns, summaries = example_inputs
+    first = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    book = load_workbook(first.learning_log)
+    book.active.cell(row=3, column=9, value="Spoke to SIAN's mother about the plan")  # Progress, as typed
+    book.save(first.learning_log)
+    before = first.learning_log.read_bytes()
+
+    second = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
+    assert second.path.is_file() and second.learning_log is None  # the report is safe; the log is not rewritten
+    [problem] = [p for p in second.problems if p.code == "learning-log.child-named"]
+    assert problem.location == "Learning log, row 3, column Progress" and "case N-01" in problem.message
+    assert "sian" not in problem.message.casefold() and "[name]" in problem.message
+    assert first.learning_log.read_bytes() == before
+
+
+def test_results_workbook_is_marked_official_sensitive_on_its_first_sheet_and_every_printed_page(tmp_path,
+                                                                                                  example_cycle):
+    from openpyxl import load_workbook
+
+    from pipeline.ingest import ingest_inbox
+    from test_ingest import drop
+    from test_returns import issue_forms
+
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["POLICE"], cases=["N-01"])
+    drop(issued, "POLICE_N-01.docx", issued.filled("POLICE", "N-01"))
+    result = ingest_inbox(issued.ws, example_cycle)
+    book = load_workbook(result.results_path)
+    first = book.worksheets[0]
+    assert first.title == "Read me" and first["A1"].value == "OFFICIAL-SENSITIVE"
+    assert "do not publish" in " ".join(str(c.value) for c in first["A"])
+    assert {"Responses", "Summaries", "Returns", "Problems"} <= set(book.sheetnames)
+    for sheet in book.worksheets:
+        assert sheet.oddHeader.center.text == "OFFICIAL-SENSITIVE" == sheet.oddFooter.center.text, sheet.title
+    assert book.properties.category == "OFFICIAL-SENSITIVE" and "OFFICIAL-SENSITIVE" in book.properties.title
+
+
+@pytest.mark.parametrize("spelling, which", [
+    ("Amy", "given name"), ("AMY", "given name"), ("A\u200bmy", "given name"), ("\u0410my", "given name"),
+    ("\uff21\uff4d\uff59", "given name"), ("Wymyslona", "name"), ("WYMYŚLONA", "name"),
+    ("Wymy\u200bślona", "name"), ("Wymyśl\u043ena", "name")])
+def test_the_report_scan_finds_another_spelling_of_a_short_or_long_name(spelling, which):
+    cycle = tiny_cycle("Amy Wymyślona")
+    assert hits(cycle, "Nothing here.", f"In one case {spelling} was seen alone.") == [("C-1", which)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pytest
 
@@ -124,3 +126,121 @@ def test_status_of_a_workspace_with_nothing_returned(tmp_path, example_cycle):
     assert report.totals["complete"] == 0 and report.last_return is None
     assert {f.state for a in report.agencies for f in a.forms} == {OUTSTANDING}
     assert NO_INVOLVEMENT not in {f.state for a in report.agencies for f in a.forms}
+
+
+# --- a return whose answers name a child ------------------------------------------------------
+
+
+def _no_name_in(text: str, cycle, refs=("N-01", "N-02")) -> None:
+    from pipeline.child_names import fold
+
+    folded = fold(text).text
+    for ref in refs:
+        for part in re.split(r"[\s\-']+", cycle.case(ref).child_name):
+            assert fold(part).text not in folded, f"{part!r} in {text!r}"
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory, example_cycle) -> Issued:
+    """POLICE N-01 names its child (accent-free) and N-02's child (zero-width split): accepted, flagged, fed back."""
+    issued = issue_forms(tmp_path_factory.mktemp("named") / "ws", example_cycle, agencies=["POLICE"],
+                         cases=["N-01", "N-02"])
+    values = complete_answers(example_cycle,
+                              S7=("Met or exceeded", "Sian was seen alone and her views recorded.", ""),
+                              S9=("Not met", "", "Her friend Z\u200bofia WYMYSLONA was not spoken to."))
+    drop(issued, "POLICE_N-01 Sian.docx", issued.filled("POLICE", "N-01", values))
+    drop(issued, "POLICE_N-02.docx", issued.filled("POLICE", "N-02"))
+    issued.result = ingest_inbox(issued.ws, example_cycle)
+    return issued
+
+
+def test_a_return_naming_a_child_is_accepted_but_flagged_per_standard_without_the_name(named):
+    from pipeline.ingest import ACCEPTED, ACCEPTED_WITH_PROBLEMS
+
+    lines = {f.file: f for f in named.result.files}
+    flagged, clean = lines["POLICE_N-01 Sian.docx"], lines["POLICE_N-02.docx"]
+    assert clean.outcome == ACCEPTED and flagged.outcome == ACCEPTED_WITH_PROBLEMS
+    child_named = [p for p in flagged.problems if p.code == "return.child-named"]
+    kloe = {s.number: s.kloe for s in named.cycle.standards}
+    assert [p.location for p in child_named] == [f"KLOE {kloe[7]} table, Standard 7",
+                                                 f"KLOE {kloe[9]} table, Standard 9"]
+    assert "case N-02" in child_named[1].message and "this case" in child_named[0].message
+    for p in child_named:
+        assert p.severity.value == "warning"
+        _no_name_in(f"{p.message} {p.fix} {p.location} {p.value}", named.cycle)
+    _no_name_in(flagged.message, named.cycle)
+
+
+def test_the_agencys_feedback_says_which_standard_names_a_child_and_asks_for_the_case_reference(named):
+    [note] = named.result.feedback_files
+    text = note.read_text(encoding="utf-8-sig")
+    assert note.parent.name == "POLICE"
+    assert "File: POLICE_N-01 [name removed].docx" in text
+    assert "ACCEPTED and counted" in text
+    assert "Standard 7: This answer names a child" in text and "Standard 9: This answer names a child" in text
+    assert "referred to as case N-01" in text and "referred to as case N-02" in text
+    assert "POLICE_N-02.docx" not in text  # the clean return needs nothing
+    _no_name_in(text, named.cycle)
+
+
+def test_status_and_the_chase_list_show_the_flag_without_the_name(named):
+    cycle = named.cycle
+    report = agency_status(named.ws, cycle)
+    police = next(a for a in report.agencies if a.agency.code == "POLICE")
+    n01 = next(f for f in police.forms if f.form.identity.case_ref == "N-01")
+    assert n01.state == COMPLETE and [p.location.rsplit(" ", 1)[-1] for p in n01.names_a_child] == ["7", "9"]
+    assert police.child_named == 1 and report.totals["child_named"] == 1
+    entry = next(e for e in chase_list(named.ws, cycle, report) if e.agency.code == "POLICE")
+    assert [f.form.identity.case_ref for f in entry.named] == ["N-01"]
+    text = entry.text(cycle)
+    assert "answers name a child" in text and "Standard 7" in text
+    _no_name_in(text, cycle)
+    path = write_status_xlsx(named.ws, report, chase_list(named.ws, cycle, report))
+    book = openpyxl.load_workbook(path)
+    cells = " ".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
+    assert "[name removed]" in cells  # the file name the agency gave its return
+    _no_name_in(cells, cycle)
+
+
+def test_the_status_command_lists_returns_naming_a_child(named):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    result = CliRunner().invoke(cli, ["status", "-w", str(named.ws.root)], catch_exceptions=False)
+    assert "Returns whose answers name a child" in result.output
+    assert "POLICE case N-01: KLOE" in result.output and "Standard 9" in result.output
+
+
+try:  # this branch predates the shared `resave_with_libreoffice` fixture of tests/conftest.py; drop after merging
+    from test_returns import lo_resave as _lo_resave, needs_soffice as _needs_soffice
+except ImportError:  # pragma: no cover - the shared fixture (and its skip) is there
+    _lo_resave, _needs_soffice = None, pytest.mark.libreoffice
+if _lo_resave is not None:
+    @pytest.fixture
+    def resave_with_libreoffice():
+        return _lo_resave
+
+
+@pytest.mark.libreoffice
+@_needs_soffice
+def test_a_return_saved_by_libreoffice_that_names_a_child_is_flagged_the_same(tmp_path, example_cycle,
+                                                                               resave_with_libreoffice):
+    """LibreOffice drops the control tags, so answers are read by position: the flag must not depend on tags."""
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["CCG"])
+    folder = tmp_path / "as-sent"
+    folder.mkdir()
+    values = complete_answers(example_cycle, S3=("Met or exceeded", "LUCJA attended every review.", ""))
+    (folder / "CCG_CSE-01.docx").write_bytes(issued.filled("CCG", "CSE-01", values))
+    (folder / "CCG_summary.docx").write_bytes(issued.filled("CCG", None, {
+        "ca:summary:improvements": "Share plans with Nieprawdziwa family early.",
+        "ca:summary:partnership": "More joint visits.", "ca:summary:comments": ""}))
+    for path in resave_with_libreoffice(sorted(folder.iterdir()), tmp_path / "libreoffice"):
+        drop(issued, path.name, path.read_bytes())
+    result = ingest_inbox(issued.ws, example_cycle)
+    flagged = {f.file: [p.location for p in f.problems if p.code == "return.child-named"] for f in result.files}
+    kloe = next(s.kloe for s in example_cycle.standards if s.number == 3)
+    assert flagged == {"CCG_CSE-01.docx": [f"KLOE {kloe} table, Standard 3"],
+                       "CCG_summary.docx": ["Improvements to be made in your agency"]}
+    [note] = result.feedback_files
+    _no_name_in(note.read_text(encoding="utf-8-sig"), example_cycle, refs=("CSE-01",))

@@ -281,6 +281,23 @@ def _story_texts(part: str, root: etree._Element, headings: set[str]) -> Iterato
             value = container.get(attr)
             if value:
                 yield TextSpot(part, f"picture {attr} (alt text) under '{_short(heading)}'", value)
+    yield from _story_attributes(part, root)
+
+
+def _story_attributes(part: str, root: etree._Element) -> Iterator[TextSpot]:
+    """Every other attribute holding words (comment authors, picture cNvPr alt text, tooltips), once each."""
+    prefix = "" if part == "word/document.xml" else f"{_story_name(part)}: "
+    seen: set[tuple[str, str, str]] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag == f"{{{WP}}}docPr":
+            continue
+        local = etree.QName(el).localname
+        for attr, value in el.attrib.items():
+            key = (local, attr, value)
+            if key in seen or not re.search(r"[^\W\d_]{2}", value) or value.startswith(("http://", "https://")):
+                continue
+            seen.add(key)
+            yield TextSpot(part, f"{prefix}'{local}' attribute {etree.QName(attr).localname}", value)
 
 
 def _story_name(part: str) -> str:

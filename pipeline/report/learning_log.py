@@ -16,6 +16,10 @@ officer typed into it:
   columns, and formulas stay formulas; a log with sheets of the officer's
   own is first copied aside (learning-log (before ...).xlsx), since only
   the log sheet is rewritten.
+
+The log is the board's register, shared beyond the officer: like the report,
+it is not written while any of its cells names a child of this cycle (in any
+spelling `child_names` folds); the problem says which row and column.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..child_names import context, find_name, terms_for
 from ..models import Cycle
-from ..problems import CaseAuditError
+from ..problems import CaseAuditError, ProblemReport
 from ..workspace import Workspace, atomic_write_bytes, unique_path
 
 SHEET = "Learning log"
@@ -165,6 +170,23 @@ def learning_log_bytes(rows: list[dict[str, Any]], extra_columns: list[str] = ()
     return buf.getvalue()
 
 
+def refuse_if_named(rows: list[dict[str, Any]], cycle: Cycle, path: Path) -> None:
+    """Raise (nothing written, the old log kept) when a cell of the new log names a child of the cycle."""
+    terms = terms_for(cycle)
+    report = ProblemReport()
+    for number, row in enumerate(rows, start=2):
+        for title, value in row.items():
+            hit = find_name(value, terms) if isinstance(value, str) and terms else None
+            if hit is not None:
+                report.add("learning-log.child-named",
+                           f"The {hit.term.which} of the child in case {hit.term.case_ref} is in the learning log: "
+                           f"{context(hit, terms)}",
+                           "Reword it (refer to the case by its reference) in the cycle workbook's learning-action "
+                           f"or agency-action sheets, or in {path.name} itself, then run build-report again.",
+                           file=path, location=f"{SHEET}, row {number}, column {title}")
+    report.raise_if_errors(f"{path.name} was not updated: it would name a child in {len(report.errors)} place(s).")
+
+
 def write_learning_log(ws: Workspace, cycle: Cycle) -> Path:
     """Rewrite outbox/learning-log.xlsx, keeping what the officer typed (see module notes)."""
     path = ws.learning_log_path
@@ -177,5 +199,6 @@ def write_learning_log(ws: Workspace, cycle: Cycle) -> Path:
         backup = unique_path(path.with_name(f"{path.stem} (before {stamp}){path.suffix}"))
         atomic_write_bytes(backup, path.read_bytes())
     rows = merge(old_rows, cycle_rows(cycle), cycle)
+    refuse_if_named(rows, cycle, path)
     atomic_write_bytes(path, learning_log_bytes(rows, extra))
     return path

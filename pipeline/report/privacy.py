@@ -10,12 +10,11 @@ by case reference and place, never by printing the name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ..child_names import find_name, find_names, name_terms
+from ..child_names import context, find_name, find_names, name_terms
 from ..findings import Findings, Quote
 from ..models import Cycle
 from ..ooxml.report_parts import iter_texts
@@ -52,11 +51,11 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
         hit = find_name(text, terms)
         if hit is None or (hit.term.case_ref, location) in seen:
             return
-        term, plain, m = hit.term, hit.text, hit.match
+        term = hit.term
         seen.add((term.case_ref, location))
         report.add("report.child-named-in-return",
                    f"The {term.which} of the child in case {term.case_ref} is in words the report would quote: "
-                   f"{_masked(plain, m)}",
+                   f"{context(hit, terms)}",
                    f"Ask the agency to resend {form} without the child's name (or correct "
                    "the copy in inbox/processed/, save it into inbox/ and run ingest); then run build-report again.",
                    location=location)
@@ -106,15 +105,8 @@ def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
             if key in seen:
                 continue
             seen.add(key)
-            hits.append(NameHit(found.term.case_ref, found.term.which, spot.part, spot.where,
-                                _masked(found.text, found.match)))
+            hits.append(NameHit(found.term.case_ref, found.term.which, spot.part, spot.where, context(found, terms)))
     return hits
-
-
-def _masked(text: str, m: re.Match) -> str:
-    before = text[max(0, m.start() - 40):m.start()]
-    after = text[m.end():m.end() + 40]
-    return re.sub(r"\s+", " ", f"\u2026{before}[name]{after}\u2026").strip()
 
 
 def refuse_if_named(parts: dict[str, bytes], cycle: Cycle, *, output_name: str) -> None:
