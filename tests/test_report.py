@@ -24,6 +24,7 @@ from pipeline.problems import CaseAuditError
 from pipeline.report import build_report, latest_report
 from pipeline.report.excel import BY_AGENCY, BY_STANDARD, add_summary_sheets
 from pipeline.report.learning_log import write_learning_log
+from pipeline.wording import ROUNDING_RULE
 from pipeline.workspace import init_workspace, shipped_template
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -117,7 +118,7 @@ def test_every_percentage_is_computed_from_the_counts_printed_beside_it(built, e
 
 def test_rounding_rule_is_stated_exactly_once(built):
     _, result, doc = built
-    rule = result.findings.rounding_rule
+    rule = ROUNDING_RULE
     assert sum(text.count(rule) for text in body_texts(doc)) == 1
 
 
