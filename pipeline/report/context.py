@@ -103,7 +103,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "cycle_name": cycle.settings.cycle_name,
         "cycle_id": cycle.settings.cycle_id,
         "built_on": _long_date(built_on or date.today()),
-        "findings": findings,
+        "findings": _with_earlier_names(findings, words),
         "words": words,
         "narrative_begin": narrative_begin,
         "narrative_end": narrative_end,
@@ -135,6 +135,35 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
     }
     narrative = NarrativeFigures(region_figures(findings), partial(wording.describe_changes, findings=findings))
     return ReportInputs(context=context, charts=charts, narrative=narrative)
+
+
+class _Names:
+    """An object as a template sees it, plus a few names of its own (looked up first)."""
+
+    def __init__(self, target: Any, extra: dict[str, Any]) -> None:
+        self._target, self._extra = target, extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._target, name)
+
+
+def _with_earlier_names(findings: Findings, words: wording.ReportWords) -> _Names:
+    """`findings` also answering the sentence names earlier shipped templates used.
+
+    A workspace's own (restyled) copy of an earlier template still builds:
+    findings.methodology.sentence, findings.data_quality.sentences,
+    findings.learning_event.sentence, findings.counting_rule_sentence,
+    findings.rounding_rule and findings.exception_rule read from `words`.
+    """
+    return _Names(findings, {
+        "counting_rule_sentence": words.counting_rule, "rounding_rule": words.rounding_rule,
+        "exception_rule": words.exception_rule,
+        "methodology": _Names(findings.methodology, {"sentence": words.methodology}),
+        "data_quality": _Names(findings.data_quality, {"sentences": words.data_quality}),
+        "learning_event": _Names(findings.learning_event, {"sentence": words.learning_event}),
+    })
 
 
 # --- pieces -------------------------------------------------------------------------------
