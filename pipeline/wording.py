@@ -219,7 +219,8 @@ def cases_audited_sentence(selected: int, audited: int, by_area: Sequence[tuple[
     if audited == selected:
         lead = f"A total of {plural(audited, 'case was', 'cases were')} audited"
     else:
-        lead = f"Of the {plural(selected, 'case', 'cases')} selected, {audited} {'was' if audited == 1 else 'were'} audited"
+        lead = (f"Of the {plural(selected, 'case', 'cases')} selected, "
+                f"{audited} {'was' if audited == 1 else 'were'} audited")
     return lead + (f", with {join_and(parts)}." if parts else ".")
 
 
