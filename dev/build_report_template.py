@@ -8,6 +8,13 @@ their workspace's templates/word/overview-report.docx. Its wording is the
 shipped default, taken from the 2015-16 report and made general; every name,
 number, KLOE and standard comes from the cycle and the findings at build time.
 
+Where the words live. Words that never depend on a figure (headings, the
+introduction, captions, notes) are written here, in the template, so the comms
+team can change them in Word. Every sentence or label made from a figure (the
+headline of each standard, the counting notes, the data-quality bullets,
+table labels, chart titles) comes from `pipeline/wording.py` and reaches the
+template as `{{ words.* }}` or through the tables' rows.
+
 Narrative regions sit between {{ narrative_begin("id") }} and {{ narrative_end() }}
 paragraphs, directly under a heading: their text is the first draft, and
 once someone edits it in the report, rebuilds keep their words.
@@ -80,6 +87,13 @@ def add_raw_style(doc, xml: str) -> None:
 
 
 def build_styles(doc) -> None:
+    _restyle_builtin(doc)
+    _add_report_styles(doc)
+    _set_language(doc)
+
+
+def _restyle_builtin(doc) -> None:
+    """Word's own styles (Normal, headings, title, caption, lists...) in the report's fonts and colours."""
     styles = doc.styles
     set_font(styles["Normal"], 11)
     spacing(styles["Normal"], 0, 8, 1.15)
@@ -112,6 +126,9 @@ def build_styles(doc) -> None:
     set_font(styles["Footer"], 8.5, color=GREY)
     set_font(styles["Quote"], 10.5, italic=True, color=GREY)
 
+
+def _add_report_styles(doc) -> None:
+    """The report's own styles: table text, headings, labels, quotes and bullets, figures, notes, cover, TOC."""
     w = nsdecls("w")
     add_raw_style(doc, f'''<w:style {w} w:type="paragraph" w:customStyle="1" w:styleId="TableText">
       <w:name w:val="Table Text"/><w:basedOn w:val="Normal"/><w:qFormat/>
@@ -169,7 +186,10 @@ def build_styles(doc) -> None:
       <w:tblStylePr w:type="firstRow"><w:rPr><w:b/><w:color w:val="FFFFFF"/></w:rPr>
         <w:tcPr><w:shd w:val="clear" w:color="auto" w:fill="{HEADER_FILL}"/></w:tcPr></w:tblStylePr>
     </w:style>''')
-    # language of the whole document, for spelling and screen readers
+
+
+def _set_language(doc) -> None:
+    """The language of the whole document, for spelling and screen readers."""
     rpr_default = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
     lang = rpr_default.find(qn("w:lang"))
     if lang is None:
@@ -361,11 +381,9 @@ def page_setup(section, *, landscape=False) -> None:
 # --- the report --------------------------------------------------------------------
 
 
-def build() -> bytes:
-    doc = Document()
-    build_styles(doc)
-    b = Builder(doc)
-
+def _page_frame(b: Builder) -> None:
+    """Header and footer of every page: the report title, "Page n of m"."""
+    doc = b.doc
     section = doc.sections[0]
     page_setup(section)
     section.different_first_page_header_footer = True
@@ -381,6 +399,9 @@ def build() -> bytes:
     fp.add_run(" of ")
     field_runs(fp, "NUMPAGES")
 
+
+def _cover_and_contents(b: Builder) -> None:
+    """The cover page and the table of contents (filled in by the build)."""
     # cover
     b.p("{{ board_name }}", "Cover Board")
     b.p("{{ report_title }}", "Title")
@@ -395,12 +416,15 @@ def build() -> bytes:
     field_runs(toc, 'TOC \\o "1-3" \\h \\z \\u', "Right-click and choose Update Field to show the contents.")
     b.page_break()
 
+
+def _executive_summary(b: Builder) -> None:
+    """Executive Summary and Table 1."""
     # Executive summary
     b.h("Executive Summary", 1)
 
     def executive():
         b.p("This report gives an overview of the findings of the {{ cycle_name }} multi-agency case audit. "
-            "{{ findings.methodology.sentence }}")
+            "{{ words.methodology }}")
         b.tag("{%p if met_in_every_case %}")
         b.p("The audit found areas of good practice. In particular:")
         b.bullets("met_in_every_case")
@@ -422,6 +446,9 @@ def build() -> bytes:
             "table1", t1,
             empty="No learning actions recorded yet: fill in the cycle workbook's Learning actions sheet.")
 
+
+def _introduction(b: Builder) -> None:
+    """Introduction, and Aims and Objectives."""
     # Introduction
     b.h("Introduction", 1)
 
@@ -461,12 +488,15 @@ def build() -> bytes:
         b.p("This information will be used to improve practice.")
     b.region('"objectives"', objectives)
 
+
+def _methodology(b: Builder) -> None:
+    """Methodology and the cases-by-priority-area table."""
     # Methodology
     b.h("Methodology", 1)
 
     def methodology():
         b.p("Each partner agency audited its own cases and presented its findings to a multi-agency audience. "
-            "{{ findings.methodology.sentence }} These were a snapshot of cases over a period of time.")
+            "{{ words.methodology }} These were a snapshot of cases over a period of time.")
         b.p("Key lines of enquiry were agreed by the Case Audit Sub-Group and phrased as questions the Board "
             "should be asking about front-line practice. Standards of performance that might be expected against "
             "each line of enquiry were also agreed, and auditors rated their cases against these standards. "
@@ -484,6 +514,9 @@ def build() -> bytes:
     b.table(["Priority area", "Cases selected", "Cases audited"], [9.0, 4.0, 4.0],
             "findings.methodology.priority_areas", cases_cells, total_row=cases_total, keep_rows=True)
 
+
+def _findings(b: Builder) -> None:
+    """Findings, Future Learning (with the returns table) and Methodology: Next Steps."""
     # Findings and future learning
     b.h("Findings", 1)
 
@@ -499,7 +532,7 @@ def build() -> bytes:
     b.h("Future Learning", 2)
 
     def future_learning():
-        b.tag("{%p for s in findings.data_quality.sentences %}")
+        b.tag("{%p for s in words.data_quality %}")
         b.p("{{ s }}", "List Bullet")
         b.tag("{%p endfor %}")
         b.p("Where an agency answered 'not applicable', the answer is recorded and shown beside the figures, "
@@ -528,10 +561,13 @@ def build() -> bytes:
             b.p(text, "List Bullet")
     b.region('"methodology-next-steps"', next_steps)
 
+
+def _summary_of_findings(b: Builder) -> None:
+    """Summary of Findings: per KLOE its commentary, chart and table; then the agency grid."""
     # Summary of findings
     b.h("Summary of Findings", 1)
-    b.p("How the figures are counted. {{ findings.counting_rule_sentence }} {{ findings.rounding_rule }} "
-        "{{ findings.exception_rule }}", "Note")
+    b.p("How the figures are counted. {{ words.counting_rule }} {{ words.rounding_rule }} "
+        "{{ words.exception_rule }}", "Note")
     b.tag("{%p for k in kloes %}")
     b.h("KLOE {{ k.number }}: {{ k.question }}", 2)
 
@@ -561,12 +597,15 @@ def build() -> bytes:
     b.p("{{ grid_chart }}", "Figure")
     b.caption("{{ grid_caption }}")
 
+
+def _learning_event(b: Builder) -> None:
+    """The Learning Event: attendance (Table 2) and group work (Table 3)."""
     # Learning event
     b.h("The Learning Event", 1)
 
     def learning_event():
         b.p("The learning event was a key part of the case audit methodology. It brought together a multi-agency "
-            "forum of auditors and practitioners to analyse the findings. {{ findings.learning_event.sentence }} "
+            "forum of auditors and practitioners to analyse the findings. {{ words.learning_event }} "
             "Table 2 shows attendance by agency.")
     b.region('"learning-event"', learning_event)
     b.caption("Table 2: Attendance at the learning event")
@@ -598,6 +637,9 @@ def build() -> bytes:
             "group_work", gw_cells,
             empty="No group work recorded yet: fill in the cycle workbook's Event group work sheet.")
 
+
+def _conclusions(b: Builder) -> None:
+    """Conclusion, each Key Area of Development, and Single Agency Learning."""
     # Conclusions
     b.h("Conclusion and Recommendations", 1)
 
@@ -623,6 +665,9 @@ def build() -> bytes:
         "brought together in a single-agency action plan, which will form part of the Board's improvement plan "
         "and will be monitored to make sure that actions are carried out. The plan is in Appendix 3."))
 
+
+def _appendix_1(b: Builder) -> None:
+    """Appendix 1: the toolkit, its KLOEs and standards, and the blank form tables."""
     # Appendix 1
     b.page_break()
     b.h("Appendix 1: Case Audit Toolkit", 1)
@@ -666,6 +711,10 @@ def build() -> bytes:
             "k.standards", form_cells, keep_rows=True)
     b.tag("{%p endfor %}")
 
+
+def _appendices_2_and_3(b: Builder) -> None:
+    """Appendices 2 and 3, in a landscape section."""
+    doc = b.doc
     # Appendix 2 and 3, landscape
     new = doc.add_section(WD_SECTION.NEW_PAGE)
     page_setup(new, landscape=True)
@@ -692,6 +741,16 @@ def build() -> bytes:
             c.p(["", "{{ row.action }}", "{{ row.progress }}", "{{ row.completed }}"][i])
     b.table(["Agency", "Actions to be taken", "Progress", "Completed?"], [4.5, 11.0, 7.0, 3.2], "appendix3", a3_cells, keep_rows=True,
             empty="No single-agency actions recorded yet: fill in the cycle workbook's Agency actions sheet.")
+
+
+def build() -> bytes:
+    doc = Document()
+    build_styles(doc)
+    b = Builder(doc)
+
+    for part in (_page_frame, _cover_and_contents, _executive_summary, _introduction, _methodology, _findings,
+                 _summary_of_findings, _learning_event, _conclusions, _appendix_1, _appendices_2_and_3):
+        part(b)
 
     # fields refresh when Word opens the report (the table of contents gets its page numbers)
     set_update_fields_on_open(doc.settings.element)

@@ -430,17 +430,21 @@ def package(body: str, *, title: str, marking: str, footer_identity: str) -> byt
     return out.getvalue()
 
 
-def main() -> None:
-    from lxml import etree
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    built = {
+def build() -> dict[str, bytes]:
+    """Each shipped form template by file name (tests compare them with templates/word/)."""
+    return {
         "audit-form.docx": package(audit_body(), title="Case audit form", marking="OFFICIAL-SENSITIVE",
                                    footer_identity="Form ID: {{ form_id }}   Case reference: {{ case.ref }}"),
         "agency-summary.docx": package(summary_body(), title="Case audit agency summary", marking="OFFICIAL",
                                        footer_identity="Form ID: {{ form_id }}   Agency: {{ agency.code }}"),
     }
-    for name, data in built.items():
+
+
+def main() -> None:
+    from lxml import etree
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, data in build().items():
         with zipfile.ZipFile(io.BytesIO(data)) as zf:  # every part must be well-formed XML
             for part in zf.namelist():
                 etree.fromstring(zf.read(part))

@@ -1,9 +1,11 @@
 """Where every figure in the board report comes from.
 
 One call, `compute_findings`, turns the cycle and the current returns into a
-`Findings` tree that the report template and results.xlsx read directly. Every
-percentage goes through `percent`, and every generated sentence prints the
-counts its percentage came from, so the report can never say "85% (9 of 11)".
+`Findings` tree of numbers (counts, percentages, structured comparisons and
+digests of the counts) that the report and results.xlsx read. Every
+percentage goes through `percent`. There are no sentences here: `wording`
+turns these numbers into English, always printing a percentage beside the
+counts it came from, so the report can never say "85% (9 of 11)".
 
 Counting rules (how several agencies' ratings of one case become "the case met
 the standard") are in `case_outcome`. 'Not applicable' and blank answers are
@@ -16,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from pydantic import BaseModel
 
@@ -37,37 +40,11 @@ from .models import (
     normalise_label,
 )
 
-ROUNDING_RULE = (
-    "Percentages are rounded to the nearest whole number, halves rounded up, "
-    "and always shown with the counts they come from."
-)
-
-COUNTING_RULE_SENTENCES = {
-    CountingRule.ALL: (
-        "A case counts as meeting a standard when every agency that rated it said the standard was met. "
-        "'Not applicable' and blank answers are not counted as ratings."
-    ),
-    CountingRule.MAJORITY: (
-        "A case counts as meeting a standard when more than half of the agencies that rated it said the "
-        "standard was met; an even split counts as not met. "
-        "'Not applicable' and blank answers are not counted as ratings."
-    ),
-    CountingRule.ANY: (
-        "A case counts as meeting a standard when at least one agency that rated it said the standard was met. "
-        "'Not applicable' and blank answers are not counted as ratings."
-    ),
-}
-
 # Agency-level exceptions: an agency is called out under a standard when its
 # practice stands well below the rest of the partnership. All three must hold:
 EXCEPTION_MIN_NOT_MET = 2  # it said "not met" in at least two cases (one case is an anecdote, not a pattern)
 EXCEPTION_MIN_NOT_MET_SHARE = Fraction(1, 3)  # not met in at least a third of the cases it audited
 EXCEPTION_MIN_GAP = Fraction(25, 100)  # its met-rate is at least 25 points below the other agencies' combined
-EXCEPTION_RULE = (
-    "An agency is named under a standard when it said the standard was not met in at least 2 cases and in "
-    "at least a third of the cases it audited, and its share of 'met' ratings is at least 25 percentage points "
-    "below that of all the other agencies together."
-)
 
 QUOTE_LIMIT = 160
 
@@ -154,7 +131,6 @@ class AgencyException(Model):
     audited: int
     agency_met_percent: int
     others_met_percent: int
-    sentence: str
 
 
 class StandardFindings(Model):
@@ -181,9 +157,6 @@ class StandardFindings(Model):
     reasons: tuple[Quote, ...]
     na_reasons: tuple[Quote, ...]
     evidence: tuple[Quote, ...]
-    sentence: str
-    sentences: tuple[str, ...]  # the headline, then each agency-level exception
-    reason_sentences: tuple[str, ...]
     digest: str
 
 
@@ -192,7 +165,6 @@ class KloeFindings(Model):
     question: str
     title: str
     standards: tuple[StandardFindings, ...]
-    sentences: tuple[str, ...]
     digest: str
 
 
@@ -279,7 +251,6 @@ class DataQuality(Model):
     missing_by_standard: tuple[StandardCount, ...]
     summaries_expected: int
     summaries_returned: int
-    sentences: tuple[str, ...]
     digest: str
 
 
@@ -296,7 +267,6 @@ class Methodology(Model):
     agencies_involved: int
     agencies_returned: tuple[str, ...]
     agency_names_returned: tuple[str, ...]
-    sentence: str
     digest: str
 
 
@@ -310,7 +280,6 @@ class LearningEvent(Model):
     total_practitioners: int
     agencies_attending: int
     rows: tuple[AttendanceRow, ...]
-    sentence: str
     digest: str
 
 
@@ -333,9 +302,6 @@ class Findings(Model):
     cycle_id: str
     cycle_name: str
     counting_rule: CountingRule
-    counting_rule_sentence: str
-    rounding_rule: str
-    exception_rule: str
     standards: tuple[StandardFindings, ...]
     kloes: tuple[KloeFindings, ...]
     agencies: tuple[AgencyFindings, ...]
@@ -402,66 +368,62 @@ def figures_digest(finding_subset) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-# --- sentences -----------------------------------------------------------------
+# --- the figures a passage quotes ----------------------------------------------------
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
+@dataclass(frozen=True)
+class Figure:
+    """One figure a report passage states, as numbers: what it is about, and its values.
 
-
-def _finish(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def standard_sentence(cases_met: int, cases_assessed: int, cases_total: int, finding_met: str,
-                      finding_not_met: str = "") -> str:
-    """'In 82% of cases (9 of 11), the right agencies were involved.' and its all / none / not assessed forms.
-
-    When no case met the standard the sentence is turned round with the
-    'finding when not met' phrase ("In all 4 cases, there was no evidence of
-    consent being obtained."): "In none of the 4 cases, practitioners were
-    clear..." reads as the opposite of what it means.
+    `kind` and `about` name it (a standard's headline is ("standard", (7,)), an
+    agency exception ("exception", (7, "POLICE"))); `values` are its counts.
+    A rebuild compares the figures an edited passage was written against with
+    today's, key by key; `wording.figure_sentence` says each one in words.
     """
-    phrase = finding_met.strip().rstrip(".")
-    negative = finding_not_met.strip().rstrip(".")
-    if cases_assessed == 0:
-        return f"None of the {_plural(cases_total, 'case', 'cases')} was assessed against this standard."
-    if cases_assessed >= 2 and cases_met == cases_assessed:
-        head = f"In all {cases_assessed} cases, {phrase}."
-    elif cases_assessed >= 2 and cases_met == 0 and negative:
-        head = f"In all {cases_assessed} cases, {negative}."
-    elif cases_assessed >= 2 and cases_met == 0:
-        head = f"In none of the {cases_assessed} cases, {phrase}."
-    else:
-        head = f"In {percent(cases_met, cases_assessed)}% of cases ({cases_met} of {cases_assessed}), {phrase}."
-    left_out = cases_total - cases_assessed
-    if left_out > 0:
-        verb = "was" if left_out == 1 else "were"
-        head += f" {left_out} of the {cases_total} cases {verb} not assessed against this standard."
-    return head
+
+    kind: str
+    about: tuple[Union[int, str], ...]
+    values: tuple[int, ...]
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.about)
+
+    def to_json(self) -> list:
+        return [self.kind, list(self.about), list(self.values)]
+
+    @classmethod
+    def from_json(cls, data) -> "Figure":
+        kind, about, values = data
+        return cls(str(kind), tuple(about), tuple(int(v) for v in values))
 
 
-def exception_sentence(not_met: int, audited: int, short_name: str, finding_not_met: str) -> str:
-    """'In 7 of the 9 cases audited by the Police, there was no evidence of consent being obtained.'"""
-    phrase = finding_not_met.strip().rstrip(".")
-    if not_met == audited == 1:
-        lead = f"In the one case audited by {short_name}"
-    elif not_met == audited == 2:
-        lead = f"In both cases audited by {short_name}"
-    elif not_met == audited:
-        lead = f"In all {audited} cases audited by {short_name}"
-    else:
-        lead = f"In {not_met} of the {audited} cases audited by {short_name}"
-    return f"{lead}, {phrase}."
+def headline_figure(s: StandardFindings) -> Figure:
+    return Figure("standard", (s.number,), (s.cases_met, s.cases_assessed, s.cases_total))
 
 
-def reason_sentence(quote: Quote, agency: Agency) -> str:
-    return f"{_cap(agency.short_name or agency.name)} (case {quote.case_ref}): \u201c{_finish(quote.text)}\u201d"
+def exception_figure(e: AgencyException) -> Figure:
+    return Figure("exception", (e.standard, e.agency), (e.not_met, e.audited))
+
+
+def kloe_figures(k: KloeFindings) -> tuple[Figure, ...]:
+    """The KLOE commentary's figures: each standard's headline, then each agency exception."""
+    return (tuple(headline_figure(s) for s in k.standards)
+            + tuple(exception_figure(e) for s in k.standards for e in s.exceptions))
+
+
+def methodology_figure(m: Methodology) -> Figure:
+    return Figure("cases-audited", tuple(r.name for r in m.priority_areas),
+                  (m.cases_selected, m.cases_audited, *(r.cases_audited for r in m.priority_areas)))
+
+
+def returns_figure(dq: DataQuality) -> Figure:
+    return Figure("returns", (), (dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), len(dq.incomplete),
+                                  len(dq.no_involvement), dq.not_applicable_total, dq.missing_total))
+
+
+def attendance_figures(ev: LearningEvent) -> tuple[Figure, ...]:
+    return (Figure("attendance", (), (ev.total_practitioners, ev.agencies_attending)),) if ev.rows else ()
 
 
 def shorten(text: str, limit: int = QUOTE_LIMIT) -> tuple[str, bool]:
@@ -549,6 +511,26 @@ def _combine(cycle: Cycle, returns: Sequence[AuditReturn]) -> tuple[dict[tuple[s
 # --- the computation -----------------------------------------------------------
 
 
+@dataclass
+class _Inputs:
+    """What every part of the computation reads: the cycle, its lookups, and who audited which case."""
+
+    cycle: Cycle
+    pairs: dict[tuple[str, str], _Pair]
+    agency_by_code: dict[str, Agency]
+    audited: dict[str, list[str]]  # agency -> case refs audited, in cycle order
+    no_inv: dict[str, list[str]]  # agency -> case refs it reported no involvement in
+
+    def quote(self, agency: str, case_ref: str, standard: int, text: str) -> Quote:
+        short, cut = shorten(text)
+        return Quote(agency=agency, agency_name=self.agency_by_code[agency].name, case_ref=case_ref,
+                     standard=standard, text=short, shortened=cut)
+
+
+def _with_digest(made):
+    return made.model_copy(update={"digest": figures_digest(made)})
+
+
 def compute_findings(
     cycle: Cycle,
     returns: Sequence[AuditReturn],
@@ -556,170 +538,156 @@ def compute_findings(
     issued: Sequence[IssuedForm] = (),
 ) -> Findings:
     """Every figure of the board report, from the cycle and the current version of each return."""
-    rule = cycle.settings.counting_rule
     pairs, ignored, kept = _combine(cycle, returns)
-    agency_by_code = {a.code: a for a in cycle.agencies}
-    case_by_ref = {c.ref: c for c in cycle.cases}
-
-    audited: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}  # agency -> case refs, cycle order
+    audited: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
     no_inv: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
     for case in cycle.cases:
         for agency in cycle.agencies:
             pair = pairs.get((agency.code, case.ref))
-            if pair is None:
+            if pair is not None:
+                (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
+    inputs = _Inputs(cycle, pairs, {a.code: a for a in cycle.agencies}, audited, no_inv)
+
+    standard_findings = [_standard_findings(inputs, std) for std in cycle.standards]
+    kloe_findings = [_kloe_findings(k, standard_findings) for k in cycle.kloes]
+    agency_findings = _agency_findings(inputs, standard_findings, summaries)
+    data_quality = _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued,
+                                 inputs.agency_by_code)
+    methodology = _methodology(cycle, audited, pairs)
+    return Findings(
+        cycle_id=cycle.settings.cycle_id, cycle_name=cycle.settings.cycle_name,
+        counting_rule=cycle.settings.counting_rule,
+        standards=tuple(standard_findings), kloes=tuple(kloe_findings), agencies=tuple(agency_findings),
+        data_quality=data_quality, methodology=methodology, learning_event=_learning_event(cycle),
+        executive_summary=_executive_summary(methodology, standard_findings),
+    )
+
+
+def _standard_findings(inputs: _Inputs, std) -> StandardFindings:
+    """One standard: each case's outcome under the counting rule, each agency's answers, exceptions, quotes."""
+    cycle = inputs.cycle
+    by_case: list[CaseOutcome] = []
+    per_agency: dict[str, list[int]] = {a.code: [0, 0, 0, 0] for a in cycle.agencies}  # met, not, na, missing
+    quotes: dict[RatingKind, list[Quote]] = {RatingKind.MET: [], RatingKind.NOT_MET: [], RatingKind.NOT_APPLICABLE: []}
+    slot = {RatingKind.MET: 0, RatingKind.NOT_MET: 1, RatingKind.NOT_APPLICABLE: 2}
+    for case in cycle.cases:
+        counts = [0, 0, 0, 0]
+        for agency in cycle.agencies:
+            pair = inputs.pairs.get((agency.code, case.ref))
+            if pair is None or pair.no_involvement or std.number not in pair.covered:
                 continue
-            (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
+            ans = pair.answers.get(std.number)
+            kind = ans.rating if ans is not None else None
+            i = slot.get(kind, 3)
+            counts[i] += 1
+            per_agency[agency.code][i] += 1
+            said = "" if i == 3 else (ans.evidence if kind is RatingKind.MET else ans.reason)
+            if said.strip():
+                quotes[kind].append(inputs.quote(agency.code, case.ref, std.number, said))
+        m, n, na, miss = counts
+        by_case.append(CaseOutcome(case_ref=case.ref, priority_area=case.priority_area,
+                                   outcome=case_outcome(cycle.settings.counting_rule, m, n), met=m, not_met=n,
+                                   not_applicable=na, missing=miss))
+    figures = tuple(
+        AgencyStandardFigures(agency=a.code, standard=std.number, met=v[0], not_met=v[1],
+                              not_applicable=v[2], missing=v[3], audited=sum(v))
+        for a in cycle.agencies
+        for v in [per_agency[a.code]]
+        if inputs.audited[a.code] or cycle.cases_for(a.code)
+    )
+    cases_met = sum(1 for c in by_case if c.outcome == MET)
+    cases_not_met = sum(1 for c in by_case if c.outcome == NOT_MET)
+    assessed = cases_met + cases_not_met
+    r_met = sum(f.met for f in figures)
+    r_rated = sum(f.rated for f in figures)
+    return _with_digest(StandardFindings(
+        number=std.number, kloe=std.kloe, text=std.text, finding_met=std.finding_met,
+        finding_not_met=std.finding_not_met, na_allowed=std.na_allowed,
+        cases_total=len(cycle.cases), cases_assessed=assessed, cases_met=cases_met,
+        cases_not_met=cases_not_met, cases_not_assessed=len(cycle.cases) - assessed,
+        percent_met=percent(cases_met, assessed),
+        responses_met=r_met, responses_rated=r_rated,
+        responses_not_applicable=sum(f.not_applicable for f in figures),
+        responses_missing=sum(f.missing for f in figures),
+        percent_responses_met=percent(r_met, r_rated),
+        by_case=tuple(by_case), by_agency=figures, exceptions=_exceptions(std, figures),
+        reasons=tuple(quotes[RatingKind.NOT_MET]), na_reasons=tuple(quotes[RatingKind.NOT_APPLICABLE]),
+        evidence=tuple(quotes[RatingKind.MET]), digest="",
+    ))
 
-    def quote(agency: str, case_ref: str, standard: int, text: str) -> Quote:
-        short, cut = shorten(text)
-        return Quote(agency=agency, agency_name=agency_by_code[agency].name, case_ref=case_ref,
-                     standard=standard, text=short, shortened=cut)
 
-    standard_findings: list[StandardFindings] = []
-    for std in cycle.standards:
-        by_case: list[CaseOutcome] = []
-        per_agency: dict[str, list[int]] = {a.code: [0, 0, 0, 0] for a in cycle.agencies}  # met, not, na, missing
-        reasons, na_reasons, evidence = [], [], []
-        for case in cycle.cases:
-            m = n = na = miss = 0
-            for agency in cycle.agencies:
-                pair = pairs.get((agency.code, case.ref))
-                if pair is None or pair.no_involvement or std.number not in pair.covered:
-                    continue
-                ans = pair.answers.get(std.number)
-                kind = ans.rating if ans is not None else None
-                if kind is RatingKind.MET:
-                    m += 1
-                    per_agency[agency.code][0] += 1
-                    if ans.evidence.strip():
-                        evidence.append(quote(agency.code, case.ref, std.number, ans.evidence))
-                elif kind is RatingKind.NOT_MET:
-                    n += 1
-                    per_agency[agency.code][1] += 1
-                    if ans.reason.strip():
-                        reasons.append(quote(agency.code, case.ref, std.number, ans.reason))
-                elif kind is RatingKind.NOT_APPLICABLE:
-                    na += 1
-                    per_agency[agency.code][2] += 1
-                    if ans.reason.strip():
-                        na_reasons.append(quote(agency.code, case.ref, std.number, ans.reason))
-                else:
-                    miss += 1
-                    per_agency[agency.code][3] += 1
-            by_case.append(CaseOutcome(case_ref=case.ref, priority_area=case.priority_area,
-                                       outcome=case_outcome(rule, m, n), met=m, not_met=n,
-                                       not_applicable=na, missing=miss))
-        figures = tuple(
-            AgencyStandardFigures(agency=a.code, standard=std.number, met=v[0], not_met=v[1],
-                                  not_applicable=v[2], missing=v[3], audited=sum(v))
-            for a in cycle.agencies
-            for v in [per_agency[a.code]]
-            if audited[a.code] or cycle.cases_for(a.code)
-        )
-        exceptions = _exceptions(std, figures, agency_by_code)
-        cases_met = sum(1 for c in by_case if c.outcome == MET)
-        cases_not_met = sum(1 for c in by_case if c.outcome == NOT_MET)
-        assessed = cases_met + cases_not_met
-        r_met = sum(f.met for f in figures)
-        r_rated = sum(f.rated for f in figures)
-        headline = standard_sentence(cases_met, assessed, len(cycle.cases), std.finding_met, std.finding_not_met)
-        body = dict(
-            number=std.number, kloe=std.kloe, text=std.text, finding_met=std.finding_met,
-            finding_not_met=std.finding_not_met, na_allowed=std.na_allowed,
-            cases_total=len(cycle.cases), cases_assessed=assessed, cases_met=cases_met,
-            cases_not_met=cases_not_met, cases_not_assessed=len(cycle.cases) - assessed,
-            percent_met=percent(cases_met, assessed),
-            responses_met=r_met, responses_rated=r_rated,
-            responses_not_applicable=sum(f.not_applicable for f in figures),
-            responses_missing=sum(f.missing for f in figures),
-            percent_responses_met=percent(r_met, r_rated),
-            by_case=tuple(by_case), by_agency=figures, exceptions=exceptions,
-            reasons=tuple(reasons), na_reasons=tuple(na_reasons), evidence=tuple(evidence),
-            sentence=headline,
-            sentences=(headline, *(e.sentence for e in exceptions)),
-            reason_sentences=tuple(reason_sentence(q, agency_by_code[q.agency]) for q in reasons),
-            digest="",
-        )
-        made = StandardFindings(**body)
-        standard_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
+def _kloe_findings(k, standard_findings: Sequence[StandardFindings]) -> KloeFindings:
+    stds = tuple(s for s in standard_findings if s.kloe == k.number)
+    return _with_digest(KloeFindings(number=k.number, question=k.question, title=k.title or k.question,
+                                     standards=stds, digest=""))
 
-    kloe_findings = []
-    for k in cycle.kloes:
-        stds = tuple(s for s in standard_findings if s.kloe == k.number)
-        sentences = tuple(line for s in stds for line in s.sentences)
-        made = KloeFindings(number=k.number, question=k.question, title=k.title or k.question,
-                            standards=stds, sentences=sentences, digest="")
-        kloe_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
 
+def _agency_findings(inputs: _Inputs, standard_findings: Sequence[StandardFindings],
+                     summaries: Sequence[SummaryReturn]) -> list[AgencyFindings]:
+    cycle = inputs.cycle
     latest_summary: dict[str, SummaryReturn] = {}
     for s in sorted(summaries, key=_received_key):
-        if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in agency_by_code:
+        if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in inputs.agency_by_code:
             latest_summary[s.identity.agency] = s
-
-    agency_findings = []
+    out = []
     for a in cycle.agencies:
-        if not (audited[a.code] or no_inv[a.code] or cycle.cases_for(a.code) or a.code in latest_summary):
-            continue
-        figs = tuple(f for s in standard_findings for f in s.by_agency if f.agency == a.code)
-        if not figs:
-            figs = tuple(AgencyStandardFigures(agency=a.code, standard=s.number, met=0, not_met=0,
-                                               not_applicable=0, missing=0, audited=0) for s in cycle.standards)
-        by_kloe = []
-        for k in cycle.kloes:
-            in_k = {s.number for s in cycle.standards_for(k.number)}
-            kf = [f for f in figs if f.standard in in_k]
-            by_kloe.append(AgencyKloeFindings(
-                kloe=k.number, title=k.title or k.question,
-                met=tuple(f for f in kf if f.met), not_met=tuple(f for f in kf if f.not_met),
-                evidence=tuple(q for s in standard_findings if s.number in in_k for q in s.evidence if q.agency == a.code),
-                reasons=tuple(q for s in standard_findings if s.number in in_k for q in s.reasons if q.agency == a.code),
-            ))
-        summary = latest_summary.get(a.code)
-        made = AgencyFindings(
-            code=a.code, name=a.name, short_name=a.short_name,
-            cases_involved=len(cycle.cases_for(a.code)), cases_audited=len(audited[a.code]),
-            audited_case_refs=tuple(audited[a.code]), no_involvement_case_refs=tuple(no_inv[a.code]),
-            met=sum(f.met for f in figs), not_met=sum(f.not_met for f in figs),
-            not_applicable=sum(f.not_applicable for f in figs), missing=sum(f.missing for f in figs),
-            standards=figs,
-            standards_met_in_every_case=tuple(f.standard for f in figs if f.met and not f.not_met),
-            standards_met_in_some_cases=tuple(f.standard for f in figs if f.met and f.not_met),
-            standards_not_met=tuple(f.standard for f in figs if f.not_met and not f.met),
-            by_kloe=tuple(by_kloe),
-            summary_returned=summary is not None,
-            improvements=summary.improvements if summary else "",
-            partnership=summary.partnership if summary else "",
-            comments=summary.comments if summary else "",
-            digest="",
-        )
-        agency_findings.append(made.model_copy(update={"digest": figures_digest(made)}))
+        if (inputs.audited[a.code] or inputs.no_inv[a.code] or cycle.cases_for(a.code)
+                or a.code in latest_summary):
+            out.append(_one_agency(inputs, a, standard_findings, latest_summary.get(a.code)))
+    return out
 
-    data_quality = _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, issued, agency_by_code)
-    methodology = _methodology(cycle, audited, pairs, case_by_ref)
-    learning = _learning_event(cycle)
+
+def _one_agency(inputs: _Inputs, a: Agency, standard_findings: Sequence[StandardFindings],
+                summary: Optional[SummaryReturn]) -> AgencyFindings:
+    """Appendix 2's row for one agency: its answers per standard and per KLOE, and its summary form."""
+    cycle = inputs.cycle
+    figs = tuple(f for s in standard_findings for f in s.by_agency if f.agency == a.code)
+    if not figs:
+        figs = tuple(AgencyStandardFigures(agency=a.code, standard=s.number, met=0, not_met=0,
+                                           not_applicable=0, missing=0, audited=0) for s in cycle.standards)
+    by_kloe = []
+    for k in cycle.kloes:
+        in_k = {s.number for s in cycle.standards_for(k.number)}
+        kf = [f for f in figs if f.standard in in_k]
+        by_kloe.append(AgencyKloeFindings(
+            kloe=k.number, title=k.title or k.question,
+            met=tuple(f for f in kf if f.met), not_met=tuple(f for f in kf if f.not_met),
+            evidence=tuple(q for s in standard_findings if s.number in in_k for q in s.evidence if q.agency == a.code),
+            reasons=tuple(q for s in standard_findings if s.number in in_k for q in s.reasons if q.agency == a.code),
+        ))
+    return _with_digest(AgencyFindings(
+        code=a.code, name=a.name, short_name=a.short_name,
+        cases_involved=len(cycle.cases_for(a.code)), cases_audited=len(inputs.audited[a.code]),
+        audited_case_refs=tuple(inputs.audited[a.code]), no_involvement_case_refs=tuple(inputs.no_inv[a.code]),
+        met=sum(f.met for f in figs), not_met=sum(f.not_met for f in figs),
+        not_applicable=sum(f.not_applicable for f in figs), missing=sum(f.missing for f in figs),
+        standards=figs,
+        standards_met_in_every_case=tuple(f.standard for f in figs if f.met and not f.not_met),
+        standards_met_in_some_cases=tuple(f.standard for f in figs if f.met and f.not_met),
+        standards_not_met=tuple(f.standard for f in figs if f.not_met and not f.met),
+        by_kloe=tuple(by_kloe),
+        summary_returned=summary is not None,
+        improvements=summary.improvements if summary else "",
+        partnership=summary.partnership if summary else "",
+        comments=summary.comments if summary else "",
+        digest="",
+    ))
+
+
+def _executive_summary(methodology: Methodology, standard_findings: Sequence[StandardFindings]) -> ExecutiveSummary:
     headlines = tuple(StandardHeadline(standard=s.number, cases_met=s.cases_met, cases_assessed=s.cases_assessed,
                                        percent_met=s.percent_met) for s in standard_findings)
-    exec_summary = ExecutiveSummary(
+    return _with_digest(ExecutiveSummary(
         cases_selected=methodology.cases_selected, cases_audited=methodology.cases_audited,
         standards=headlines,
         standards_met_in_every_case=tuple(s.number for s in standard_findings
                                           if s.cases_assessed and s.cases_met == s.cases_assessed),
         digest="",
-    )
-    exec_summary = exec_summary.model_copy(update={"digest": figures_digest(exec_summary)})
-
-    return Findings(
-        cycle_id=cycle.settings.cycle_id, cycle_name=cycle.settings.cycle_name, counting_rule=rule,
-        counting_rule_sentence=COUNTING_RULE_SENTENCES[rule], rounding_rule=ROUNDING_RULE,
-        exception_rule=EXCEPTION_RULE,
-        standards=tuple(standard_findings), kloes=tuple(kloe_findings), agencies=tuple(agency_findings),
-        data_quality=data_quality, methodology=methodology, learning_event=learning,
-        executive_summary=exec_summary,
-    )
+    ))
 
 
-def _exceptions(std, figures: Sequence[AgencyStandardFigures], agency_by_code) -> tuple[AgencyException, ...]:
-    """Agencies whose practice on this standard stands well below the rest (see EXCEPTION_RULE)."""
+def _exceptions(std, figures: Sequence[AgencyStandardFigures]) -> tuple[AgencyException, ...]:
+    """Agencies whose practice on this standard stands well below the rest (see `wording.EXCEPTION_RULE`)."""
     if not std.finding_not_met.strip():
         return ()
     out = []
@@ -735,11 +703,9 @@ def _exceptions(std, figures: Sequence[AgencyStandardFigures], agency_by_code) -
         own, rest = Fraction(f.met, f.rated), Fraction(others_met, others_rated)
         if rest - own < EXCEPTION_MIN_GAP:
             continue
-        agency = agency_by_code[f.agency]
         out.append(AgencyException(
             agency=f.agency, standard=std.number, not_met=f.not_met, audited=f.audited,
             agency_met_percent=percent(f.met, f.rated), others_met_percent=percent(others_met, others_rated),
-            sentence=exception_sentence(f.not_met, f.audited, agency.short_name or agency.name, std.finding_not_met),
         ))
     return tuple(out)
 
@@ -778,25 +744,6 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
     summary_agencies = {s.identity.agency for s in summaries if s.identity.cycle_id == cycle.settings.cycle_id}
     expected_summaries = [a.code for a in cycle.agencies if cycle.cases_for(a.code)]
 
-    sentences = []
-    if current:
-        returned = len(current) - len(outstanding)
-        sentences.append(f"{returned} of the {_plural(len(current), 'form', 'forms')} issued "
-                         f"{'was' if returned == 1 else 'were'} returned"
-                         + (f"; {len(outstanding)} {'is' if len(outstanding) == 1 else 'are'} outstanding." if outstanding else "."))
-    if awaiting:
-        sentences.append(f"Nothing has been received for {_plural(len(awaiting), 'case', 'cases')} "
-                         f"from an agency involved in {'it' if len(awaiting) == 1 else 'them'}.")
-    if incomplete:
-        sentences.append(f"{_plural(len(incomplete), 'return was', 'returns were')} incomplete.")
-    if no_involvement:
-        sentences.append(f"{_plural(len(no_involvement), 'return', 'returns')} reported no involvement in the case.")
-    if na_total:
-        sentences.append(f"{_plural(na_total, 'answer was', 'answers were')} 'not applicable'; "
-                         f"{'it is' if na_total == 1 else 'they are'} shown separately and not counted as a rating.")
-    if miss_total:
-        sentences.append(f"{_plural(miss_total, 'answer was', 'answers were')} left blank and "
-                         f"{'is' if miss_total == 1 else 'are'} not counted as a rating.")
     made = DataQuality(
         forms_issued=len(current), forms_returned=len(current) - len(outstanding), forms_outstanding=len(outstanding),
         outstanding=outstanding, returns_received=len(kept), incomplete=incomplete, no_involvement=no_involvement,
@@ -805,18 +752,12 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
         missing_total=miss_total, missing_by_standard=miss_by,
         summaries_expected=len(expected_summaries),
         summaries_returned=len(summary_agencies & {a.code for a in cycle.agencies}),
-        sentences=tuple(sentences), digest="",
+        digest="",
     )
-    return made.model_copy(update={"digest": figures_digest(made)})
+    return _with_digest(made)
 
 
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _methodology(cycle, audited, pairs, case_by_ref) -> Methodology:
+def _methodology(cycle, audited, pairs) -> Methodology:
     audited_refs = {ref for refs in audited.values() for ref in refs}
     areas: list[tuple[str, str]] = [(normalise_label(p.name), p.name) for p in cycle.priority_areas]
     for c in cycle.cases:  # a case naming an area the list lacks still counts, after the listed ones
@@ -829,19 +770,13 @@ def _methodology(cycle, audited, pairs, case_by_ref) -> Methodology:
                                         cases_audited=sum(1 for c in in_area if c.ref in audited_refs)))
     returned = [a for a in cycle.agencies if any(k[0] == a.code for k in pairs)]
     n_sel, n_aud = len(cycle.cases), len(audited_refs)
-    parts = [f"{r.cases_audited} covering {r.name}" for r in rows if r.cases_audited]
-    if n_aud == n_sel:
-        lead = f"A total of {_plural(n_aud, 'case was', 'cases were')} audited"
-    else:
-        lead = f"Of the {_plural(n_sel, 'case', 'cases')} selected, {n_aud} {'was' if n_aud == 1 else 'were'} audited"
-    sentence = lead + (f", with {_join(parts)}." if parts else ".")
     made = Methodology(
         cases_selected=n_sel, cases_audited=n_aud, priority_areas=tuple(rows),
         agencies_involved=sum(1 for a in cycle.agencies if cycle.cases_for(a.code)),
         agencies_returned=tuple(a.code for a in returned), agency_names_returned=tuple(a.name for a in returned),
-        sentence=sentence, digest="",
+        digest="",
     )
-    return made.model_copy(update={"digest": figures_digest(made)})
+    return _with_digest(made)
 
 
 def _learning_event(cycle) -> LearningEvent:
@@ -850,10 +785,4 @@ def _learning_event(cycle) -> LearningEvent:
                  for a in cycle.attendance)
     total = sum(r.count for r in rows)
     attending = sum(1 for r in rows if r.count > 0)
-    if rows:
-        sentence = (f"In total, {_plural(total, 'practitioner', 'practitioners')} across "
-                    f"{_plural(attending, 'agency', 'agencies')} attended the event.")
-    else:
-        sentence = ""
-    made = LearningEvent(total_practitioners=total, agencies_attending=attending, rows=rows, sentence=sentence, digest="")
-    return made.model_copy(update={"digest": figures_digest(made)})
+    return _with_digest(LearningEvent(total_practitioners=total, agencies_attending=attending, rows=rows, digest=""))

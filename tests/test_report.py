@@ -16,11 +16,14 @@ from docx.shared import RGBColor
 from lxml import etree
 from openpyxl import load_workbook
 
+from pipeline import wording
 from pipeline.findings import percent
+from pipeline.ooxml.package import read_parts, write_parts
 from pipeline.problems import CaseAuditError
 from pipeline.report import build_report, latest_report
 from pipeline.report.excel import BY_AGENCY, BY_STANDARD, add_summary_sheets
 from pipeline.report.learning_log import write_learning_log
+from pipeline.wording import ROUNDING_RULE
 from pipeline.workspace import init_workspace, shipped_template
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -110,7 +113,7 @@ def test_every_percentage_is_computed_from_the_counts_printed_beside_it(built, e
 
 def test_rounding_rule_is_stated_exactly_once(built):
     _, result, doc = built
-    rule = result.findings.rounding_rule
+    rule = ROUNDING_RULE
     assert sum(text.count(rule) for text in body_texts(doc)) == 1
 
 
@@ -289,6 +292,35 @@ def test_a_restyled_workspace_template_is_used(tmp_workspace, example_cycle, exa
     assert out.styles["Heading 1"].font.color.rgb == RGBColor(0x8B, 0x00, 0x00)
     assert out.styles["Normal"].font.name == "Georgia"
     assert "Executive Summary" in headings(out)
+
+
+EARLIER_TAGS = [  # how templates shipped before pipeline/wording.py named the sentences
+    (b"{{ words.methodology }}", b"{{ findings.methodology.sentence }}"),
+    (b"{%p for s in words.data_quality %}", b"{%p for s in findings.data_quality.sentences %}"),
+    (b"{{ words.counting_rule }} {{ words.rounding_rule }} {{ words.exception_rule }}",
+     b"{{ findings.counting_rule_sentence }} {{ findings.rounding_rule }} {{ findings.exception_rule }}"),
+    (b"{{ words.learning_event }}", b"{{ findings.learning_event.sentence }}"),
+]
+
+
+def test_a_workspace_copy_of_an_earlier_template_still_builds(tmp_workspace, example_cycle, example_inputs):
+    parts = read_parts(shipped_template("word", "overview-report.docx").read_bytes())
+    xml = parts["word/document.xml"]
+    for now, before in EARLIER_TAGS:
+        assert now in xml
+        xml = xml.replace(now, before)
+    assert b"words." not in xml
+    parts["word/document.xml"] = xml
+    own = tmp_workspace.templates_dir / "word" / "overview-report.docx"
+    own.parent.mkdir(parents=True)
+    own.write_bytes(write_parts(parts))
+    returns, summaries = example_inputs
+    result = build_report(tmp_workspace, example_cycle, returns=returns, summaries=summaries, issued=())
+    text = "\n".join(body_texts(Document(str(result.path))))
+    words = wording.report_words(result.findings)
+    for sentence in (words.methodology, words.rounding_rule, words.counting_rule, words.learning_event,
+                     *words.data_quality):
+        assert sentence and sentence in text
 
 
 def test_a_template_tag_the_build_does_not_know_is_named_in_the_error(tmp_workspace, example_cycle, example_inputs):

@@ -296,7 +296,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
     )
     _render(tpl, inputs.context, template_path)
     doc = tpl.docx
-    outcome = apply_narrative(doc, previous, inputs.region_digests, template_name=template_path.name)
+    outcome = apply_narrative(doc, previous, inputs.narrative, template_name=template_path.name)
 
     body = doc.element.body
     ensure_cells_have_paragraphs(body)

@@ -1,7 +1,8 @@
 """The report's charts as PNG bytes, each with alt text that states the figures it shows.
 
 matplotlib with the Agg backend: no display, same pixels on Windows and Linux.
-Every label is made from the same counts the tables print.
+Every label is made from the same counts the tables print; the words (titles,
+labels, alt text) come from `pipeline.wording`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
-from ..findings import AgencyFindings, KloeFindings, StandardFindings, percent  # noqa: E402
+from .. import wording  # noqa: E402
+from ..findings import AgencyFindings, KloeFindings, StandardFindings  # noqa: E402
 
 MET_COLOUR = "#1F3864"
 NOT_MET_COLOUR = "#D9DEE8"
@@ -44,12 +46,6 @@ class Chart:
     alt_text: str
 
 
-def _cases_label(s: StandardFindings) -> str:
-    if s.cases_assessed == 0:
-        return "not assessed"
-    return f"{s.cases_met} of {s.cases_assessed} ({s.percent_met}%)"
-
-
 def _short_phrase(s: StandardFindings, width: int = 44) -> str:
     phrase = (s.finding_met or s.text).strip().rstrip(".")
     phrase = phrase[:1].upper() + phrase[1:]
@@ -57,7 +53,7 @@ def _short_phrase(s: StandardFindings, width: int = 44) -> str:
     if len(lines) > 2:
         lines = lines[:2]
         lines[1] = lines[1][: width - 1].rstrip() + "\u2026"
-    return "\n".join([f"Standard {s.number}"] + lines)
+    return "\n".join([wording.standard_label(s.number)] + lines)
 
 
 def kloe_chart(kloe: KloeFindings) -> Chart:
@@ -70,10 +66,10 @@ def kloe_chart(kloe: KloeFindings) -> Chart:
         y = list(range(len(stds)))[::-1]
         met = [s.percent_met if s.cases_assessed else 0 for s in stds]
         rest = [100 - m if s.cases_assessed else 0 for m, s in zip(met, stds)]
-        ax.barh(y, met, color=MET_COLOUR, height=0.58, label="Met")
-        ax.barh(y, rest, left=met, color=NOT_MET_COLOUR, height=0.58, label="Not met")
+        ax.barh(y, met, color=MET_COLOUR, height=0.58, label=wording.CHART_MET)
+        ax.barh(y, rest, left=met, color=NOT_MET_COLOUR, height=0.58, label=wording.CHART_NOT_MET)
         for yy, s, m in zip(y, stds, met):
-            text = _cases_label(s)
+            text = wording.cases_label(s)
             if s.cases_assessed and m >= 28:
                 ax.text(m - 1.5, yy, text, va="center", ha="right", color="white", fontsize=8, fontweight="bold")
             else:
@@ -84,7 +80,7 @@ def kloe_chart(kloe: KloeFindings) -> Chart:
         ax.set_xlim(0, 100)
         ax.set_xticks([0, 25, 50, 75, 100])
         ax.set_xticklabels(["0%", "25%", "50%", "75%", "100%"])
-        ax.set_xlabel("Share of cases assessed that met the standard")
+        ax.set_xlabel(wording.KLOE_CHART_AXIS)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
@@ -92,15 +88,7 @@ def kloe_chart(kloe: KloeFindings) -> Chart:
         png = _png(fig)
     finally:
         plt.close(fig)
-    title = f"KLOE {kloe.number}: share of cases meeting each standard"
-    parts = [f"Bar chart. {title}."]
-    for s in stds:
-        if s.cases_assessed:
-            parts.append(f"Standard {s.number}: met in {s.cases_met} of {s.cases_assessed} cases assessed "
-                         f"({s.percent_met}%).")
-        else:
-            parts.append(f"Standard {s.number}: not assessed in any case.")
-    return Chart(png, title, " ".join(parts))
+    return Chart(png, wording.kloe_chart_title(kloe.number), wording.kloe_chart_alt_text(kloe))
 
 
 def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[AgencyFindings]) -> Chart:
@@ -133,10 +121,10 @@ def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[Agency
                 ax.text(ci, ri, f"{f.met}/{f.rated}", ha="center", va="center", fontsize=6.5,
                         color="white" if share > 0.55 else TEXT_COLOUR)
         ax.set_xticks(range(len(cols)))
-        ax.set_xticklabels([_label(a) for a in cols], rotation=40, ha="left", fontsize=7)
+        ax.set_xticklabels([wording.column_label(a) for a in cols], rotation=40, ha="left", fontsize=7)
         ax.xaxis.tick_top()
         ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([f"Standard {s.number}" for s in rows], fontsize=7)
+        ax.set_yticklabels([wording.standard_label(s.number) for s in rows], fontsize=7)
         ax.set_xticks([x - 0.5 for x in range(1, len(cols))], minor=True)
         ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
         ax.grid(which="minor", color="#BFBFBF", linewidth=0.5)
@@ -148,21 +136,7 @@ def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[Agency
         png = _png(fig)
     finally:
         plt.close(fig)
-    title = "Agency answers by standard: answers saying met, out of answers that rated the standard"
-    parts = [f"Grid chart. {title}. Totals for each agency across all standards:"]
-    for a in cols:
-        rated = a.met + a.not_met
-        parts.append(f"{a.short_name or a.name}: {a.met} of {rated} answers met ({percent(a.met, rated)}%).")
-    parts.append("Every cell of the grid is listed in the results workbook, sheet 'By agency'.")
-    return Chart(png, title, " ".join(parts))
-
-
-def _label(a: AgencyFindings) -> str:
-    """'the Police' reads well in a sentence; a column heading wants 'Police'."""
-    name = a.short_name or a.code
-    if name.casefold().startswith("the "):
-        name = name[4:]
-    return name[:1].upper() + name[1:]
+    return Chart(png, wording.GRID_TITLE, wording.grid_alt_text(cols))
 
 
 def _png(fig) -> bytes:

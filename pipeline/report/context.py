@@ -1,6 +1,7 @@
-"""What the report template is given: the cycle's words and the findings' figures, shaped for tables.
+"""What the report template is given: the cycle's words, the findings' figures and `wording`'s sentences.
 
-Every number here is read from `Findings` (nothing is counted again), and
+Every number here is read from `Findings` (nothing is counted again), every
+sentence and label made from a number comes from `pipeline.wording`, and
 every list comes from the cycle workbook in its own order, so Tables 1-3 and
 Appendix 3 carry the workbook's rows cell for cell.
 """
@@ -8,13 +9,25 @@ Appendix 3 carry the workbook's rows cell for cell.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any, Callable, Optional
 
-from ..findings import AgencyFindings, Findings, Quote, StandardFindings
+from .. import wording
+from ..findings import (
+    AgencyFindings,
+    Findings,
+    StandardFindings,
+    attendance_figures,
+    headline_figure,
+    kloe_figures,
+    methodology_figure,
+    returns_figure,
+)
 from ..models import Cycle
 from .charts import Chart, agency_grid, kloe_chart
+from .narrative import NarrativeFigures, RegionFigures
 
 REASONS_PER_STANDARD = 2
 REASONS_PER_KLOE = 8
@@ -27,7 +40,7 @@ class ReportInputs:
 
     context: dict[str, Any]
     charts: list[Chart]
-    region_digests: dict[str, list[str]] = field(default_factory=dict)
+    narrative: NarrativeFigures
 
 
 def kloe_region(number: int) -> str:
@@ -38,18 +51,22 @@ def key_area_region(number: int) -> str:
     return f"key-area-{number}"
 
 
-def region_digests(findings: Findings) -> dict[str, list[str]]:
-    """Which findings each standard narrative region is written about (findings' figures digests)."""
-    digests = {
-        "executive-summary": [findings.executive_summary.digest, findings.methodology.digest],
-        "methodology": [findings.methodology.digest],
-        "future-learning": [findings.data_quality.digest],
-        "learning-event": [findings.learning_event.digest],
-        "conclusion": [findings.executive_summary.digest],
+def region_figures(findings: Findings) -> dict[str, RegionFigures]:
+    """Which findings each standard narrative region is written about, and the figures its draft states."""
+    es, meth, dq, ev = (findings.executive_summary, findings.methodology, findings.data_quality,
+                        findings.learning_event)
+    cases = methodology_figure(meth)
+    every = tuple(headline_figure(findings.standard(n)) for n in es.standards_met_in_every_case)
+    regions = {
+        "executive-summary": RegionFigures((es.digest, meth.digest), (cases, *every)),
+        "methodology": RegionFigures((meth.digest,), (cases,)),
+        "future-learning": RegionFigures((dq.digest,), (returns_figure(dq),)),
+        "learning-event": RegionFigures((ev.digest,), attendance_figures(ev)),
+        "conclusion": RegionFigures((es.digest,)),
     }
     for k in findings.kloes:
-        digests[kloe_region(k.number)] = [k.digest]
-    return digests
+        regions[kloe_region(k.number)] = RegionFigures((k.digest,), kloe_figures(k))
+    return regions
 
 
 def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], Any],
@@ -70,29 +87,15 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
             "question": k.question,
             "title": k.title,
             "region": kloe_region(k.number),
-            "headlines": " ".join(s.sentence for s in k.standards),
-            "exceptions": " ".join(e.sentence for s in k.standards for e in s.exceptions),
-            "reasons": _reasons(k.standards),
+            "headlines": " ".join(wording.headline(s) for s in k.standards),
+            "exceptions": " ".join(line for s in k.standards for line in wording.exceptions(findings, s)),
+            "reasons": _reasons(findings, k.standards),
             "chart": chart(c),
-            "chart_caption": f"Figure {figure_no}: {c.title}",
+            "chart_caption": wording.figure_caption(figure_no, c.title),
             "rows": [_standard_row(s) for s in k.standards],
         })
     grid = agency_grid(findings.standards, findings.agencies)
-
-    dq = findings.data_quality
-    returns_rows = []
-    if dq.forms_issued:
-        returns_rows += [("Forms issued", dq.forms_issued), ("Forms returned", dq.forms_returned),
-                         ("Forms still outstanding", dq.forms_outstanding)]
-    returns_rows += [("Case audit returns counted in the figures", dq.returns_received),
-                     ("Returns that were incomplete", len(dq.incomplete)),
-                     ("Returns saying the agency had no involvement in the case", len(dq.no_involvement)),
-                     ("Answers of 'not applicable'", dq.not_applicable_total),
-                     ("Answers left blank", dq.missing_total)]
-    returns_rows += [(f"'Not applicable' answers on Standard {c.standard}", c.count)
-                     for c in dq.not_applicable_by_standard if c.count]
-    if dq.summaries_expected:
-        returns_rows.append(("Agency summary forms returned", f"{dq.summaries_returned} of {dq.summaries_expected}"))
+    words = wording.report_words(findings)
 
     context: dict[str, Any] = {
         "board_name": cycle.settings.board_name,
@@ -100,20 +103,21 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "cycle_name": cycle.settings.cycle_name,
         "cycle_id": cycle.settings.cycle_id,
         "built_on": _long_date(built_on or date.today()),
-        "findings": findings,
+        "findings": _with_earlier_names(findings, words),
+        "words": words,
         "narrative_begin": narrative_begin,
         "narrative_end": narrative_end,
-        "met_in_every_case": [findings.standard(n).sentence
-                              for n in findings.executive_summary.standards_met_in_every_case],
+        "met_in_every_case": list(words.met_in_every_case),
         "table1": [{"number": la.number, "learning_point": la.learning_point, "actions": list(la.actions),
                     "next_steps": list(la.next_steps)}
                    for la in sorted(cycle.learning_actions, key=lambda la: la.number)],
         "priority_areas": [p.description or p.name for p in cycle.priority_areas],
         "kloe_questions": [k.question for k in cycle.kloes],
-        "returns_rows": [{"label": label, "value": value} for label, value in returns_rows],
+        "returns_rows": [{"label": label, "value": value}
+                         for label, value in wording.returns_rows(findings.data_quality)],
         "kloes": kloes,
         "grid_chart": chart(grid),
-        "grid_caption": f"Figure {len(kloes) + 1}: {grid.title}",
+        "grid_caption": wording.figure_caption(len(kloes) + 1, grid.title),
         "attendance": [{"agency": agency_names.get(a.agency, a.agency), "count": a.count} for a in cycle.attendance],
         "group_work": [{"priority_area": g.priority_area, "strengths": list(g.strengths),
                         "development": list(g.development), "next_steps": list(g.next_steps)}
@@ -125,11 +129,41 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "toolkit": [{"number": k.number, "question": k.question,
                      "standards": [_standard_text(s.number, s.text) for s in cycle.standards_for(k.number)]}
                     for k in cycle.kloes],
-        "rating_options": _join_or([o.label for o in cycle.rating_scale.options]),
+        "rating_options": wording.join_or([o.label for o in cycle.rating_scale.options]),
         "appendix2": [_appendix2_row(a, findings) for a in findings.agencies if a.cases_involved or a.summary_returned],
         "appendix3": _appendix3_rows(cycle),
     }
-    return ReportInputs(context=context, charts=charts, region_digests=region_digests(findings))
+    narrative = NarrativeFigures(region_figures(findings), partial(wording.describe_changes, findings=findings))
+    return ReportInputs(context=context, charts=charts, narrative=narrative)
+
+
+class _Names:
+    """An object as a template sees it, plus a few names of its own (looked up first)."""
+
+    def __init__(self, target: Any, extra: dict[str, Any]) -> None:
+        self._target, self._extra = target, extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._target, name)
+
+
+def _with_earlier_names(findings: Findings, words: wording.ReportWords) -> _Names:
+    """`findings` also answering the sentence names earlier shipped templates used.
+
+    A workspace's own (restyled) copy of an earlier template still builds:
+    findings.methodology.sentence, findings.data_quality.sentences,
+    findings.learning_event.sentence, findings.counting_rule_sentence,
+    findings.rounding_rule and findings.exception_rule read from `words`.
+    """
+    return _Names(findings, {
+        "counting_rule_sentence": words.counting_rule, "rounding_rule": words.rounding_rule,
+        "exception_rule": words.exception_rule,
+        "methodology": _Names(findings.methodology, {"sentence": words.methodology}),
+        "data_quality": _Names(findings.data_quality, {"sentences": words.data_quality}),
+        "learning_event": _Names(findings.learning_event, {"sentence": words.learning_event}),
+    })
 
 
 # --- pieces -------------------------------------------------------------------------------
@@ -137,12 +171,6 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
 
 def _long_date(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
-
-
-def _join_or(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _head_and_points(text: str) -> tuple[str, list[str]]:
@@ -156,30 +184,21 @@ def _head_and_points(text: str) -> tuple[str, list[str]]:
 
 def _standard_text(number: int, text: str) -> dict[str, Any]:
     head, points = _head_and_points(text)
-    return {"number": number, "head": f"Standard {number}: {head}", "points": points}
+    return {"number": number, "head": wording.standard_heading(number, head), "points": points}
 
 
 def _standard_row(s: StandardFindings) -> dict[str, Any]:
     head, points = _head_and_points(s.text)
-    if points:
-        head = head.rstrip(" ;:,") + " (see Appendix 1)"
-    return {
-        "standard": f"{s.number}. {head}",
-        "cases": f"{s.cases_met} of {s.cases_assessed}" if s.cases_assessed else "not assessed",
-        "percent": f"{s.percent_met}%" if s.cases_assessed else "\u2013",
-        "responses": f"{s.responses_met} of {s.responses_rated}" if s.responses_rated else "none",
-        "not_applicable": s.responses_not_applicable,
-        "blank": s.responses_missing,
-    }
+    return wording.standard_row(s, head, bool(points))
 
 
-def _reasons(standards) -> list[str]:
+def _reasons(findings: Findings, standards) -> list[str]:
     """A few of the reasons given, different agencies first, so the draft reads as a summary, not a dump."""
     picked: list[str] = []
     for s in standards:
         seen: set[str] = set()
         taken = 0
-        for quote, sentence in zip(s.reasons, s.reason_sentences):
+        for quote, sentence in zip(s.reasons, wording.reason_sentences(findings, s)):
             if taken >= REASONS_PER_STANDARD or len(picked) >= REASONS_PER_KLOE:
                 break
             if quote.agency in seen:
@@ -188,16 +207,6 @@ def _reasons(standards) -> list[str]:
             picked.append(sentence)
             taken += 1
     return picked
-
-
-def _numbers(numbers: list[int]) -> str:
-    label = "Standard" if len(numbers) == 1 else "Standards"
-    return f"{label} {', '.join(str(n) for n in numbers)}"
-
-
-def _quote(q: Quote) -> str:
-    text = q.text.strip()
-    return f"\u201c{text}\u201d (case {q.case_ref})"
 
 
 def _appendix2_row(a: AgencyFindings, findings: Findings) -> dict[str, Any]:
@@ -209,25 +218,21 @@ def _appendix2_row(a: AgencyFindings, findings: Findings) -> dict[str, Any]:
             some = [f.standard for f in k.met if f.not_met]
             met.append({"kind": "label", "text": k.title})
             if every:
-                met.append({"kind": "text", "text": f"{_numbers(every)}: met in every case rated"})
+                met.append({"kind": "text", "text": wording.met_in_every_case_rated(every)})
             if some:
-                met.append({"kind": "text", "text": f"{_numbers(some)}: met in some cases"})
+                met.append({"kind": "text", "text": wording.met_in_some_cases(some)})
             for q in k.evidence[:QUOTES_PER_KLOE_IN_APPENDIX]:
-                met.append({"kind": "quote", "text": _quote(q)})
+                met.append({"kind": "quote", "text": wording.quoted(q)})
         if k.not_met:
             not_met.append({"kind": "label", "text": k.title})
             for f in k.not_met:
-                not_met.append({"kind": "text",
-                                "text": f"Standard {f.standard}: not met in {f.not_met} of {f.audited} "
-                                        f"{'case' if f.audited == 1 else 'cases'} audited"})
+                not_met.append({"kind": "text", "text": wording.not_met_in(f.standard, f.not_met, f.audited)})
             for q in k.reasons[:QUOTES_PER_KLOE_IN_APPENDIX]:
-                not_met.append({"kind": "quote", "text": _quote(q)})
+                not_met.append({"kind": "quote", "text": wording.quoted(q)})
     if a.cases_audited == 0:
-        note = ("No audit returned yet." if not a.no_involvement_case_refs
-                else "Reported no involvement in the cases it was sent.")
-        met = [{"kind": "text", "text": note}]
+        met = [{"kind": "text", "text": wording.no_audit_note(a)}]
     if not not_met and a.cases_audited:
-        not_met = [{"kind": "text", "text": "Every standard rated was met."}]
+        not_met = [{"kind": "text", "text": wording.EVERY_STANDARD_MET}]
     return {
         "agency": a.name,
         "met": met,
@@ -239,10 +244,10 @@ def _appendix2_row(a: AgencyFindings, findings: Findings) -> dict[str, Any]:
 
 def _lines(text: str, returned: bool) -> list[dict[str, str]]:
     if not returned:
-        return [{"kind": "text", "text": "No summary form received."}]
+        return [{"kind": "text", "text": wording.NO_SUMMARY_FORM}]
     lines = [re.sub(r"^[\u2022\-\*\u00b7]\s*", "", ln.strip()) for ln in text.splitlines() if ln.strip()]
     if not lines:
-        return [{"kind": "text", "text": "None given."}]
+        return [{"kind": "text", "text": wording.NONE_GIVEN}]
     return [{"kind": "bullet" if len(lines) > 1 else "text", "text": ln} for ln in lines]
 
 
@@ -253,5 +258,5 @@ def _appendix3_rows(cycle: Cycle) -> list[dict[str, str]]:
     """
     names = {a.code: a.name for a in cycle.agencies}
     return [{"agency": names.get(action.agency, action.agency), "action": action.action,
-             "progress": action.progress, "completed": "Yes" if action.completed else "No"}
+             "progress": action.progress, "completed": wording.yes_no(action.completed)}
             for action in cycle.agency_actions]

@@ -16,6 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .. import wording
 from ..findings import Findings, percent
 from ..models import Cycle
 
@@ -85,15 +86,15 @@ def add_standard_sheet(wb: Workbook, findings: Findings):
             _styled(ws, s.cases_not_assessed), _styled(ws, s.responses_met), _styled(ws, s.responses_rated),
             _styled(ws, s.percent_responses_met / 100 if s.responses_rated else None, percent_format=True),
             _styled(ws, s.responses_not_applicable), _styled(ws, s.responses_missing),
-            _styled(ws, f"Standard {s.number}"),
+            _styled(ws, wording.standard_label(s.number)),
         ])
     last = len(findings.standards) + 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     ws.append([])
-    ws.append([findings.counting_rule_sentence])
-    ws.append([findings.rounding_rule])
+    ws.append([wording.counting_rule(findings.counting_rule)])
+    ws.append([wording.ROUNDING_RULE])
     if findings.standards:
-        ws.add_chart(_bar_chart("Share of cases meeting each standard", Reference(ws, min_col=6, min_row=1, max_row=last),
+        ws.add_chart(_bar_chart(wording.SHEET_STANDARD_CHART, Reference(ws, min_col=6, min_row=1, max_row=last),
                                 Reference(ws, min_col=13, min_row=2, max_row=last), len(findings.standards), 18), "O2")
     return ws
 
@@ -110,11 +111,11 @@ def add_agency_sheet(wb: Workbook, findings: Findings):
                    _styled(ws, a.met), _styled(ws, a.not_met),
                    _styled(ws, percent(a.met, rated) / 100 if rated else None, percent_format=True),
                    _styled(ws, a.not_applicable), _styled(ws, a.missing),
-                   _styled(ws, "Yes" if a.summary_returned else "No")])
+                   _styled(ws, wording.yes_no(a.summary_returned))])
     last = len(agencies) + 1
     # the agency x standard grid of the report's chart, as text 'met/rated'
     ws.append([])
-    ws.append([_styled(ws, "Answers met / answers rated, by standard (rows) and agency (columns)", bold=True)])
+    ws.append([_styled(ws, wording.SHEET_GRID_HEADING, bold=True)])
     ws.append([_styled(ws, "Standard", bold=True)] + [_styled(ws, a.code, bold=True) for a in agencies])
     for s in findings.standards:
         row = [s.number]
@@ -123,7 +124,7 @@ def add_agency_sheet(wb: Workbook, findings: Findings):
             row.append(f"{f.met}/{f.rated}" if f is not None and f.rated else None)
         ws.append(row)
     if agencies:
-        ws.add_chart(_bar_chart("Share of each agency's answers saying the standard was met",
+        ws.add_chart(_bar_chart(wording.SHEET_AGENCY_CHART,
                                 Reference(ws, min_col=7, min_row=1, max_row=last),
                                 Reference(ws, min_col=1, min_row=2, max_row=last), len(agencies), 16), "L2")
     return ws

@@ -14,16 +14,24 @@ the passage is found under a heading with the recorded text.
 
 How a rebuild decides. Each region's record lives in the report's custom
 document properties (they survive Word and LibreOffice saves): a hash of the
-draft text written, a hash of the text now there, and a digest of the
-figures the wording was written against (`findings.figures_digest` of the
-findings it is about, plus the figures quoted in its draft) with those
-figure sentences. On rebuild:
+draft text written, a hash of the text now there, and the figures the
+wording was written against, as numbers: a digest of the findings it is
+about (`findings.figures_digest`) and the structured figures its draft
+states (`findings.Figure`). Prose is never compared, so rewording a sentence
+in `wording` changes no decision. On rebuild (`decide_region`, a pure step,
+then the document surgery in `apply_narrative`):
 
 - text equals the draft written last time: untouched, so the new draft
   (with the new figures) replaces it;
 - otherwise it was edited: the blocks are carried over unchanged, and if
   the figures it was written against differ from today's, the region is
-  listed as stale with each changed figure, until someone edits it again.
+  listed as stale with each changed figure (said by `wording`), until
+  someone edits it again or deletes the comment asking them to re-read it.
+
+Reports built before figures were recorded as numbers (records "z1:") hold
+a digest of prose that cannot be compared: an edited passage from such a
+report is carried over and listed once as "re-read", saying why; re-reading
+it (editing it, or deleting the comment) records today's figures.
 """
 
 from __future__ import annotations
@@ -36,11 +44,12 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 from docx import Document
 from lxml import etree
 
+from ..findings import Figure
 from ..ooxml.package import PackageError, open_package
 from ..ooxml.properties import read_custom_properties
 from ..ooxml.regions import (
@@ -60,6 +69,7 @@ from ..ooxml.regions import (
 )
 from ..ooxml.reading import text_of
 from ..problems import CaseAuditError, ProblemReport, Severity
+from ..wording import FIGURES_OF_AN_EARLIER_VERSION, reread_comment
 
 START_PREFIX = "_CaNarr_"
 END_PREFIX = "_CaNEnd_"
@@ -77,13 +87,6 @@ _BEGIN = "[[case-audit narrative begin: {}]]"
 _END = "[[case-audit narrative end]]"
 _BEGIN_RE = re.compile(r"^\[\[case-audit narrative begin: ([a-z0-9][a-z0-9-]{0,30})\]\]$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
-
-# A sentence states a figure when it has a percentage, an "a of b", or a count of things.
-_FIGURE_RE = re.compile(
-    r"\d+%|\b\d+ of (?:the )?\d+\b|\ball \d+\b|\bboth\b.*\bcases\b|\bnone of the \d+\b|"
-    r"\b\d+ (?:cases?|forms?|answers?|returns?|practitioners?|agenc(?:y|ies))\b", re.IGNORECASE)
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?\u201d])\s+(?=[A-Z\u201c\"'(])")
-
 
 def narrative_begin(region_id: str) -> str:
     """Template function: marks the start of a region the comms team owns."""
@@ -105,20 +108,29 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def figure_sentences(text: str) -> list[str]:
-    """The sentences of a passage that quote figures, in order."""
-    out = []
-    for line in text.split("\n"):
-        for sentence in _SENTENCE_SPLIT.split(line):
-            sentence = sentence.strip()
-            if sentence and _FIGURE_RE.search(sentence):
-                out.append(sentence)
-    return out
+@dataclass(frozen=True)
+class RegionFigures:
+    """What one narrative region is written about, as numbers.
+
+    `sections`: the figures digests of the findings it discusses (any count in
+    them moving makes an edited passage stale); `figures`: the figures its
+    draft states, compared one by one to say what changed.
+    """
+
+    sections: tuple[str, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+    def digest(self) -> str:
+        blob = json.dumps([list(self.sections), [f.to_json() for f in self.figures]], separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def figures_digest_for(section_digests: Iterable[str], sentences: list[str]) -> str:
-    blob = json.dumps([list(section_digests), sentences], separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+@dataclass
+class NarrativeFigures:
+    """Every region's figures, and how to say in words what changed between two sets of them."""
+
+    regions: dict[str, RegionFigures]
+    describe: Callable[[Sequence[Figure], Sequence[Figure]], list[str]]
 
 
 # --- the per-region record ---------------------------------------------------------------
@@ -129,31 +141,41 @@ class RegionRecord:
     heading: str
     draft: str  # hash of the draft text this build wrote
     text: str  # hash of the text now in the report
-    written: str  # figures digest the wording was written against
-    written_sentences: list[str]
-    build: str  # figures digest of the build that wrote this report
-    build_sentences: list[str]
+    written: str  # digest of the figures the wording was written against
+    written_figures: Optional[list[Figure]]  # those figures; None when recorded by an earlier version (as prose)
+    build: str  # digest of the figures of the build that wrote this report
+    build_figures: Optional[list[Figure]]
     flagged: bool = False  # this build attached a "figures changed, please re-read" comment
 
     def to_value(self) -> str:
         payload = {"h": self.heading, "d": self.draft, "t": self.text, "w": self.written, "b": self.build,
-                   "ws": self.written_sentences, "f": int(self.flagged)}
-        if self.build_sentences != self.written_sentences:
-            payload["bs"] = self.build_sentences
+                   "wf": _figures_json(self.written_figures), "f": int(self.flagged)}
+        if self.build_figures != self.written_figures:
+            payload["bf"] = _figures_json(self.build_figures)
         raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return "z1:" + base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+        return "z2:" + base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
 
     @classmethod
     def from_value(cls, value: str) -> Optional["RegionRecord"]:
+        """A record as stored; "z1:" (figures kept as prose, before numbers) is read with its figures unknown."""
         try:
-            if not value.startswith("z1:"):
+            if value[:3] not in ("z1:", "z2:"):
                 return None
             data = json.loads(zlib.decompress(base64.b64decode(value[3:])).decode("utf-8"))
+            written = _figures_from(data.get("wf")) if value.startswith("z2:") else None
+            build = _figures_from(data["bf"]) if "bf" in data else written
             return cls(heading=data.get("h", ""), draft=data["d"], text=data["t"], written=data["w"],
-                       written_sentences=list(data.get("ws", [])), build=data["b"],
-                       build_sentences=list(data.get("bs", data.get("ws", []))), flagged=bool(data.get("f")))
+                       written_figures=written, build=data["b"], build_figures=build, flagged=bool(data.get("f")))
         except (ValueError, KeyError, TypeError, zlib.error):
             return None
+
+
+def _figures_json(figures: Optional[list[Figure]]):
+    return None if figures is None else [f.to_json() for f in figures]
+
+
+def _figures_from(data) -> Optional[list[Figure]]:
+    return None if data is None else [Figure.from_json(item) for item in data]
 
 
 def chunked(name: str, value: str) -> dict[str, str]:
@@ -396,101 +418,142 @@ def _preceding_text(p: etree._Element) -> str:
     return "the start of the document"
 
 
-def apply_narrative(doc, previous: Optional[PreviousReport], section_digests: dict[str, list[str]], *,
+@dataclass
+class Decision:
+    """What a rebuild does with one region: the pure outcome of comparing records and figures."""
+
+    carry: bool  # keep the edited wording of the previous report (else write the new draft)
+    record: RegionRecord  # what this build records for the region
+    stale: Optional[StaleRegion] = None  # carried, and its figures changed since it was written
+    not_found: bool = False  # the previous report had the region but its passage could not be found
+    foreign_comments: bool = False  # someone else's comments sit on the carried passage (not carried)
+
+
+def decide_region(region_id: str, heading: str, draft_hash: str, now: RegionFigures, old: Optional[RegionRecord],
+                  found_hash: Optional[str], authors: Sequence[str],
+                  describe: Callable[[Sequence[Figure], Sequence[Figure]], list[str]]) -> Decision:
+    """Regenerate or carry one region, and whether it is stale: numbers and hashes in, a decision out.
+
+    `old` is the previous report's record of the region, `found_hash` the hash of
+    the passage now there (None when it could not be found), `authors` those of
+    the comments on it.
+    """
+    digest, figures = now.digest(), list(now.figures)
+    fresh = RegionRecord(heading=heading, draft=draft_hash, text=draft_hash, written=digest,
+                         written_figures=figures, build=digest, build_figures=figures)
+    if old is None:
+        return Decision(carry=False, record=fresh)
+    if found_hash is None:
+        return Decision(carry=False, record=fresh, not_found=True)
+    if found_hash == old.draft:
+        return Decision(carry=False, record=fresh)
+    fresh_edit = found_hash != old.text
+    # our "please re-read" comment deleted: someone re-read it against that build's figures
+    reviewed = old.flagged and COMMENT_AUTHOR not in authors
+    if fresh_edit or reviewed:
+        written, written_figures = old.build, old.build_figures
+    else:
+        written, written_figures = old.written, old.written_figures
+    if written_figures is None and not (now.sections or now.figures):
+        written, written_figures = digest, figures  # an earlier version's record, but no figure to re-check
+    record = RegionRecord(heading=heading, draft=draft_hash, text=found_hash, written=written,
+                          written_figures=written_figures, build=digest, build_figures=figures)
+    stale = None
+    if written != digest:
+        changes = describe(written_figures, figures) if written_figures is not None \
+            else [FIGURES_OF_AN_EARLIER_VERSION]
+        stale = StaleRegion(region_id, heading, changes)
+    return Decision(carry=True, record=record, stale=stale,
+                    foreign_comments=any(a != COMMENT_AUTHOR for a in authors))
+
+
+def apply_narrative(doc, previous: Optional[PreviousReport], figures: NarrativeFigures, *,
                     template_name: str) -> NarrativeOutcome:
     """Mark every region of the rendered report and put back the edited wording of `previous`."""
     outcome = NarrativeOutcome()
     body = doc.element.body
-    regions = _find_regions(body, template_name)
     importer = BlockImporter(previous.doc, doc) if previous is not None else None
-    for region in regions:
-        rid, key = region.region_id, bookmark_key(region.region_id)
-        before = region.begin.getprevious()
-        after = region.end.getnext()
+    for region in _find_regions(body, template_name):
+        rid = region.region_id
+        before, after = region.begin.getprevious(), region.end.getnext()
         if after is None or after.tag == W_SECTPR:
             after = etree.Element(W_P)
             region.end.addnext(after)
         heading = text_of(before).strip() if before.tag == W_P else ""
-        draft_text = blocks_text(region.blocks)
-        draft_hash = text_hash(draft_text)
-        sentences = figure_sentences(draft_text)
-        digest = figures_digest_for(section_digests.get(rid, []), sentences)
-        record = RegionRecord(heading=heading, draft=draft_hash, text=draft_hash, written=digest,
-                              written_sentences=sentences, build=digest, build_sentences=sentences)
         old = previous.records.get(rid) if previous is not None else None
-        if previous is not None and old is not None:
-            found = previous.find(rid)
-            if found is None:
-                outcome.problems.add(
-                    "report.narrative-not-found",
-                    f"The passage under '{old.heading or rid}' could not be found in {previous.path.name} "
-                    "(its heading was changed or removed), so the draft wording was used.",
-                    f"If that passage had been edited, copy the wording across from {previous.path.name}.",
-                    file=previous.path.name, location=old.heading or rid, severity=Severity.WARNING)
-                outcome.regenerated.append(rid)
-            else:
-                old_text = blocks_text(found.blocks)
-                old_hash = text_hash(old_text)
-                if old_hash == old.draft:
-                    outcome.regenerated.append(rid)
-                else:
-                    fresh_edit = old_hash != old.text
-                    authors = previous.comments_in(found.blocks)
-                    # our "please re-read" comment deleted: someone re-read it against that build's figures
-                    reviewed = old.flagged and COMMENT_AUTHOR not in authors
-                    if fresh_edit or reviewed:
-                        written, written_sentences = old.build, old.build_sentences
-                    else:
-                        written, written_sentences = old.written, old.written_sentences
-                    if any(a != COMMENT_AUTHOR for a in authors):
-                        outcome.problems.add(
-                            "report.narrative-comments",
-                            f"Comments on the passage under '{heading or rid}' were not carried into the new report.",
-                            f"They are still in {previous.path.name}.", file=previous.path.name,
-                            location=heading or rid, severity=Severity.WARNING)
-                    record = RegionRecord(heading=heading, draft=draft_hash, text=old_hash, written=written,
-                                          written_sentences=written_sentences, build=digest,
-                                          build_sentences=sentences)
-                    new_blocks = importer.copy(found.blocks)
-                    for block in region.blocks:
-                        body.remove(block)
-                    anchor = region.begin
-                    for block in new_blocks:
-                        remove_bookmarks(block, lambda name: not _is_marker(name))
-                        anchor.addnext(block)
-                        anchor = block
-                    outcome.carried.append(rid)
-                    if written != digest:
-                        stale = StaleRegion(rid, heading, describe_changes(written_sentences, sentences))
-                        outcome.stale.append(stale)
-                        record.flagged = _ask_to_reread(doc, new_blocks or [before], stale)
+        found = previous.find(rid) if old is not None else None
+        decision = decide_region(
+            rid, heading, text_hash(blocks_text(region.blocks)), figures.regions.get(rid, RegionFigures()), old,
+            text_hash(blocks_text(found.blocks)) if found is not None else None,
+            previous.comments_in(found.blocks) if found is not None else [], figures.describe)
+        _note(outcome.problems, decision, rid, heading, old, previous)
+        if decision.carry:
+            new_blocks = _replace_blocks(body, region, importer.copy(found.blocks))
+            outcome.carried.append(rid)
+            if decision.stale is not None:
+                outcome.stale.append(decision.stale)
+                decision.record.flagged = _ask_to_reread(doc, new_blocks or [before], decision.stale)
         else:
             outcome.regenerated.append(rid)
         body.remove(region.begin)
         body.remove(region.end)
-        add_bookmark(before, START_PREFIX + key, last=True)
-        add_bookmark(after, END_PREFIX + key)
-        outcome.records[rid] = record
-    if importer is not None and importer.notes.dropped:
+        add_bookmark(before, START_PREFIX + bookmark_key(rid), last=True)
+        add_bookmark(after, END_PREFIX + bookmark_key(rid))
+        outcome.records[rid] = decision.record
+    if previous is not None:
+        _note_left_behind(outcome, previous, importer)
+    return outcome
+
+
+def _replace_blocks(body: etree._Element, region: _Region, new_blocks: list[etree._Element]) -> list[etree._Element]:
+    """Put the carried blocks where the draft was (our region bookmarks in them dropped)."""
+    for block in region.blocks:
+        body.remove(block)
+    anchor = region.begin
+    for block in new_blocks:
+        remove_bookmarks(block, lambda name: not _is_marker(name))
+        anchor.addnext(block)
+        anchor = block
+    return new_blocks
+
+
+def _note(problems: ProblemReport, decision: Decision, rid: str, heading: str, old: Optional[RegionRecord],
+          previous: Optional[PreviousReport]) -> None:
+    if decision.not_found:
+        problems.add(
+            "report.narrative-not-found",
+            f"The passage under '{old.heading or rid}' could not be found in {previous.path.name} "
+            "(its heading was changed or removed), so the draft wording was used.",
+            f"If that passage had been edited, copy the wording across from {previous.path.name}.",
+            file=previous.path.name, location=old.heading or rid, severity=Severity.WARNING)
+    if decision.foreign_comments:
+        problems.add(
+            "report.narrative-comments",
+            f"Comments on the passage under '{heading or rid}' were not carried into the new report.",
+            f"They are still in {previous.path.name}.", file=previous.path.name,
+            location=heading or rid, severity=Severity.WARNING)
+
+
+def _note_left_behind(outcome: NarrativeOutcome, previous: PreviousReport, importer: BlockImporter) -> None:
+    """Warn about what could not come across: objects in the carried wording, edited passages with no place."""
+    if importer.notes.dropped:
         kinds = sorted(set(importer.notes.dropped))
         outcome.problems.add(
             "report.narrative-dropped-objects",
             f"Some things in the edited wording could not be carried into the new report: {', '.join(kinds)}.",
             f"Compare the new report with {previous.path.name} and add them again in Word.",
             file=previous.path.name, severity=Severity.WARNING)
-    if previous is not None:
-        for rid, old in previous.records.items():
-            if rid in outcome.records:
-                continue
-            found = previous.find(rid)
-            if found is not None and text_hash(blocks_text(found.blocks)) != old.draft:
-                outcome.problems.add(
-                    "report.narrative-dropped",
-                    f"The edited passage under '{old.heading or rid}' has no place in the new report (that section "
-                    "is no longer in the template or the workbook), so it was not carried over.",
-                    f"Its wording is still in {previous.path.name}; copy it into the new report if it is needed.",
-                    file=previous.path.name, location=old.heading or rid, severity=Severity.WARNING)
-    return outcome
+    for rid, old in previous.records.items():
+        if rid in outcome.records:
+            continue
+        found = previous.find(rid)
+        if found is not None and text_hash(blocks_text(found.blocks)) != old.draft:
+            outcome.problems.add(
+                "report.narrative-dropped",
+                f"The edited passage under '{old.heading or rid}' has no place in the new report (that section "
+                "is no longer in the template or the workbook), so it was not carried over.",
+                f"Its wording is still in {previous.path.name}; copy it into the new report if it is needed.",
+                file=previous.path.name, location=old.heading or rid, severity=Severity.WARNING)
 
 
 def _ask_to_reread(doc, blocks: list[etree._Element], stale: StaleRegion) -> bool:
@@ -503,11 +566,7 @@ def _ask_to_reread(doc, blocks: list[etree._Element], stale: StaleRegion) -> boo
             for r in p.iter(f"{{{W}}}r"):
                 if any((t.text or "").strip() for t in r.iter(f"{{{W}}}t")):
                     run = Run(r, Paragraph(p, doc._body))
-                    text = ("The figures this passage was written against have changed: "
-                            + "; ".join(stale.changes)
-                            + ". Please re-read the passage and update it if needed, then delete this comment "
-                            "(case-audit stops listing the passage once the comment is gone or the text is edited).")
-                    doc.add_comment(run, text=text, author=COMMENT_AUTHOR, initials="CA")
+                    doc.add_comment(run, text=reread_comment(stale.changes), author=COMMENT_AUTHOR, initials="CA")
                     return True
     return False
 
@@ -573,32 +632,3 @@ def edited_outside_narrative(previous: PreviousReport) -> list[str]:
     narrative = [found.blocks for rid in previous.records if (found := previous.find(rid)) is not None]
     now = generated_sections(previous.doc.element.body, narrative, top_heading_styles(previous.doc.styles.element))
     return [name for name, digest in now.items() if name in previous.generated and previous.generated[name] != digest]
-
-
-def _sentence_key(sentence: str) -> str:
-    """What a figure sentence is about, without its numbers: 'In 82% of cases (9 of 11), X.' -> '|X.'"""
-    low = sentence.casefold()
-    m = re.match(r"^in [^,]*?(audited by [^,]+)?,\s*(.*)$", low)
-    if m:
-        return (m.group(1) or "") + "|" + re.sub(r"\d+", "#", m.group(2))
-    return re.sub(r"\d+", "#", low)
-
-
-def describe_changes(old: list[str], new: list[str]) -> list[str]:
-    """Each figure the passage was written against that now reads differently, in plain words."""
-    old_by_key = {_sentence_key(s): s for s in old}
-    new_by_key = {_sentence_key(s): s for s in new}
-    changes: list[str] = []
-    for key, sentence in new_by_key.items():
-        before = old_by_key.get(key)
-        if before is None:
-            changes.append(f"now also: \u201c{sentence}\u201d")
-        elif before != sentence:
-            changes.append(f"was \u201c{before}\u201d, now \u201c{sentence}\u201d")
-    for key, sentence in old_by_key.items():
-        if key not in new_by_key:
-            changes.append(f"no longer: \u201c{sentence}\u201d")
-    if not changes:
-        changes.append("the returns behind this passage changed (ratings, reasons, 'not applicable' or blank "
-                       "answers), although the figures quoted in its draft did not; check any reasons it quotes")
-    return changes

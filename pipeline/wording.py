@@ -1,0 +1,473 @@
+"""Every English sentence and label the report builds from the figures, in one place.
+
+`findings` computes numbers only; this module turns them into the words the
+board reads: the headline of each standard, the agency exceptions, the notes
+on how figures are counted, the data-quality bullets, the table labels and the
+chart titles. A communications officer who wants a sentence said differently
+changes it here (or, for words that never depend on a figure, in the report
+template itself, which the comms team can edit in Word).
+
+Rewording a sentence here never changes which edited passages a rebuild
+flags as stale: staleness compares the numbers (`findings.figures_digest` and
+the `Figure`s a passage quotes), never prose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .findings import (
+    AgencyException,
+    AgencyFindings,
+    DataQuality,
+    Figure,
+    Findings,
+    KloeFindings,
+    LearningEvent,
+    Methodology,
+    Quote,
+    StandardFindings,
+    percent,
+)
+from .models import CountingRule
+
+# --- how the figures are counted ----------------------------------------------------------
+
+ROUNDING_RULE = (
+    "Percentages are rounded to the nearest whole number, halves rounded up, "
+    "and always shown with the counts they come from."
+)
+
+_NOT_RATINGS = "'Not applicable' and blank answers are not counted as ratings."
+COUNTING_RULE_SENTENCES = {
+    CountingRule.ALL: (
+        "A case counts as meeting a standard when every agency that rated it said the standard was met. "
+        + _NOT_RATINGS
+    ),
+    CountingRule.MAJORITY: (
+        "A case counts as meeting a standard when more than half of the agencies that rated it said the "
+        "standard was met; an even split counts as not met. " + _NOT_RATINGS
+    ),
+    CountingRule.ANY: (
+        "A case counts as meeting a standard when at least one agency that rated it said the standard was met. "
+        + _NOT_RATINGS
+    ),
+}
+
+EXCEPTION_RULE = (
+    "An agency is named under a standard when it said the standard was not met in at least 2 cases and in "
+    "at least a third of the cases it audited, and its share of 'met' ratings is at least 25 percentage points "
+    "below that of all the other agencies together."
+)
+
+
+def counting_rule(rule: CountingRule) -> str:
+    return COUNTING_RULE_SENTENCES[rule]
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _finish(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def join_and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def join_or(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def short_name(findings: Findings, code: str) -> str:
+    """How a sentence names an agency: 'the Police'; its full name, or its code, when it has no short name."""
+    for a in findings.agencies:
+        if a.code == code:
+            return a.short_name or a.name
+    return code
+
+
+# --- standards and exceptions ---------------------------------------------------------------
+
+
+def standard_sentence(cases_met: int, cases_assessed: int, cases_total: int, finding_met: str,
+                      finding_not_met: str = "") -> str:
+    """'In 82% of cases (9 of 11), the right agencies were involved.' and its all / none / not assessed forms.
+
+    When no case met the standard the sentence is turned round with the
+    'finding when not met' phrase ("In all 4 cases, there was no evidence of
+    consent being obtained."): "In none of the 4 cases, practitioners were
+    clear..." reads as the opposite of what it means.
+    """
+    phrase = finding_met.strip().rstrip(".")
+    negative = finding_not_met.strip().rstrip(".")
+    if cases_assessed == 0:
+        return f"None of the {plural(cases_total, 'case', 'cases')} was assessed against this standard."
+    if cases_assessed >= 2 and cases_met == cases_assessed:
+        head = f"In all {cases_assessed} cases, {phrase}."
+    elif cases_assessed >= 2 and cases_met == 0 and negative:
+        head = f"In all {cases_assessed} cases, {negative}."
+    elif cases_assessed >= 2 and cases_met == 0:
+        head = f"In none of the {cases_assessed} cases, {phrase}."
+    else:
+        head = f"In {percent(cases_met, cases_assessed)}% of cases ({cases_met} of {cases_assessed}), {phrase}."
+    left_out = cases_total - cases_assessed
+    if left_out > 0:
+        verb = "was" if left_out == 1 else "were"
+        head += f" {left_out} of the {cases_total} cases {verb} not assessed against this standard."
+    return head
+
+
+def exception_sentence(not_met: int, audited: int, short_name: str, finding_not_met: str) -> str:
+    """'In 7 of the 9 cases audited by the Police, there was no evidence of consent being obtained.'"""
+    phrase = finding_not_met.strip().rstrip(".")
+    if not_met == audited == 1:
+        lead = f"In the one case audited by {short_name}"
+    elif not_met == audited == 2:
+        lead = f"In both cases audited by {short_name}"
+    elif not_met == audited:
+        lead = f"In all {audited} cases audited by {short_name}"
+    else:
+        lead = f"In {not_met} of the {audited} cases audited by {short_name}"
+    return f"{lead}, {phrase}."
+
+
+def headline(s: StandardFindings) -> str:
+    """The standard's headline sentence, from its case counts."""
+    return standard_sentence(s.cases_met, s.cases_assessed, s.cases_total, s.finding_met, s.finding_not_met)
+
+
+def exception(findings: Findings, s: StandardFindings, e: AgencyException) -> str:
+    return exception_sentence(e.not_met, e.audited, short_name(findings, e.agency), s.finding_not_met)
+
+
+def exceptions(findings: Findings, s: StandardFindings) -> tuple[str, ...]:
+    return tuple(exception(findings, s, e) for e in s.exceptions)
+
+
+def standard_sentences(findings: Findings, s: StandardFindings) -> tuple[str, ...]:
+    """The headline, then each agency-level exception."""
+    return (headline(s), *exceptions(findings, s))
+
+
+def kloe_sentences(findings: Findings, k: KloeFindings) -> tuple[str, ...]:
+    return tuple(line for s in k.standards for line in standard_sentences(findings, s))
+
+
+def reason_sentence(quote: Quote, short_name: str) -> str:
+    """'The Police (case N-01): "Mother was seen..."' - the agency's words, attributed."""
+    return f"{_cap(short_name)} (case {quote.case_ref}): \u201c{_finish(quote.text)}\u201d"
+
+
+def reason_sentences(findings: Findings, s: StandardFindings) -> tuple[str, ...]:
+    return tuple(reason_sentence(q, short_name(findings, q.agency)) for q in s.reasons)
+
+
+# --- the other sections ------------------------------------------------------------------------
+
+
+def returns_sentences(issued: int, outstanding: int, awaiting: int, incomplete: int, no_involvement: int,
+                      not_applicable: int, blank: int) -> tuple[str, ...]:
+    """The Future Learning bullets: how complete the evidence behind the figures is."""
+    out = []
+    if issued:
+        returned = issued - outstanding
+        out.append(f"{returned} of the {plural(issued, 'form', 'forms')} issued "
+                   f"{'was' if returned == 1 else 'were'} returned"
+                   + (f"; {outstanding} {'is' if outstanding == 1 else 'are'} outstanding." if outstanding else "."))
+    if awaiting:
+        out.append(f"Nothing has been received for {plural(awaiting, 'case', 'cases')} "
+                   f"from an agency involved in {'it' if awaiting == 1 else 'them'}.")
+    if incomplete:
+        out.append(f"{plural(incomplete, 'return was', 'returns were')} incomplete.")
+    if no_involvement:
+        out.append(f"{plural(no_involvement, 'return', 'returns')} reported no involvement in the case.")
+    if not_applicable:
+        out.append(f"{plural(not_applicable, 'answer was', 'answers were')} 'not applicable'; "
+                   f"{'it is' if not_applicable == 1 else 'they are'} shown separately and not counted as a rating.")
+    if blank:
+        out.append(f"{plural(blank, 'answer was', 'answers were')} left blank and "
+                   f"{'is' if blank == 1 else 'are'} not counted as a rating.")
+    return tuple(out)
+
+
+def data_quality_sentences(dq: DataQuality) -> tuple[str, ...]:
+    return returns_sentences(dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), len(dq.incomplete),
+                             len(dq.no_involvement), dq.not_applicable_total, dq.missing_total)
+
+
+def cases_audited_sentence(selected: int, audited: int, by_area: Sequence[tuple[str, int]]) -> str:
+    """'A total of 11 cases were audited, with 4 covering Neglect, ...'"""
+    parts = [f"{n} covering {name}" for name, n in by_area if n]
+    if audited == selected:
+        lead = f"A total of {plural(audited, 'case was', 'cases were')} audited"
+    else:
+        lead = (f"Of the {plural(selected, 'case', 'cases')} selected, "
+                f"{audited} {'was' if audited == 1 else 'were'} audited")
+    return lead + (f", with {join_and(parts)}." if parts else ".")
+
+
+def methodology_sentence(m: Methodology) -> str:
+    return cases_audited_sentence(m.cases_selected, m.cases_audited,
+                                  [(r.name, r.cases_audited) for r in m.priority_areas])
+
+
+def attendance_sentence(practitioners: int, agencies: int) -> str:
+    return (f"In total, {plural(practitioners, 'practitioner', 'practitioners')} across "
+            f"{plural(agencies, 'agency', 'agencies')} attended the event.")
+
+
+def learning_event_sentence(ev: LearningEvent) -> str:
+    """Empty when no attendance has been recorded yet (the table says so instead)."""
+    return attendance_sentence(ev.total_practitioners, ev.agencies_attending) if ev.rows else ""
+
+
+@dataclass(frozen=True)
+class ReportWords:
+    """The sentences the report template prints as `words.*`."""
+
+    counting_rule: str
+    rounding_rule: str
+    exception_rule: str
+    methodology: str
+    data_quality: tuple[str, ...]
+    learning_event: str
+    met_in_every_case: tuple[str, ...]
+
+
+def report_words(findings: Findings) -> ReportWords:
+    return ReportWords(
+        counting_rule=counting_rule(findings.counting_rule), rounding_rule=ROUNDING_RULE,
+        exception_rule=EXCEPTION_RULE, methodology=methodology_sentence(findings.methodology),
+        data_quality=data_quality_sentences(findings.data_quality),
+        learning_event=learning_event_sentence(findings.learning_event),
+        met_in_every_case=tuple(headline(findings.standard(n))
+                                for n in findings.executive_summary.standards_met_in_every_case),
+    )
+
+
+# --- figures a passage quotes, and how they changed ----------------------------------------------
+
+
+def figure_sentence(fig: Figure, findings: Findings) -> str:
+    """The sentence a draft states for one quoted figure, phrased with today's workbook words."""
+    v = fig.values
+    if fig.kind == "standard":
+        s = _standard_or_none(findings, int(fig.about[0]))
+        met, negative = (s.finding_met, s.finding_not_met) if s else (f"Standard {fig.about[0]} was met", "")
+        return standard_sentence(v[0], v[1], v[2], met, negative)
+    if fig.kind == "exception":
+        s = _standard_or_none(findings, int(fig.about[0]))
+        negative = s.finding_not_met if s else f"Standard {fig.about[0]} was not met"
+        return exception_sentence(v[0], v[1], short_name(findings, str(fig.about[1])), negative)
+    if fig.kind == "cases-audited":
+        return cases_audited_sentence(v[0], v[1], list(zip((str(a) for a in fig.about), v[2:])))
+    if fig.kind == "returns":
+        return " ".join(returns_sentences(*v))
+    if fig.kind == "attendance":
+        return attendance_sentence(v[0], v[1])
+    return f"{fig.kind}: {', '.join(str(n) for n in v)}"
+
+
+def _standard_or_none(findings: Findings, number: int):
+    try:
+        return findings.standard(number)
+    except KeyError:
+        return None
+
+
+def describe_changes(old: Sequence[Figure], new: Sequence[Figure], findings: Findings) -> list[str]:
+    """Each figure the passage was written against that now stands differently, in plain words."""
+    old_by_key = {f.key: f for f in old}
+    new_by_key = {f.key: f for f in new}
+    changes: list[str] = []
+    for key, fig in new_by_key.items():
+        before = old_by_key.get(key)
+        if before is None:
+            changes.append(f"now also: \u201c{figure_sentence(fig, findings)}\u201d")
+        elif before.values != fig.values:
+            changes.append(f"was \u201c{figure_sentence(before, findings)}\u201d, "
+                           f"now \u201c{figure_sentence(fig, findings)}\u201d")
+    for key, fig in old_by_key.items():
+        if key not in new_by_key:
+            changes.append(f"no longer: \u201c{figure_sentence(fig, findings)}\u201d")
+    if not changes:
+        changes.append(UNQUOTED_FIGURES_CHANGED)
+    return changes
+
+
+UNQUOTED_FIGURES_CHANGED = (
+    "the returns behind this passage changed (ratings, reasons, 'not applicable' or blank "
+    "answers), although the figures quoted in its draft did not; check any reasons it quotes")
+FIGURES_OF_AN_EARLIER_VERSION = (
+    "this passage was kept from a report built by an earlier version of case-audit, which recorded its "
+    "figures in a form this version cannot compare; check every figure it quotes against the tables")
+
+
+def reread_comment(changes: Sequence[str]) -> str:
+    """The Word comment put on a kept passage whose figures changed."""
+    return ("The figures this passage was written against have changed: " + "; ".join(changes)
+            + ". Please re-read the passage and update it if needed, then delete this comment "
+            "(case-audit stops listing the passage once the comment is gone or the text is edited).")
+
+
+# --- table labels ------------------------------------------------------------------------------
+
+NOT_ASSESSED = "not assessed"
+NO_ANSWERS = "none"
+NO_PERCENT = "\u2013"
+SEE_APPENDIX_1 = " (see Appendix 1)"
+
+
+def standard_heading(number: int, head: str) -> str:
+    """Appendix 1's line for a standard: 'Standard 7: Consent is obtained...'."""
+    return f"Standard {number}: {head}"
+
+
+def standard_row(s: StandardFindings, head: str, has_points: bool) -> dict[str, object]:
+    """A row of a KLOE's table: the standard, its cases met, percentage and agency answers."""
+    if has_points:
+        head = head.rstrip(" ;:,") + SEE_APPENDIX_1
+    return {
+        "standard": f"{s.number}. {head}",
+        "cases": f"{s.cases_met} of {s.cases_assessed}" if s.cases_assessed else NOT_ASSESSED,
+        "percent": f"{s.percent_met}%" if s.cases_assessed else NO_PERCENT,
+        "responses": f"{s.responses_met} of {s.responses_rated}" if s.responses_rated else NO_ANSWERS,
+        "not_applicable": s.responses_not_applicable,
+        "blank": s.responses_missing,
+    }
+
+
+def returns_rows(dq: DataQuality) -> list[tuple[str, object]]:
+    """The 'Returns received' table: label and number."""
+    rows: list[tuple[str, object]] = []
+    if dq.forms_issued:
+        rows += [("Forms issued", dq.forms_issued), ("Forms returned", dq.forms_returned),
+                 ("Forms still outstanding", dq.forms_outstanding)]
+    rows += [("Case audit returns counted in the figures", dq.returns_received),
+             ("Returns that were incomplete", len(dq.incomplete)),
+             ("Returns saying the agency had no involvement in the case", len(dq.no_involvement)),
+             ("Answers of 'not applicable'", dq.not_applicable_total),
+             ("Answers left blank", dq.missing_total)]
+    rows += [(f"'Not applicable' answers on Standard {c.standard}", c.count)
+             for c in dq.not_applicable_by_standard if c.count]
+    if dq.summaries_expected:
+        rows.append(("Agency summary forms returned", f"{dq.summaries_returned} of {dq.summaries_expected}"))
+    return rows
+
+
+def figure_caption(number: int, title: str) -> str:
+    return f"Figure {number}: {title}"
+
+
+def _standards(numbers: Sequence[int]) -> str:
+    label = "Standard" if len(numbers) == 1 else "Standards"
+    return f"{label} {', '.join(str(n) for n in numbers)}"
+
+
+def met_in_every_case_rated(numbers: Sequence[int]) -> str:
+    return f"{_standards(numbers)}: met in every case rated"
+
+
+def met_in_some_cases(numbers: Sequence[int]) -> str:
+    return f"{_standards(numbers)}: met in some cases"
+
+
+def not_met_in(standard: int, not_met: int, audited: int) -> str:
+    return f"Standard {standard}: not met in {not_met} of {audited} {'case' if audited == 1 else 'cases'} audited"
+
+
+def quoted(q: Quote) -> str:
+    """An agency's words in Appendix 2: '"..." (case N-01)'."""
+    return f"\u201c{q.text.strip()}\u201d (case {q.case_ref})"
+
+
+def no_audit_note(a: AgencyFindings) -> str:
+    return ("No audit returned yet." if not a.no_involvement_case_refs
+            else "Reported no involvement in the cases it was sent.")
+
+
+EVERY_STANDARD_MET = "Every standard rated was met."
+NO_SUMMARY_FORM = "No summary form received."
+NONE_GIVEN = "None given."
+
+
+def yes_no(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+CHART_MET = "Met"
+CHART_NOT_MET = "Not met"
+KLOE_CHART_AXIS = "Share of cases assessed that met the standard"
+GRID_TITLE = "Agency answers by standard: answers saying met, out of answers that rated the standard"
+
+
+def standard_label(number: int) -> str:
+    """A chart or sheet label for a standard."""
+    return f"Standard {number}"
+
+
+def cases_label(s: StandardFindings) -> str:
+    """A KLOE chart bar's label: '9 of 11 (82%)'."""
+    if s.cases_assessed == 0:
+        return NOT_ASSESSED
+    return f"{s.cases_met} of {s.cases_assessed} ({s.percent_met}%)"
+
+
+def kloe_chart_title(number: int) -> str:
+    return f"KLOE {number}: share of cases meeting each standard"
+
+
+def kloe_chart_alt_text(k: KloeFindings) -> str:
+    """What a screen reader says for a KLOE chart: every figure it shows."""
+    parts = [f"Bar chart. {kloe_chart_title(k.number)}."]
+    for s in k.standards:
+        if s.cases_assessed:
+            parts.append(f"Standard {s.number}: met in {s.cases_met} of {s.cases_assessed} cases assessed "
+                         f"({s.percent_met}%).")
+        else:
+            parts.append(f"Standard {s.number}: not assessed in any case.")
+    return " ".join(parts)
+
+
+def grid_alt_text(agencies: Sequence[AgencyFindings]) -> str:
+    parts = [f"Grid chart. {GRID_TITLE}. Totals for each agency across all standards:"]
+    for a in agencies:
+        rated = a.met + a.not_met
+        parts.append(f"{a.short_name or a.name}: {a.met} of {rated} answers met ({percent(a.met, rated)}%).")
+    parts.append("Every cell of the grid is listed in the results workbook, sheet 'By agency'.")
+    return " ".join(parts)
+
+
+def column_label(a: AgencyFindings) -> str:
+    """'the Police' reads well in a sentence; a column heading wants 'Police'."""
+    name = a.short_name or a.code
+    if name.casefold().startswith("the "):
+        name = name[4:]
+    return _cap(name)
+
+
+# --- results.xlsx summary sheets -------------------------------------------------------------------
+
+SHEET_STANDARD_CHART = "Share of cases meeting each standard"
+SHEET_AGENCY_CHART = "Share of each agency's answers saying the standard was met"
+SHEET_GRID_HEADING = "Answers met / answers rated, by standard (rows) and agency (columns)"
