@@ -212,18 +212,7 @@ def test_the_status_command_lists_returns_naming_a_child(named):
     assert "POLICE case N-01: KLOE" in result.output and "Standard 9" in result.output
 
 
-try:  # this branch predates the shared `resave_with_libreoffice` fixture of tests/conftest.py; drop after merging
-    from test_returns import lo_resave as _lo_resave, needs_soffice as _needs_soffice
-except ImportError:  # pragma: no cover - the shared fixture (and its skip) is there
-    _lo_resave, _needs_soffice = None, pytest.mark.libreoffice
-if _lo_resave is not None:
-    @pytest.fixture
-    def resave_with_libreoffice():
-        return _lo_resave
-
-
 @pytest.mark.libreoffice
-@_needs_soffice
 def test_a_return_saved_by_libreoffice_that_names_a_child_is_flagged_the_same(tmp_path, example_cycle,
                                                                                resave_with_libreoffice):
     """LibreOffice drops the control tags, so answers are read by position: the flag must not depend on tags."""
