@@ -764,3 +764,18 @@ def test_example_saved_again_by_libreoffice_calc_loads_the_same(example_workbook
     assert resaved.is_file() and resaved.read_bytes() != example_workbook_path.read_bytes()
     cycle = load_cycle(resaved)
     assert cycle == example_cycle
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(_calc_missing() is not None, reason=str(_calc_missing()))
+def test_a_formatted_last_row_saved_again_by_libreoffice_calc_still_costs_nothing(example_workbook_path,
+                                                                                example_cycle, tmp_path):
+    """Calc (7.x) writes the officer's 500 template rows but drops far-off formatting: still read the same, cheaply."""
+    source = broken_copy(example_workbook_path, tmp_path, _formatted("A1048576", "XFD1"))
+    profile, out = tmp_path / "profile", tmp_path / "out"
+    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    result, peak = _peak_mib(lambda: read_cycle(out / source.name))
+    assert result.report.ok and result.cycle == example_cycle
+    assert peak < 100, f"reading the workbook took {peak:.0f} MiB"
