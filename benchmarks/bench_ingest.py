@@ -166,9 +166,12 @@ def main() -> None:
 
         # the real run, end to end, with some big returns in place of ordinary ones
         audit_forms = [i for i, form in enumerate(generated.written) if form.kind is FormKind.AUDIT]
-        big = {i: (with_photos(fill_controls((ws.root / generated.written[i].path).read_bytes(), long_answers(cycle, i)), 5)
-                   if k % 2 == 0 else with_pasted_formatting(returned[i][1]))
-               for k, i in enumerate(audit_forms[:: max(1, len(audit_forms) // max(args.big, 1))][: args.big])}
+        chosen = audit_forms[:: max(1, len(audit_forms) // max(args.big, 1))][: args.big]
+        big = {}
+        for k, i in enumerate(chosen):
+            blank = (ws.root / generated.written[i].path).read_bytes()
+            big[i] = (with_photos(fill_controls(blank, long_answers(cycle, i)), 5) if k % 2 == 0
+                      else with_pasted_formatting(returned[i][1]))
         big_sizes = sorted(len(d) / 2**20 for d in big.values())
         for i, (name, data) in enumerate(returned):
             (ws.inbox / name).write_bytes(big.pop(i, data))

@@ -631,8 +631,9 @@ def _without_placeholders(text: str) -> str:
     if not text:
         return text
     lines = text.split("\n")
-    kept = [line for line in lines if len(line) > _LONGEST_PLACEHOLDER
-            or not line.lstrip().casefold().startswith(_PLACEHOLDER_STARTS) or placeholder_key(line) not in _PLACEHOLDER_KEYS]
+    kept = [line for line in lines if len(line) > _LONGEST_PLACEHOLDER  # cheap tests first: most lines are answers
+            or not line.lstrip().casefold().startswith(_PLACEHOLDER_STARTS)
+            or placeholder_key(line) not in _PLACEHOLDER_KEYS]
     return text if len(kept) == len(lines) else "\n".join(kept).strip()
 
 
@@ -657,7 +658,8 @@ def _answer_text(cell: Optional[Cell]) -> str:
     return _without_placeholders(cell.text) if cell is not None else ""
 
 
-def _rating_text(cell: Optional[Cell], options: tuple[RatingOption, ...]) -> tuple[str, Optional[RatingOption], list[str]]:
+def _rating_text(cell: Optional[Cell],
+                 options: tuple[RatingOption, ...]) -> tuple[str, Optional[RatingOption], list[str]]:
     """The rating as shown, the option it is, and every rating given when there are several different ones.
 
     Each entry is read as typed, else as the drop-down list item it displays. Entries that are
@@ -778,11 +780,14 @@ def _check_lengths(state: _State, where: str, texts: dict[str, str]) -> None:
                       "and return the form again.", location=where)
 
 
+_Check = tuple[Standard, Answer, str, str]  # standard, answer, where in the form, the rating as typed
+
+
 def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State,
-                  options: tuple[RatingOption, ...]) -> tuple[list[Answer], list[tuple[Standard, Answer, str, str]], set[int]]:
+                  options: tuple[RatingOption, ...]) -> tuple[list[Answer], list[_Check], set[int]]:
     """Each expected standard's answer; the ones to validate; the standards given two different ratings."""
     answers: list[Answer] = []
-    checks: list[tuple[Standard, Answer, str, str]] = []
+    checks: list[_Check] = []
     conflicted: set[int] = set()  # standards with two different ratings given: reported once, not validated
     for std in expected:
         row = rows.get(std.number)

@@ -385,7 +385,7 @@ class Control:
         return self._text
 
     def chosen_item(self, shown: Optional[str] = None) -> Optional[str]:
-        """The display text of the list item the shown text (or `shown`) belongs to (matched on display text, then value)."""
+        """The display text of the list item the control's text (or `shown`) is: matched on display text, then value."""
         wanted = _squash(self.text if shown is None else shown)
         if not wanted:
             return None
