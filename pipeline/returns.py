@@ -48,7 +48,6 @@ from .ooxml.reading import (
     checkbox_state,
     describe_ole2,
     describe_package,
-    placeholder_key,
     read_word_document,
 )
 from .problems import Problem, ProblemReport, Severity
@@ -621,20 +620,28 @@ def _match_rating(text: str, options: tuple[RatingOption, ...]) -> Optional[Rati
     return None
 
 
-_PLACEHOLDER_KEYS = frozenset(placeholder_key(t) for t in PLACEHOLDER_TEXTS)
-_LONGEST_PLACEHOLDER = max(len(t) for t in PLACEHOLDER_TEXTS) + 10
-_PLACEHOLDER_STARTS = tuple({key.split()[0] for key in _PLACEHOLDER_KEYS})
+# A placeholder's words, however spaced, capitalised or ended; and the words that start one, for a quick look first.
+_PLACEHOLDER = re.compile("|".join(r"\s+".join(map(re.escape, t.rstrip(".").split())) + r"\.?"
+                                   for t in sorted(PLACEHOLDER_TEXTS, key=len, reverse=True)), re.IGNORECASE)
+_PLACEHOLDER_FIRST_WORDS = tuple({t.split()[0].casefold() for t in PLACEHOLDER_TEXTS})
 
 
 def _without_placeholders(text: str) -> str:
-    """`text` less any line that is only a placeholder (left behind by a control that lost its properties)."""
-    if not text:
+    """`text` less any placeholder words left in it (by a control that lost its properties, or lost itself).
+
+    A line that was only a placeholder goes; text typed beside one stays.
+    """
+    folded = text.casefold()
+    if not any(word in folded for word in _PLACEHOLDER_FIRST_WORDS):
         return text
-    lines = text.split("\n")
-    kept = [line for line in lines if len(line) > _LONGEST_PLACEHOLDER  # cheap tests first: most lines are answers
-            or not line.lstrip().casefold().startswith(_PLACEHOLDER_STARTS)
-            or placeholder_key(line) not in _PLACEHOLDER_KEYS]
-    return text if len(kept) == len(lines) else "\n".join(kept).strip()
+    lines = []
+    for line in text.split("\n"):
+        cleaned = _PLACEHOLDER.sub("", line)
+        if cleaned == line:
+            lines.append(line)
+        elif cleaned.strip():
+            lines.append(cleaned.strip())
+    return "\n".join(lines).strip()
 
 
 def _entries(cell: Optional[Cell]) -> list[tuple[Optional[Control], str]]:

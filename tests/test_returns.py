@@ -666,6 +666,19 @@ def test_placeholder_text_is_never_evidence_whether_or_not_it_is_marked_as_one(i
     assert outcome.audit.answer(3).evidence == ""
 
 
+def test_text_typed_after_grey_words_left_behind_is_read_without_them(issued):
+    values = complete_answers(issued.cycle)
+    del values["ca:evidence:S3"]
+
+    def unwrap_and_type(root):
+        _control_unwrapped(root)
+        etree.SubElement(etree.SubElement(cell(root, 3, 2).find(f"{{{W}}}p"), f"{{{W}}}r"),
+                         f"{{{W}}}t").text = "Strategy meeting minutes."
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-02", values), unwrap_and_type))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.answer(3).evidence == "Strategy meeting minutes."
+
+
 def test_a_rating_drop_down_that_lost_its_placeholder_flag_is_not_rated(issued):
     values = complete_answers(issued.cycle)
     del values["ca:rating:S4"]
