@@ -813,8 +813,9 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             conflicted.add(std.number)
         else:
             checks.append((std, answer, where, typed))
-        _check_lengths(state, where, {f"The evidence for Standard {std.number}": evidence,
-                                      f"The reason for Standard {std.number}": reason})
+        if len(evidence) > MAX_ANSWER_CHARS or len(reason) > MAX_ANSWER_CHARS:
+            _check_lengths(state, where, {f"The evidence for Standard {std.number}": evidence,
+                                          f"The reason for Standard {std.number}": reason})
     return answers, checks, conflicted
 
 
