@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
+from itertools import islice
 from typing import Optional, Protocol, Union
 
 from .models import (
@@ -36,10 +37,14 @@ from .ooxml.package import PackageError, open_package, sniff
 from .ooxml.properties import read_custom_properties
 from .ooxml.reading import (
     Cell,
+    Control,
+    PartTooLarge,
     Row,
     Table,
+    W_SDT,
     TooManyRows,
     WordDocument,
+    check_part_size,
     checkbox_state,
     describe_ole2,
     describe_package,
@@ -50,6 +55,20 @@ from .problems import Problem, ProblemReport, Severity
 PROP = "CaseAudit."
 FORM_VERSION = 1
 MAX_TABLE_ROWS = 2000  # an audit form has a few dozen rows
+# What reading one return may cost. A filled form's text part is 0.1-1 MB; parsing takes up to about
+# 14 bytes of memory per byte of it (pasted formatting: a run per word), so 8 MB keeps any return under
+# ~150 MB. An answer is a few paragraphs: 20,000 characters is some eight pages, well inside Excel's
+# 32,767 per cell in results.xlsx.
+MAX_XML_PART_BYTES = 8 * 1024 * 1024
+MAX_ANSWER_CHARS = 20_000
+PARSED_PARTS = ("[Content_Types].xml", "_rels/.rels", "docProps/custom.xml")  # besides the document itself
+# The grey text a control shows until someone types: the form templates' own (dev/build_word_forms.py)
+# and Word's defaults. Never an answer, whether or not the control still says it is showing a placeholder.
+PLACEHOLDER_TEXTS = (
+    "Choose a rating", "Click or tap to enter evidence", "Click or tap to say why", "Click or tap to enter text",
+    "Choose an item.", "Click or tap here to enter text.", "Click here to enter text.",
+    "Click or tap to enter a date.", "Click here to enter a date.",
+)
 
 NO_INVOLVEMENT_LABEL = "No involvement in this case"
 NO_INVOLVEMENT_REASON_LABEL = "If no involvement, why"
@@ -199,11 +218,14 @@ def read_return(
     common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at)
     if ident.kind is FormKind.SUMMARY:
         values = _read_summary(_layout(doc), state)
+        if any(p.code == ANSWER_TOO_LONG for p in problems):
+            return ReadOutcome(Outcome.REJECTED, problems, identity=ident, had_tracked_changes=state.tracked,
+                               had_comments=state.comments, sources=state.sources)
         summary = SummaryReturn(**values, **common)
         return ReadOutcome(Outcome.ACCEPTED, problems, summary=summary, identity=ident,
                            had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
     audit = _read_audit(doc, state, cycle, common)
-    if any(p.code == BLANK_FORM for p in problems):
+    if any(p.code in (BLANK_FORM, ANSWER_TOO_LONG) for p in problems):
         # a blank form sent back (or dropped in by mistake) must never replace a filled-in return
         return ReadOutcome(Outcome.REJECTED, problems, identity=ident,
                            had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
@@ -255,8 +277,11 @@ def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
     if kind != "zip":
         raise _Reject("file.not-word", "The file is not a Word document (it is text or an unknown format).",
                       "Check the right attachment was saved; ask the agency to send the filled-in .docx form.")
+    what = None
     try:
         pkg = open_package(data)
+        for part in PARSED_PARTS:
+            check_part_size(pkg, part, MAX_XML_PART_BYTES)
         what = describe_package(pkg)
         if what.family == "opendocument":
             raise _Reject("file.not-word", "The file is an OpenDocument file (.odt or similar), not a Word form.",
@@ -274,14 +299,30 @@ def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
         if what.has_macros:
             raise _Reject("file.macro", "The file is a macro-enabled Word file (.docm or .dotm); macro files are refused for safety.",
                           SAVE_AS_DOCX)
-        doc = read_word_document(pkg, what.main_part, max_table_rows=MAX_TABLE_ROWS)
+        doc = read_word_document(pkg, what.main_part, max_table_rows=MAX_TABLE_ROWS,
+                                 max_part_bytes=MAX_XML_PART_BYTES, placeholders=PLACEHOLDER_TEXTS)
         return doc, read_custom_properties(pkg)
     except PackageError as exc:
         raise _package_reject(exc) from None
+    except PartTooLarge as exc:
+        raise _part_too_large(exc, what.main_part if what is not None else None) from None
     except TooManyRows as exc:
         raise _Reject("file.too-large", f"The document has {exc.rows:,} table rows; an audit form has a few dozen. "
                       "It is not an audit form, or something very large was pasted into it.",
                       "Ask the agency to send the audit form on its own.") from None
+
+
+def _part_too_large(exc: PartTooLarge, main_part: Optional[str]) -> _Reject:
+    size, limit = f"{exc.size / 2**20:,.1f} MB", f"{exc.limit / 2**20:,.0f} MB"
+    if exc.part == main_part:
+        return _Reject("file.too-large", f"The form's text takes {size} once unpacked; a filled-in audit form takes "
+                       f"well under {limit}, even with long answers. Something very large was pasted into it "
+                       "(such as pages of formatted text); it was not read.",
+                       "Ask the agency to paste long evidence as plain text, or summarise it and send the full "
+                       "document separately, then return the form again.", value=exc.part)
+    return _Reject("file.too-large", f"Part {exc.part} of the file takes {size} once unpacked, far more than any "
+                   "Word form; it was not read.", "Ask the agency to save the form again in Word and resend it.",
+                   value=exc.part)
 
 
 def _reject_ole2(data: bytes) -> None:
@@ -579,19 +620,83 @@ def _match_rating(text: str, options: tuple[RatingOption, ...]) -> Optional[Rati
     return None
 
 
-def _rating_text(cell: Optional[Cell], options: tuple[RatingOption, ...]) -> tuple[str, Optional[RatingOption]]:
-    """The rating as shown, and the option it is: the cell's text, else the drop-down's list item it displays."""
+# A placeholder's words, however spaced, capitalised or ended; and the words that start one, for a quick look first.
+_PLACEHOLDER = re.compile("|".join(r"\s+".join(map(re.escape, t.rstrip(".").split())) + r"\.?"
+                                   for t in sorted(PLACEHOLDER_TEXTS, key=len, reverse=True)), re.IGNORECASE)
+_PLACEHOLDER_FIRST_WORDS = tuple({t.split()[0].casefold() for t in PLACEHOLDER_TEXTS})
+
+
+def _without_placeholders(text: str) -> str:
+    """`text` less any placeholder words left in it (by a control that lost its properties, or lost itself).
+
+    A line that was only a placeholder goes; text typed beside one stays.
+    """
+    folded = text.casefold()
+    if not any(word in folded for word in _PLACEHOLDER_FIRST_WORDS):
+        return text
+    lines = []
+    for line in text.split("\n"):
+        cleaned = _PLACEHOLDER.sub("", line)
+        if cleaned == line:
+            lines.append(line)
+        elif cleaned.strip():
+            lines.append(cleaned.strip())
+    return "\n".join(lines).strip()
+
+
+def _entries(cell: Optional[Cell]) -> list[tuple[Optional[Control], str]]:
+    """What was entered in the cell, entry by entry (see Cell.segments), placeholder text left out."""
     if cell is None:
-        return "", None
+        return []
+    entries = []
+    for control, text in cell.segments():
+        text = _without_placeholders(text)
+        if text:
+            entries.append((control, text))
+    return entries
+
+
+def _answer_text(cell: Optional[Cell]) -> str:
+    """A text answer: the cell as it reads, placeholders left out.
+
+    Two different texts in one cell (a control copied, text typed beside one) are both the
+    agency's words, and both are kept as they read.
+    """
+    return _without_placeholders(cell.text) if cell is not None else ""
+
+
+def _rating_text(cell: Optional[Cell],
+                 options: tuple[RatingOption, ...]) -> tuple[str, Optional[RatingOption], list[str]]:
+    """The rating as shown, the option it is, and every rating given when there are several different ones.
+
+    Each entry is read as typed, else as the drop-down list item it displays. Entries that are
+    no rating at all (a note beside the drop-down) do not count against the one rating given.
+    """
+    if cell is None:
+        return "", None, []
     shown = cell.text
-    option = _match_rating(shown, options)
-    if option is None and shown:
-        for control in cell.controls:
-            if control.kind in ("dropdown", "combobox") and control.text:
-                item = control.chosen_item()
-                if item:
-                    return item, _match_rating(item, options)
-    return shown, option
+    if "\n" not in shown and next(islice(cell.element.iter(W_SDT), 1, None), None) is None:
+        option = _match_rating(shown, options)  # the usual cell: one drop-down (or none) showing a rating
+        if option is not None:
+            return shown, option, []
+    entries = _entries(cell)
+    if not entries:
+        return "", None, []
+    given: dict[str, tuple[str, RatingOption]] = {}
+    for control, text in entries:
+        shown, option = text, _match_rating(text, options)
+        if option is None and control is not None and control.kind in ("dropdown", "combobox"):
+            item = control.chosen_item(text)
+            if item:
+                shown, option = item, _match_rating(item, options)
+        if option is not None:
+            given.setdefault(option.label, (shown, option))
+    if len(given) > 1:
+        return " / ".join(shown for shown, _ in given.values()), None, [shown for shown, _ in given.values()]
+    if given:
+        shown, option = next(iter(given.values()))
+        return shown, option, []
+    return _without_placeholders(cell.text), None, []
 
 
 def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) -> AuditReturn:
@@ -620,24 +725,10 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
                 continue
         rows[row.standard] = row
 
-    answers: list[Answer] = []
-    checks: list[tuple[Standard, Answer, str, str]] = []
-    for std in expected:
-        row = rows.get(std.number)
-        if row is None:
-            continue
-        where = f"KLOE {row.kloe_heading or std.kloe} table, Standard {std.number}"
-        for role in ("rating", "evidence", "reason"):
-            state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
-        typed, option = _rating_text(row.cells.get("rating"), options)
-        evidence = row.cells["evidence"].text if "evidence" in row.cells else ""
-        reason = row.cells["reason"].text if "reason" in row.cells else ""
-        answer = Answer(standard=std.number, rating=option.kind if option else None,
-                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
-        answers.append(answer)
-        checks.append((std, answer, where, typed))
+    answers, checks, conflicted = _read_answers(rows, expected, state, options)
+    _check_lengths(state, "No involvement table", {"The reason for no involvement": no_involvement_reason})
 
-    rated = [a for a in answers if a.rating is not None]
+    rated = [a for a in answers if a.rating is not None or a.standard in conflicted]
     if no_involvement:
         if not no_involvement_reason:
             state.add("return.no-involvement-without-reason", "'No involvement in this case' is ticked but no reason is given.",
@@ -674,8 +765,62 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
                        had_comments=state.comments, **common)
 
 
+TWO_RATINGS = "return.two-ratings"
+ANSWER_TOO_LONG = "return.answer-too-long"
+
+
+def _two_ratings(state: _State, number: int, given: list[str], where: str) -> None:
+    """Two controls for one rating (a drop-down copied into the cell) that disagree: neither is the answer."""
+    both = ", ".join(given[:-1]) + " and " + given[-1]
+    count = "two" if len(given) == 2 else str(len(given))
+    state.add(TWO_RATINGS, f"Standard {number} has {count} ratings given ({both}), so it counts as not rated.",
+              "Leave one rating in the Rating cell (delete the extra drop-down or text) and make sure it is the right one.",
+              location=where, value=" / ".join(given))
+
+
+def _check_lengths(state: _State, where: str, texts: dict[str, str]) -> None:
+    for what, text in texts.items():
+        if len(text) > MAX_ANSWER_CHARS:
+            state.add(ANSWER_TOO_LONG, f"{what} is {len(text):,} characters long; an answer can hold at most "
+                      f"{MAX_ANSWER_CHARS:,} (about eight pages), so the form was not recorded.",
+                      "Ask the agency to shorten it to the key points (longer material can be sent separately) "
+                      "and return the form again.", location=where)
+
+
+_Check = tuple[Standard, Answer, str, str]  # standard, answer, where in the form, the rating as typed
+
+
+def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State,
+                  options: tuple[RatingOption, ...]) -> tuple[list[Answer], list[_Check], set[int]]:
+    """Each expected standard's answer; the ones to validate; the standards given two different ratings."""
+    answers: list[Answer] = []
+    checks: list[_Check] = []
+    conflicted: set[int] = set()  # standards with two different ratings given: reported once, not validated
+    for std in expected:
+        row = rows.get(std.number)
+        if row is None:
+            continue
+        where = f"KLOE {row.kloe_heading or std.kloe} table, Standard {std.number}"
+        for role in ("rating", "evidence", "reason"):
+            state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
+        typed, option, several = _rating_text(row.cells.get("rating"), options)
+        evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
+        answer = Answer(standard=std.number, rating=option.kind if option else None,
+                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
+        answers.append(answer)
+        if several:
+            _two_ratings(state, std.number, several, where)
+            conflicted.add(std.number)
+        else:
+            checks.append((std, answer, where, typed))
+        if len(evidence) > MAX_ANSWER_CHARS or len(reason) > MAX_ANSWER_CHARS:
+            _check_lengths(state, where, {f"The evidence for Standard {std.number}": evidence,
+                                          f"The reason for Standard {std.number}": reason})
+    return answers, checks, conflicted
+
+
 def _row_has_content(row: _Row) -> bool:
-    return any(cell.text for cell in row.cells.values())
+    return any(_without_placeholders(cell.text) for cell in row.cells.values())
 
 
 def _choices(std: Standard, options: tuple[RatingOption, ...]) -> str:
@@ -720,7 +865,7 @@ def _read_no_involvement(layout: _Layout, state: _State) -> tuple[bool, str]:
     if "no-involvement-reason" in rows:
         cell, tagged = rows["no-involvement-reason"]
         state.sources["no-involvement-reason"] = "control" if tagged else "position"
-        reason = cell.text
+        reason = _answer_text(cell)
     return ticked, reason
 
 
@@ -730,7 +875,8 @@ def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
     for key in SUMMARY_FIELDS:
         cell, tagged = rows.get(f"summary:{key}", (None, False))
         state.sources[f"summary.{key}"] = "control" if tagged else "position"
-        values[key] = cell.text if cell is not None else ""
+        values[key] = _answer_text(cell)
+    _check_lengths(state, "Summary table", {f"The answer to '{SUMMARY_FIELDS[k]}'": v for k, v in values.items()})
     if not any(values.values()):
         state.add("return.empty-summary", "The agency summary form has nothing written in it.",
                   "Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",

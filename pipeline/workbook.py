@@ -215,14 +215,10 @@ def read_cycle(path: Path) -> WorkbookResult:
         # An unrelated workbook: do not hand it to openpyxl at all.
         _report_missing_sheets(path, missing, sheet_names, report)
         return WorkbookResult(None, report)
-    book = _open_with_openpyxl(path, data, report)
-    if book is None:
+    sheets = _read_sheets(path, data, report)
+    if sheets is None:
         return WorkbookResult(None, report)
-    try:
-        cycle = _CycleReader(path, book, report).read()
-    finally:
-        book.close()
-    return WorkbookResult(cycle, report)
+    return WorkbookResult(_CycleReader(path, sheets, report).read(), report)
 
 
 class AgencyLoad(BaseModel):
@@ -505,18 +501,84 @@ def _inspect_package(path: Path, package: Package, report: ProblemReport) -> Opt
     return names
 
 
-def _open_with_openpyxl(path: Path, data: bytes, report: ProblemReport):
+@dataclass
+class _Sheet:
+    """A worksheet as the cells that hold a value: {row: {column: value}}.
+
+    Empty cells, formatted or not, are never kept, so a sheet costs what it holds whatever size it
+    claims: one filled cell at A1048576 (what selecting a whole column and colouring it leaves) is
+    nothing at all.
+    """
+
+    title: str
+    rows: dict[int, dict[int, Any]]
+
+    def value(self, row: int, column: int) -> Any:
+        return self.rows.get(row, {}).get(column)
+
+
+def _read_sheets(path: Path, data: bytes, report: ProblemReport) -> Optional[dict[str, Optional[_Sheet]]]:
+    """Every worksheet's title, with the cells of those case-audit reads (None for the others).
+
+    openpyxl's read-only mode streams the sheet XML; its normal mode would build an object for
+    every formatted cell and its row loop would visit every row up to the stated dimension.
+    """
     import openpyxl
 
+    wanted = {normalise_label(s) for s in REQUIRED_SHEETS + OPTIONAL_SHEETS}
+    book = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(BytesIO(data), data_only=True, keep_links=False)
+            book = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=True, keep_links=False)
+            # Chart sheets hold no cells and are not in book.worksheets.
+            return {ws.title: _Sheet(ws.title, _cells_of(book, ws)) if normalise_label(ws.title) in wanted else None
+                    for ws in book.worksheets}
     except Exception as exc:  # openpyxl raises many types on damaged files; all mean the same to the officer
         _problem(report, "workbook.corrupt", "This file is damaged and cannot be read.",
                  "Open it in Excel (which may offer to repair it), save it again as Excel Workbook (.xlsx), "
                  "or go back to your last good copy.", path, value=f"{type(exc).__name__}: {exc}"[:200])
         return None
+    finally:
+        if book is not None:
+            book.close()
+
+
+def _cells_of(book, ws) -> dict[int, dict[int, Any]]:
+    rows: dict[int, dict[int, Any]] = {}
+    for number, cells in _present_rows(book, ws):
+        values = {column: value for column, value in cells if value is not None and value != ""}
+        if values:
+            rows.setdefault(number, {}).update(values)
+    return rows
+
+
+def _present_rows(book, ws):
+    """(row number, [(column, value)...]) for each row the sheet's XML holds, in order.
+
+    openpyxl's public row iterator yields an empty row for every gap, a million of them below a
+    formatted A1048576; its worksheet parser (what that iterator runs on) yields only the rows
+    present. Should a later openpyxl move the parser, the public iterator still gives the same cells.
+    """
+    try:
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        source = ws._get_source()
+        parser = WorkSheetParser(source, ws._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+    except (ImportError, AttributeError, TypeError):
+        yield from _rows_by_public_api(ws)
+        return
+    with source:
+        for number, cells in parser.parse():
+            yield number, [(cell["column"], cell["value"]) for cell in cells]
+
+
+def _rows_by_public_api(ws):
+    ws.reset_dimensions()  # the stated dimension may be far larger than the data (or wrong)
+    for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        if values:
+            yield number, list(enumerate(values, start=1))
 
 
 def _find_sheet_name(names: list[str], wanted: str) -> Optional[str]:
@@ -554,6 +616,12 @@ def _as_text(value: Any) -> str:
         return value.strftime("%d/%m/%Y")
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("_x000D_", "")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def _coordinate(row: int, column: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(column)}{row}"
 
 
 def _header_key(text: str) -> str:
@@ -595,7 +663,6 @@ class _Table:
     header_row: int
     rows: list["_Row"]
     extras: dict[int, str]  # column index -> heading, for columns the layout does not name
-    ws: Any
 
 
 @dataclass
@@ -615,11 +682,11 @@ class _Row:
 class _CycleReader:
     """Reads each sheet into models, then cross-checks them; every problem goes into one report."""
 
-    def __init__(self, path: Path, book, report: ProblemReport):
+    def __init__(self, path: Path, sheets: dict[str, Optional[_Sheet]], report: ProblemReport):
         self.path = path
-        self.book = book
+        self.sheets = sheets
         self.report = report
-        self.sheet_names = [ws.title for ws in book.worksheets]  # chart sheets hold no cells
+        self.sheet_names = list(sheets)
         self.kloe_cells: dict[int, _Cell] = {}
         # Codes and numbers typed on rows that have a problem of their own: references to them are
         # not reported again, so one slip gives one problem rather than a page of follow-on ones.
@@ -722,9 +789,9 @@ class _CycleReader:
         return found
 
     # -- sheets --------------------------------------------------------------
-    def sheet(self, name: str):
+    def sheet(self, name: str) -> Optional[_Sheet]:
         real = _find_sheet_name(self.sheet_names, name)
-        return None if real is None else self.book[real]
+        return None if real is None else self.sheets[real]
 
     def table(self, name: str) -> Optional[_Table]:
         """The sheet's rows by column key; None (with a problem) if the sheet or a required column is missing."""
@@ -735,8 +802,8 @@ class _CycleReader:
         keys = {_header_key(h): k for k, h in wanted.items()}
         first_required = _header_key(wanted[REQUIRED_COLUMNS[name][0]])
         header_row = None
-        for r in range(1, min(ws.max_row, MAX_HEADER_SEARCH_ROWS) + 1):
-            row_keys = {_header_key(_as_text(ws.cell(r, c).value)) for c in range(1, ws.max_column + 1)}
+        for r in sorted(n for n in ws.rows if n <= MAX_HEADER_SEARCH_ROWS):
+            row_keys = {_header_key(_as_text(value)) for value in ws.rows[r].values()}
             if first_required in row_keys:
                 header_row = r
                 break
@@ -751,8 +818,8 @@ class _CycleReader:
         columns: dict[str, int] = {}
         headings: dict[str, str] = {}
         extras: dict[int, str] = {}
-        for c in range(1, ws.max_column + 1):
-            heading_text = _as_text(ws.cell(header_row, c).value)
+        for c in sorted(ws.rows[header_row]):
+            heading_text = _as_text(ws.value(header_row, c))
             key = keys.get(_header_key(heading_text))
             if key and key not in columns:
                 columns[key] = c
@@ -767,10 +834,9 @@ class _CycleReader:
         if missing:
             return None
         rows = []
-        for r in range(header_row + 1, ws.max_row + 1):
-            cells = {k: _Cell(name, ws.cell(r, c).coordinate, ws.cell(r, c).value, headings[k])
-                     for k, c in columns.items()}
-            extra = {h: _Cell(name, ws.cell(r, c).coordinate, ws.cell(r, c).value, h) for c, h in extras.items()}
+        for r in sorted(n for n in ws.rows if n > header_row):
+            cells = {k: _Cell(name, _coordinate(r, c), ws.value(r, c), headings[k]) for k, c in columns.items()}
+            extra = {h: _Cell(name, _coordinate(r, c), ws.value(r, c), h) for c, h in extras.items()}
             # A row is data if a known column or (on Cases) an agency column has something in it;
             # a jotting in the officer's own notes column alone does not make a row.
             counted = [cell for h, cell in extra.items()
@@ -778,7 +844,7 @@ class _CycleReader:
             if all(cell.blank for cell in cells.values()) and all(cell.blank for cell in counted):
                 continue
             rows.append(_Row(name, r, cells, extra))
-        return _Table(name, header_row, rows, extras, ws)
+        return _Table(name, header_row, rows, extras)
 
     # -- the whole cycle ---------------------------------------------------------
     def read(self) -> Optional[Cycle]:
@@ -1100,14 +1166,14 @@ class _CycleReader:
         table = self.table(CASES)
         if table is None:
             return None
-        rows, extras, header_row, ws = table.rows, table.extras, table.header_row, table.ws
+        rows, extras, header_row = table.rows, table.extras, table.header_row
         codes = self._agency_lookup(agencies)
         area_lookup = _priority_lookup(areas)
         # Which extra columns are agency columns: check each heading once.
         columns: dict[str, Optional[str]] = {}  # heading -> agency code (None: that agency's row has a problem)
         seen_codes: dict[str, str] = {}
         for c, heading in extras.items():
-            location = f"{CASES}!{ws.cell(header_row, c).coordinate}"
+            location = f"{CASES}!{_coordinate(header_row, c)}"
             if _header_key(heading) in CASES_IGNORED_COLUMNS:
                 continue
             if codes is None:

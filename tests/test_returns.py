@@ -6,7 +6,11 @@ re-save) are shared with test_ingest.py and test_status.py.
 
 from __future__ import annotations
 
+import copy
 import io
+import random
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -519,3 +523,296 @@ def test_text_typed_into_a_control_whose_placeholder_flag_was_left_set_is_still_
     assert outcome.audit.answer(3).evidence == "Strategy meeting minutes show the protocol was followed."
     untouched = issued.read(filled)  # the placeholder alone still reads as empty
     assert untouched.audit.answer(3).evidence == ""
+
+
+# --- answers that are ambiguous -------------------------------------------------------------
+
+
+def _rating_sdt(root: etree._Element, number: int) -> etree._Element:
+    return cell(root, number, 1).find(f".//{{{W}}}sdt")
+
+
+def _show(sdt: etree._Element, text: str) -> None:
+    """Make a drop-down show `text` the way Word does when an item is picked."""
+    content = sdt.find(f"{{{W}}}sdtContent")
+    for t in content.iter(f"{{{W}}}t"):
+        t.text = ""
+    content.find(f".//{{{W}}}t").text = text
+
+
+def copy_rating_control(number: int, shows: str, *, new_paragraph: bool = False):
+    """An auditor copies the Rating drop-down of a standard and pastes it beside itself (or below), then picks `shows`."""
+    def change(root):
+        original = _rating_sdt(root, number)
+        twin = copy.deepcopy(original)
+        _show(twin, shows)
+        if new_paragraph:
+            p = etree.SubElement(cell(root, number, 1), f"{{{W}}}p")
+            p.append(twin)
+        else:
+            original.addnext(twin)
+    return change
+
+
+@pytest.mark.parametrize("first, second", [("Met or exceeded", "Not met"), ("Not met", "Met or exceeded")])
+@pytest.mark.parametrize("new_paragraph", [False, True])
+def test_two_rating_drop_downs_that_disagree_are_two_ratings_not_the_first(issued, first, second, new_paragraph):
+    values = complete_answers(issued.cycle, S5=(first, "Core group minutes on file.", "The plan was not reviewed."))
+    data = edit_document(issued.filled("POLICE", "N-01", values), copy_rating_control(5, second, new_paragraph=new_paragraph))
+    outcome = issued.read(data)
+    assert outcome.outcome is Outcome.INCOMPLETE
+    assert errors(outcome) == ["return.two-ratings"]
+    (problem,) = outcome.problems.errors
+    assert f"two ratings given ({first} and {second})" in problem.message
+    assert problem.location == "KLOE 2 table, Standard 5"
+    assert outcome.audit.answer(5).rating is None and not outcome.audit.complete
+
+
+def test_a_copied_drop_down_showing_the_same_rating_is_one_rating(issued):
+    data = edit_document(issued.filled("POLICE", "N-01"), copy_rating_control(5, "Met or exceeded"))
+    outcome = issued.read(data)
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.answer(5).rating is RatingKind.MET
+
+
+def test_a_copied_drop_down_still_showing_its_placeholder_is_no_second_rating(issued):
+    def change(root):
+        twin = copy.deepcopy(_rating_sdt(root, 5))
+        _show(twin, "Choose a rating")  # the copy kept its grey text but lost the flag saying so
+        _rating_sdt(root, 5).addnext(twin)
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-01"), change))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+
+
+def test_two_different_evidence_texts_in_one_cell_are_both_kept(issued):
+    values = complete_answers(issued.cycle)
+
+    def change(root):
+        original = cell(root, 6, 2).find(f".//{{{W}}}sdt")
+        twin = copy.deepcopy(original)
+        twin.find(f".//{{{W}}}t").text = "Also: the chronology."
+        p = etree.SubElement(cell(root, 6, 2), f"{{{W}}}p")
+        p.append(twin)
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-01", values), change))
+    assert outcome.outcome is Outcome.ACCEPTED
+    assert outcome.audit.answer(6).evidence == values["ca:evidence:S6"] + "\nAlso: the chronology."
+
+
+@pytest.mark.libreoffice
+def test_two_rating_drop_downs_saved_again_by_libreoffice_are_still_two_ratings(issued, tmp_path,
+                                                                                  resave_with_libreoffice):
+    values = complete_answers(issued.cycle, S5=("Met or exceeded", "Core group minutes on file.", ""))
+    source = tmp_path / "POLICE_N-01.docx"
+    source.write_bytes(edit_document(issued.filled("POLICE", "N-01", values), copy_rating_control(5, "Not met")))
+    (saved,) = resave_with_libreoffice([source], tmp_path / "libreoffice")
+    outcome = issued.read(saved.read_bytes())
+    assert errors(outcome) == ["return.two-ratings"]
+    assert outcome.audit.answer(5).rating is None
+
+
+def _evidence_sdt(root: etree._Element, number: int) -> etree._Element:
+    return cell(root, number, 2).find(f".//{{{W}}}sdt")
+
+
+def _flag_cleared(root):
+    flag = _evidence_sdt(root, 3).find(f"{{{W}}}sdtPr/{{{W}}}showingPlcHdr")
+    flag.getparent().remove(flag)
+
+
+def _properties_lost(root):
+    sdt = _evidence_sdt(root, 3)
+    sdt.remove(sdt.find(f"{{{W}}}sdtPr"))
+
+
+def _control_unwrapped(root):
+    """The control is gone; its grey words stay behind as ordinary text in the cell."""
+    sdt = _evidence_sdt(root, 3)
+    run = sdt.find(f"{{{W}}}sdtContent/{{{W}}}r")
+    run.remove(run.find(f"{{{W}}}rPr"))
+    sdt.addprevious(run)
+    sdt.getparent().remove(sdt)
+
+
+def _retyped_differently(root):
+    _flag_cleared(root)
+    _evidence_sdt(root, 3).find(f".//{{{W}}}t").text = "click or tap  to enter\u00a0evidence."
+
+
+@pytest.mark.parametrize("damage", [_flag_cleared, _properties_lost, _control_unwrapped, _retyped_differently])
+def test_placeholder_text_is_never_evidence_whether_or_not_it_is_marked_as_one(issued, damage):
+    values = complete_answers(issued.cycle)
+    del values["ca:evidence:S3"]  # rated Met, evidence box left showing its grey text
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-02", values), damage))
+    assert outcome.outcome is Outcome.INCOMPLETE
+    assert errors(outcome) == ["return.missing-evidence"]
+    assert outcome.audit.answer(3).evidence == ""
+
+
+def test_text_typed_after_grey_words_left_behind_is_read_without_them(issued):
+    values = complete_answers(issued.cycle)
+    del values["ca:evidence:S3"]
+
+    def unwrap_and_type(root):
+        _control_unwrapped(root)
+        etree.SubElement(etree.SubElement(cell(root, 3, 2).find(f"{{{W}}}p"), f"{{{W}}}r"),
+                         f"{{{W}}}t").text = "Strategy meeting minutes."
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-02", values), unwrap_and_type))
+    assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
+    assert outcome.audit.answer(3).evidence == "Strategy meeting minutes."
+
+
+def test_a_rating_drop_down_that_lost_its_placeholder_flag_is_not_rated(issued):
+    values = complete_answers(issued.cycle)
+    del values["ca:rating:S4"]
+
+    def change(root):
+        flag = _rating_sdt(root, 4).find(f"{{{W}}}sdtPr/{{{W}}}showingPlcHdr")
+        flag.getparent().remove(flag)
+    outcome = issued.read(edit_document(issued.filled("POLICE", "N-02", values), change))
+    assert errors(outcome) == ["return.missing-rating"]  # not 'Choose a rating' as an unknown rating
+
+
+def test_every_placeholder_in_the_shipped_forms_is_known_to_the_reader(issued):
+    from pipeline.returns import PLACEHOLDER_TEXTS
+
+    known = {" ".join(t.casefold().rstrip(".").split()) for t in PLACEHOLDER_TEXTS}
+    for path in (issued.path("POLICE", "N-01"), issued.path("POLICE")):
+        root = etree.fromstring(zipfile.ZipFile(path).read(DOC))
+        shown = {"".join(sdt.find("w:sdtContent", NS).itertext()) for sdt in root.iter(f"{{{W}}}sdt")
+                 if sdt.find("w:sdtPr/w:showingPlcHdr", NS) is not None}
+        assert shown and {" ".join(t.casefold().rstrip(".").split()) for t in shown} <= known
+
+
+# --- inputs that cost too much ----------------------------------------------------------------
+
+_MEASURE = """
+import resource, sys
+from pathlib import Path
+from pipeline.returns import read_return
+from pipeline.store import Store
+from pipeline.workbook import load_cycle
+from pipeline.workspace import Workspace
+ws = Workspace(sys.argv[1])
+cycle = load_cycle(ws.cycle_path)
+data = Path(sys.argv[2]).read_bytes()
+with Store.open(ws.store_path) as store:
+    read_return(data[:100], filename="warm-up", cycle=cycle, register=store)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome = read_return(data, filename="big.docx", cycle=cycle, register=store)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(outcome.outcome.value, ",".join(p.code for p in outcome.problems.errors), (after - before) / 1024, sep="|")
+"""
+
+
+def read_in_a_fresh_process(issued: Issued, data: bytes, tmp_path: Path) -> tuple[str, list[str], float]:
+    """Outcome, error codes and how far reading `data` raised the process's peak memory (MiB)."""
+    pytest.importorskip("resource", reason="peak memory is measured with the POSIX resource module")
+    path = tmp_path / "big.docx"
+    path.write_bytes(data)
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(issued.ws.root), str(path)], capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    outcome, codes_, grown = done.stdout.strip().split("|")
+    return outcome, [c for c in codes_.split(",") if c], float(grown)
+
+
+_WORDS = ("the practitioner recorded the child's views at each visit and shared the plan with school, health and "
+          "police partners; the core group met monthly and actions were reviewed against the timescales set").split()
+
+
+def long_text(n_chars: int, seed: int) -> str:
+    """Plausible evidence of about `n_chars` characters, in paragraphs."""
+    words, i = [], seed
+    while sum(map(len, words)) + len(words) < n_chars:
+        words.append(_WORDS[(i * 7 + i // 3) % len(_WORDS)] + ("." if i % 23 == 22 else ""))
+        i += 1
+    lines = [" ".join(words[k:k + 60]) for k in range(0, len(words), 60)]
+    return "\n".join(lines)
+
+
+def with_pictures(data: bytes, megabytes: int) -> bytes:
+    """Pasted photos of case notes: incompressible media parts, referenced from the document's relationships."""
+    rels_name = "word/_rels/document.xml.rels"
+    z = zipfile.ZipFile(io.BytesIO(data))
+    rels = etree.fromstring(z.read(rels_name))
+    types = etree.fromstring(z.read("[Content_Types].xml"))
+    etree.SubElement(types, "{http://schemas.openxmlformats.org/package/2006/content-types}Default",
+                     Extension="png", ContentType="image/png")
+    parts = {}
+    for i in range(megabytes):
+        name = f"media/evidence{i}.png"
+        parts["word/" + name] = b"\x89PNG\r\n\x1a\n" + random.Random(i).randbytes(1024 * 1024)
+        etree.SubElement(rels, "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship",
+                         Id=f"rIdPic{i}", Target=name,
+                         Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image")
+    parts[rels_name] = etree.tostring(rels, xml_declaration=True, encoding="UTF-8", standalone=True)
+    parts["[Content_Types].xml"] = etree.tostring(types, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return replace_parts(data, parts)
+
+
+def pasted_formatting(runs_per_answer: int):
+    """Evidence pasted from another document: a run per word, each with its own fonts, colour and size."""
+    def change(root):
+        for number in range(1, 23):
+            content = _evidence_sdt(root, number).find(f"{{{W}}}sdtContent")
+            for i in range(runs_per_answer):
+                run = etree.SubElement(content, f"{{{W}}}r", {f"{{{W}}}rsidR": f"00{i:06X}"})
+                props = etree.SubElement(run, f"{{{W}}}rPr")
+                etree.SubElement(props, f"{{{W}}}rFonts", {f"{{{W}}}ascii": "Arial", f"{{{W}}}hAnsi": "Arial",
+                                                          f"{{{W}}}cs": "Arial"})
+                etree.SubElement(props, f"{{{W}}}color", {f"{{{W}}}val": f"{i * 2654435761 % 16777216:06X}"})
+                etree.SubElement(props, f"{{{W}}}sz", {f"{{{W}}}val": "20"})
+                etree.SubElement(run, f"{{{W}}}t", {XML_SPACE: "preserve"}).text = f"{_WORDS[i % len(_WORDS)]} "
+    return change
+
+
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def document_size(data: bytes) -> int:
+    return zipfile.ZipFile(io.BytesIO(data)).getinfo(DOC).file_size
+
+
+def test_a_5_mb_return_with_pictures_and_long_answers_is_read_in_bounded_memory(issued, tmp_path):
+    values = complete_answers(issued.cycle)
+    for s in issued.cycle.standards:
+        values[f"ca:evidence:S{s.number}"] = long_text(15000, s.number)
+    data = with_pictures(issued.filled("POLICE", "N-01", values), 5)
+    assert len(data) > 5 * 1024 * 1024
+    outcome, codes_, grown = read_in_a_fresh_process(issued, data, tmp_path)
+    assert (outcome, codes_) == ("accepted", [])
+    assert grown < 150, f"reading one return raised peak memory by {grown:.0f} MiB"
+
+
+def test_the_costliest_return_under_the_size_limit_is_still_read_in_bounded_memory(issued, tmp_path):
+    from pipeline.returns import MAX_XML_PART_BYTES
+
+    data = edit_document(issued.filled("POLICE", "N-01"), pasted_formatting(2000))
+    assert 0.8 * MAX_XML_PART_BYTES < document_size(data) <= MAX_XML_PART_BYTES
+    outcome, codes_, grown = read_in_a_fresh_process(issued, data, tmp_path)
+    assert (outcome, codes_) == ("accepted", [])
+    assert grown < 150, f"reading one return raised peak memory by {grown:.0f} MiB"
+
+
+def test_a_return_with_pages_of_pasted_formatting_is_refused_before_it_is_parsed(issued, tmp_path):
+    data = edit_document(issued.filled("POLICE", "N-01"), pasted_formatting(20000))
+    assert len(data) < 6 * 1024 * 1024 and document_size(data) > 40 * 1024 * 1024  # was 1.4 GB to read
+    outcome, codes_, grown = read_in_a_fresh_process(issued, data, tmp_path)
+    assert (outcome, codes_) == ("rejected", ["file.too-large"])
+    assert grown < 50, f"refusing the return raised peak memory by {grown:.0f} MiB"
+    problem = issued.read(data).problems.errors[0]
+    assert "form's text" in problem.message and "MB once unpacked" in problem.message
+    assert "plain text" in problem.fix
+
+
+def test_an_answer_longer_than_any_answer_should_be_is_refused_with_its_standard_named(issued):
+    from pipeline.returns import MAX_ANSWER_CHARS
+
+    values = complete_answers(issued.cycle)
+    values["ca:evidence:S9"] = long_text(MAX_ANSWER_CHARS + 500, 9)
+    values["ca:evidence:S10"] = long_text(MAX_ANSWER_CHARS - 500, 10)  # long, but an answer
+    outcome = issued.read(issued.filled("POLICE", "N-01", values))
+    assert outcome.outcome is Outcome.REJECTED and errors(outcome) == ["return.answer-too-long"]
+    problem = outcome.problems.errors[0]
+    assert problem.message.startswith("The evidence for Standard 9 is 20,")
+    assert problem.location.endswith("Standard 9") and outcome.audit is None

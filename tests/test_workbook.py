@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 from collections import Counter
 from datetime import date
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.styles import PatternFill
 
 from pipeline.models import CountingRule, RatingKind
 from pipeline.problems import CaseAuditError, Severity
@@ -657,6 +659,86 @@ def test_an_encrypted_workbook_asks_for_the_password_to_be_removed():
     assert "password" in problem.message and "remove the password" in problem.fix
 
 
+# --- what a workbook costs to read -------------------------------------------------------------
+
+
+def _formatted(*refs: str, sheet: str = CASES):
+    """A fill colour on empty cells: what selecting whole columns or rows and colouring them leaves."""
+    def change(wb):
+        for ref in refs:
+            wb[sheet][ref].fill = PatternFill("solid", fgColor="FFFF00")
+    return change
+
+
+def _peak_mib(action) -> tuple[object, float]:
+    tracemalloc.start()
+    try:
+        result = action()
+        return result, tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_formatted_empty_cell_at_the_last_row_costs_nothing(example_workbook_path, example_cycle, tmp_path):
+    path = broken_copy(example_workbook_path, tmp_path, _formatted("A1048576"))
+    assert openpyxl.load_workbook(path, read_only=True)[CASES].max_row == 1048576  # the stated size
+    result, peak = _peak_mib(lambda: read_cycle(path))
+    assert result.report.ok and result.cycle == example_cycle
+    assert peak < 100, f"reading the workbook took {peak:.0f} MiB"  # was 3.3 GB and 87 s
+
+
+def test_formatted_cells_at_every_far_corner_of_every_sheet_change_nothing(example_workbook_path, example_cycle,
+                                                                          tmp_path):
+    corners = ("A1048576", "XFD1", "XFD1048576")
+    changes = [_formatted(*corners, sheet=name) for name in (SETTINGS, CASES, KLOES, STANDARDS, RATING_SCALE,
+                                                             "Agencies", "Priority areas", ATTENDANCE)]
+    path = broken_copy(example_workbook_path, tmp_path, *changes)
+    result, peak = _peak_mib(lambda: read_cycle(path))
+    assert result.report.ok and result.cycle == example_cycle
+    assert peak < 100, f"reading the workbook took {peak:.0f} MiB"
+
+
+def test_check_on_a_workbook_with_a_formatted_last_row_prints_the_same_summary(tmp_workspace):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    before = CliRunner().invoke(cli, ["check", "-w", str(tmp_workspace.root)], catch_exceptions=False)
+    wb = openpyxl.load_workbook(tmp_workspace.cycle_path)
+    _formatted("A1048576")(wb)
+    wb.save(tmp_workspace.cycle_path)
+    after = CliRunner().invoke(cli, ["check", "-w", str(tmp_workspace.root)], catch_exceptions=False)
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert after.output == before.output and "41 audit form(s) + 10 summary form(s) = 51" in after.output
+
+
+def test_mistakes_keep_their_exact_cells_beside_a_formatted_last_row(example_workbook_path, tmp_path):
+    path = broken_copy(example_workbook_path, tmp_path, _formatted("A1048576", "XFD1048576"),
+                       set_cell(CASES, "C4", None), set_cell(STANDARDS, "B23", 9))
+    assert found(path) == {("workbook.blank-cell", "Cases!C4"), ("workbook.unknown-kloe", "Standards!B23")}
+
+
+def test_a_case_far_below_a_gap_of_empty_rows_is_still_read(example_workbook_path, example_cycle, tmp_path):
+    def far_case(wb):
+        ws = wb[CASES]
+        for column, cell in enumerate(ws[2], start=1):
+            ws.cell(60000, column, cell.value)
+        ws.cell(60000, 1, "N-99")
+    cycle = load_cycle(broken_copy(example_workbook_path, tmp_path, far_case, _formatted("A1048576")))
+    assert [c.ref for c in cycle.cases] == [c.ref for c in example_cycle.cases] + ["N-99"]
+    assert cycle.cases[-1].agencies == example_cycle.cases[0].agencies
+
+
+def test_without_openpyxls_sheet_parser_the_public_rows_give_the_same_cycle(example_workbook_path, example_cycle,
+                                                                           tmp_path, monkeypatch):
+    """Should a later openpyxl move its parser, reading stays right (only gaps cost more)."""
+    path = broken_copy(example_workbook_path, tmp_path, _formatted("A200"), set_cell(CASES, "C4", None))
+    expected = found(path)
+    monkeypatch.setitem(sys.modules, "openpyxl.worksheet._reader", None)  # 'import' now fails
+    assert found(path) == expected == {("workbook.blank-cell", "Cases!C4")}
+    assert load_cycle(example_workbook_path) == example_cycle
+
+
 # --- a real spreadsheet program -----------------------------------------------------------------
 
 
@@ -669,3 +751,16 @@ def test_example_saved_again_by_libreoffice_calc_loads_the_same(example_workbook
     assert resaved.is_file() and resaved.read_bytes() != example_workbook_path.read_bytes()
     cycle = load_cycle(resaved)
     assert cycle == example_cycle
+
+
+@pytest.mark.libreoffice("calc")
+def test_a_formatted_last_row_saved_again_by_libreoffice_calc_still_costs_nothing(example_workbook_path,
+                                                                                example_cycle, tmp_path,
+                                                                                convert_with_libreoffice):
+    """Calc (7.x) writes the officer's 500 template rows but drops far-off formatting: still read the same, cheaply."""
+    source = broken_copy(example_workbook_path, tmp_path, _formatted("A1048576", "XFD1"))
+    out = tmp_path / "out"
+    convert_with_libreoffice([source], out, "xlsx:Calc MS Excel 2007 XML")
+    result, peak = _peak_mib(lambda: read_cycle(out / source.name))
+    assert result.report.ok and result.cycle == example_cycle
+    assert peak < 100, f"reading the workbook took {peak:.0f} MiB"

@@ -13,7 +13,7 @@ import posixpath
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from lxml import etree
 
@@ -268,6 +268,40 @@ def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]
             node.getparent().remove(node)
 
 
+def placeholder_key(text: str) -> str:
+    """Text compared as a person reads it: spacing, non-breaking spaces, case and a final full stop ignored."""
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip().rstrip(".").strip().casefold()
+
+
+def strip_known_placeholders(root: etree._Element, known: frozenset[str]) -> None:
+    """Blank controls still showing a known placeholder text, whether or not they are flagged as showing it.
+
+    A control that lost its properties (copied, converted, edited outside Word) keeps the grey
+    words as ordinary text; they are never what someone typed. Where typed text sits beside
+    placeholder-styled runs, only those runs are the placeholder. `known`: texts through `placeholder_key`.
+    """
+    if not known:
+        return
+    longest = max(map(len, known)) * 2 + 10  # a longer text is no placeholder, however it is spaced
+    starts = tuple({key.split()[0] for key in known if key})
+    for content in root.iter(W_SDTCONTENT):
+        shown = ""
+        for t in content.iter(W_T):  # stop reading as soon as the text is too long: most controls are answers
+            shown += t.text or ""
+            if len(shown) > longest:
+                break
+        if not shown or len(shown) > longest or not shown.lstrip().casefold().startswith(starts):
+            continue
+        nodes = _placeholder_text(content)
+        text = "".join(n.text or "" for n in nodes if n.tag == W_T)
+        if text and placeholder_key(text) in known:
+            for node in nodes:
+                if node.tag == W_T:
+                    node.text = None
+                elif node.getparent() is not None:
+                    node.getparent().remove(node)
+
+
 def text_of(el: etree._Element) -> str:
     """Everything typed in `el`: all runs joined, paragraphs and breaks as newlines, tabs as tabs.
 
@@ -350,9 +384,9 @@ class Control:
             self._text = "" if content is None else text_of(content)
         return self._text
 
-    def chosen_item(self) -> Optional[str]:
-        """The display text of the list item the shown text belongs to (matched on display text, then value)."""
-        wanted = _squash(self.text)
+    def chosen_item(self, shown: Optional[str] = None) -> Optional[str]:
+        """The display text of the list item the control's text (or `shown`) is: matched on display text, then value."""
+        wanted = _squash(self.text if shown is None else shown)
         if not wanted:
             return None
         items = self.items
@@ -473,6 +507,55 @@ class Cell:
                 return c
         return None
 
+    def segments(self) -> list[tuple[Optional[Control], str]]:
+        """The cell's separate entries, in order, with the innermost control each sits in (None: typed outside).
+
+        A new entry starts at each paragraph and at each edge of a control. The usual cell is one
+        entry; a control copied beside another, text typed next to one, or a word processor that
+        folded one control into another (LibreOffice does with adjacent ones) gives more.
+        """
+        if "\n" not in self.text:  # the usual cell: one control holding all the text, or none; quickly told
+            sdts = list(self.element.iter(W_SDT))
+            if not sdts:
+                return [(None, self.text)] if self.text else []
+            if len(sdts) == 1 and "".join(sdts[0].itertext(W_T)) == "".join(self.element.itertext(W_T)):
+                return [(read_control(sdts[0]), self.text)] if self.text else []
+        found: list[tuple[Optional[Control], str]] = []
+        parts: list[str] = []
+
+        def flush(owner: Optional[Control]) -> None:
+            text = "".join(parts).strip()
+            if text:
+                found.append((owner, text))
+            parts.clear()
+
+        def walk(el: etree._Element, owner: Optional[Control]) -> None:
+            for child in el:
+                tag = child.tag
+                if tag == W_SDT:
+                    flush(owner)
+                    content = child.find(W_SDTCONTENT)
+                    if content is not None:
+                        inner = read_control(child)
+                        walk(content, inner)
+                        flush(inner)
+                elif tag == W_P:
+                    flush(owner)
+                    walk(child, owner)
+                    flush(owner)
+                elif tag in _TEXT_TAGS:
+                    parts.append(_SEGMENT_TEXT.get(tag, child.text or "") if tag != W_T else child.text or "")
+                elif tag not in (_PPR, _RPR, W_SDTPR):
+                    walk(child, owner)
+
+        walk(self.element, None)
+        flush(None)
+        return found
+
+
+_PPR = _w("pPr")
+_SEGMENT_TEXT = {W_TAB: "\t", W_BR: "\n", W_CR: "\n", W_NBH: "-"}
+
 
 @dataclass
 class Row:
@@ -589,6 +672,25 @@ class TooManyRows(Exception):
         self.rows = rows
 
 
+class PartTooLarge(Exception):
+    """A part that would cost far more memory to read than any form needs; checked before it is read."""
+
+    def __init__(self, part: str, size: int, limit: int):
+        super().__init__(part, size, limit)
+        self.part, self.size, self.limit = part, size, limit
+
+
+def check_part_size(pkg: Package, part: str, limit: int) -> None:
+    """PartTooLarge if `part` unpacks to more than `limit` bytes.
+
+    The size is the one the zip states; reading stops there, so it bounds what parsing can cost.
+    """
+    if pkg.has(part):
+        size = pkg.zf.getinfo(part).file_size
+        if size > limit:
+            raise PartTooLarge(part, size, limit)
+
+
 @dataclass
 class WordDocument:
     root: etree._Element = field(repr=False)
@@ -608,12 +710,17 @@ class WordDocument:
                 yield text
 
 
-def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_table_rows: int = 2000) -> WordDocument:
+def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_table_rows: int = 2000,
+                       max_part_bytes: Optional[int] = None, placeholders: Iterable[str] = ()) -> WordDocument:
     """The document's tables (in order, each with the paragraphs above it) and revision flags.
 
-    Raises TooManyRows before reading a cell when the document has more table
-    rows than `max_table_rows`; PackageError when the XML is unsafe or damaged.
+    Raises PartTooLarge before parsing a part over `max_part_bytes`, TooManyRows before
+    reading a cell when the document has more table rows than `max_table_rows`, and
+    PackageError when the XML is unsafe or damaged. Controls showing one of `placeholders`
+    read as empty, flagged as a placeholder or not.
     """
+    if max_part_bytes is not None:
+        check_part_size(pkg, part, max_part_bytes)
     root = pkg.xml(part)
     if root is None:
         raise PackageError("package.no-document", "The file has no document part.")
@@ -635,6 +742,7 @@ def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_tab
     if row_count > max_table_rows:
         raise TooManyRows(row_count)
     strip_unseen_text(root, unseen)
+    strip_known_placeholders(root, frozenset(placeholder_key(p) for p in placeholders))
     tables = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
               for index, tbl in enumerate(root.iter(W_TBL))]
     return WordDocument(root, tables, tracked, comments, row_count)
