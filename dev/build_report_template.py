@@ -754,6 +754,10 @@ def build() -> bytes:
 
     # fields refresh when Word opens the report (the table of contents gets its page numbers)
     set_update_fields_on_open(doc.settings.element)
+    # python-docx's default settings say <w:zoom w:val="bestFit"/>; the schema requires w:percent (Word is strict)
+    for zoom in doc.settings.element.findall(qn("w:zoom")):
+        if zoom.get(qn("w:percent")) is None:
+            zoom.set(qn("w:percent"), "100")
 
     props = doc.core_properties
     props.title = "Multi-Agency Case Audit: Overview Report"

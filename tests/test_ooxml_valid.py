@@ -1,0 +1,75 @@
+"""Every kind of Word and Excel file the tool writes validates against the ECMA-376 schemas.
+
+Word is stricter than LibreOffice: a file that breaks the schema opens in
+LibreOffice and is "repaired" (or refused) by Word. The validator lives beside
+the project (../shared/tools/ooxml-validate, see its README); these tests run it
+on real output of the demo cycle: the shipped templates, whole and per-KLOE
+audit forms, summary forms, the report, results.xlsx, the learning log,
+status.xlsx and a new workspace's cycle.xlsx.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.demo import run_demo
+from pipeline.workspace import shipped_templates_dir
+
+SHARED = Path(os.environ.get("CASE_AUDIT_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+VALIDATOR = SHARED / "tools" / "ooxml-validate" / "validate.py"
+
+pytestmark = pytest.mark.skipif(not VALIDATOR.is_file(), reason=f"the OOXML validator is not at {VALIDATOR}")
+
+
+def validate(paths: list[Path]) -> str:
+    """The validator's findings; empty when every file is valid."""
+    done = subprocess.run([sys.executable, str(VALIDATOR), *map(str, paths)], capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode == 0 and " 0 errors" in done.stdout:
+        return ""
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("valid") / "demo"
+    run_demo(root)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["status", "--xlsx", "--chase", "-w", str(root)])
+    assert result.exit_code in (0, 1), result.output
+    result = runner.invoke(cli, ["generate-forms", "--per-kloe", "--agency", "POLICE", "--case", "N-01",
+                                 "--reissue", "-w", str(root)])
+    assert result.exit_code in (0, 1), result.output
+    return root
+
+
+def test_the_shipped_templates_are_valid():
+    templates = shipped_templates_dir()
+    files = sorted([*templates.glob("word/*.docx"), *templates.glob("excel/*.xlsx")])
+    assert files
+    assert validate(files) == ""
+
+
+def test_forms_the_tool_issues_are_valid(demo: Path):
+    forms = sorted(p for p in (demo / "outbox" / "forms").rglob("*.docx") if "superseded" not in p.parts)
+    kinds = {("summary" if "summary" in p.stem else "per-KLOE" if "_K" in p.stem else "audit") for p in forms}
+    assert kinds == {"audit", "summary", "per-KLOE"}, sorted(p.name for p in forms)
+    assert validate(forms) == ""
+
+
+def test_the_report_and_workbooks_the_tool_writes_are_valid(demo: Path, tmp_path: Path):
+    outbox = demo / "outbox"
+    files = [*sorted((outbox / "report").glob("*.docx")), outbox / "results.xlsx", outbox / "learning-log.xlsx",
+             outbox / "status.xlsx"]
+    assert all(p.is_file() for p in files), [str(p) for p in files if not p.is_file()]
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    files.append(tmp_path / "new" / "cycle.xlsx")
+    assert validate(files) == ""
