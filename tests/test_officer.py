@@ -1,0 +1,151 @@
+"""What the officer sees is true (issue 10): files that arrived in the wrong format are counted against their
+agency and the chase text says they were refused; commands find their workspace from a sub-folder; files open in
+Word, Excel or LibreOffice are said; each ingested file is shown as it is recorded; the narrative comes from the
+report saved last, whatever it was renamed to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.cli import cli
+from pipeline.ingest import ingest_inbox
+from pipeline.status import OUTSTANDING, agency_status, chase_list
+
+from test_ingest import drop
+from test_returns import Issued, issue_forms
+
+
+def run(*args: str, cwd: Path | None = None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+# --- files sent in the wrong format ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wrong_formats(tmp_path_factory, example_cycle, convert_with_libreoffice) -> Issued:
+    """POLICE sends three forms as .pdf, .doc and .odt (saved so by LibreOffice), CCG one as .pdf; a scan nobody named."""
+    issued = issue_forms(tmp_path_factory.mktemp("wrong-formats") / "ws", example_cycle)
+    police = [issued.path("POLICE", c.ref) for c in example_cycle.cases_for("POLICE")[:3]]
+    ccg = issued.path("CCG", example_cycle.cases_for("CCG")[0].ref)
+    out = tmp_path_factory.mktemp("converted")
+    saved = [*convert_with_libreoffice([police[0], ccg], out / "pdf", "pdf"),
+             *convert_with_libreoffice([police[1]], out / "doc", "doc:MS Word 97"),
+             *convert_with_libreoffice([police[2]], out / "odt", "odt")]
+    for path in saved:
+        drop(issued, f"from email/{path.name}", path.read_bytes())
+    drop(issued, "scan0001.pdf", saved[0].read_bytes().replace(b"%%EOF", b"%%EOF\n% scanned\n"))
+    result = ingest_inbox(issued.ws, example_cycle)
+    assert [f.outcome for f in result.files] == ["rejected"] * 5, [(f.file, f.message) for f in result.files]
+    issued.refused = {"POLICE": [p.stem for p in police], "CCG": [ccg.stem]}  # type: ignore[attr-defined]
+    return issued
+
+
+@pytest.mark.libreoffice
+def test_rejected_files_are_counted_against_the_agency_their_name_says(wrong_formats):
+    report = agency_status(wrong_formats.ws, wrong_formats.cycle)
+    by_code = {a.agency.code: a for a in report.agencies}
+    assert by_code["POLICE"].rejected_files == 3
+    assert by_code["CCG"].rejected_files == 1
+    assert report.totals["rejected_files"] == 4
+    assert [f.original_path for f in report.unidentified_files] == ["scan0001.pdf"]
+    assert by_code["POLICE"].last_return is not None  # something did arrive from them
+
+
+@pytest.mark.libreoffice
+def test_status_json_table_and_workbook_all_count_the_rejected_files(wrong_formats):
+    root = str(wrong_formats.ws.root)
+    data = json.loads(run("status", "--json", "-w", root).output)
+    rejected = {a["agency"]: a["rejected_files"] for a in data["agencies"]}
+    assert (rejected["POLICE"], rejected["CCG"], rejected["EY"]) == (3, 1, 0)
+    assert data["totals"]["rejected_files"] == 4
+    assert data["rejected_sender_unknown"] == ["scan0001.pdf"]
+
+    table = run("status", "-w", root).output.splitlines()
+    assert table[0].split()[:8] == ["Agency", "Issued", "Complete", "Incomplete", "No", "inv.", "Outstanding",
+                                    "Rejected"]
+    police = next(line for line in table if line.startswith("POLICE ")).split()
+    assert police[6] == "3"  # Agency, Issued, Complete, Incomplete, No inv., Outstanding, Rejected
+    assert "5 file(s) were rejected (1 from a sender not known)" in run("status", "-w", root).output
+
+    run("status", "--xlsx", "-w", root)
+    sheet = load_workbook(wrong_formats.ws.outbox / "status.xlsx", read_only=True)["Status"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert rows["POLICE"][header.index("Files rejected")] == 3
+    assert rows["Total"][header.index("Files rejected")] == 4
+
+
+@pytest.mark.libreoffice
+def test_the_results_returns_sheet_names_the_agency_of_each_rejected_file(wrong_formats):
+    sheet = load_workbook(wrong_formats.ws.results_path, read_only=True)["Returns"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    agency = {Path(r[header.index("File")]).name: r[header.index("Agency")]
+              for r in sheet.iter_rows(min_row=2, values_only=True)}
+    stems = wrong_formats.refused
+    assert {name: code for name, code in agency.items() if code} == {
+        **{f"{stems['POLICE'][0]}.pdf": "POLICE", f"{stems['POLICE'][1]}.doc": "POLICE",
+           f"{stems['POLICE'][2]}.odt": "POLICE", f"{stems['CCG'][0]}.pdf": "CCG"}}
+    assert agency["scan0001.pdf"] is None
+
+
+@pytest.mark.libreoffice
+def test_the_chase_text_says_which_forms_came_in_the_wrong_format_and_what_to_send(wrong_formats):
+    cycle = wrong_formats.cycle
+    entry = next(e for e in chase_list(wrong_formats.ws, cycle) if e.agency.code == "POLICE")
+    text = entry.text(cycle)
+    never, _, refused = text.partition("could NOT ACCEPT")
+    assert refused, text
+    for stem in wrong_formats.refused["POLICE"]:
+        assert f"{stem}.docx" not in never.split("We have not yet received", 1)[-1].split("We received")[0]
+        assert f"{stem}.docx" in refused
+    assert "is a PDF" in refused and "Word 97-2003" in refused and "OpenDocument" in refused
+    assert refused.count("What to send instead: ") == 3 and refused.count("Why it was not accepted: ") == 3
+    others = [f for f in entry.outstanding if not f.not_accepted]
+    assert others and all(f.state == OUTSTANDING for f in others)
+    assert all(Path(f.form.path).name in never for f in others)  # the rest were never received, and said so
+
+
+# --- where the command runs ------------------------------------------------------------------------
+
+
+def test_a_command_run_from_a_subfolder_finds_its_workspace(tmp_workspace):
+    (tmp_workspace.inbox / "from email").mkdir()
+    result = run("check", cwd=tmp_workspace.inbox / "from email")
+    assert result.exit_code == 0, result.output
+    assert "is ready" in result.output
+    result = run("status", "--json", cwd=tmp_workspace.outbox)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_workspace.inbox / "cycle.xlsx").exists() and not (tmp_workspace.inbox / ".case-audit").exists()
+
+
+def test_outside_any_workspace_the_message_says_none_was_found_above(tmp_path):
+    result = run("status", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "or any folder above it" in result.output
+
+
+def test_init_refuses_a_workspace_inside_another(tmp_workspace):
+    result = run("init", str(tmp_workspace.inbox / "audit-2027"))
+    assert result.exit_code == 2
+    assert f"inside the workspace {tmp_workspace.root}" in result.output
+    assert not (tmp_workspace.inbox / "audit-2027").exists()
+    result = run("init", "audit-2027", cwd=tmp_workspace.inbox)
+    assert result.exit_code == 2 and not (tmp_workspace.inbox / "audit-2027").exists()
+    assert run("init", str(tmp_workspace.root.parent / "audit-2027")).exit_code == 0  # beside it is fine
