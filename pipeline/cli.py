@@ -253,6 +253,19 @@ OUTCOME_COLOURS = {"accepted": "green", "accepted with problems": "yellow", "alr
                    "rejected": "red", "not read": "red"}
 
 
+def _show_file_line(f) -> None:
+    """One ingested file: its outcome, then what is wrong with it."""
+    click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
+    click.echo(f"  {f.file}: {f.message}")
+    for problem in f.problems:
+        if problem.message in f.message:  # the line above already says it: add only where and what to do
+            detail = " -> ".join(x for x in (problem.location, problem.fix) if x)
+            if detail:
+                click.echo(f"{'':>24}{detail}")
+        else:
+            click.echo(f"{'':>24}- {problem.render()}")
+
+
 @cli.command("ingest")
 @workspace_option
 @click.pass_context
@@ -262,8 +275,9 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
 
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
-    with ProgressBar(ctx, "Reading returns") as bar:
-        result = ingest_inbox(ws, cycle, progress=bar)
+    state = ctx.find_object(State)
+    show = None if (state and state.as_json) else _show_file_line  # each file as it is recorded: the progress shown
+    result = ingest_inbox(ws, cycle, on_file=show)
     code = EXIT_ATTENTION if result.needs_attention else EXIT_OK
     if emit_json(ctx, {
         "files": [{"file": f.file, "outcome": f.outcome, "message": f.message, "agency": f.agency,
@@ -279,16 +293,6 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
         ctx.exit(code)
     if not result.files:
         click.echo(f"No returned forms in {ws.relative(ws.inbox)}/ (save the email attachments there, in any sub-folder).")
-    for f in result.files:
-        click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
-        click.echo(f"  {f.file}: {f.message}")
-        for problem in f.problems:
-            if problem.message in f.message:  # the line above already says it: add only where and what to do
-                detail = " -> ".join(x for x in (problem.location, problem.fix) if x)
-                if detail:
-                    click.echo(f"{'':>24}{detail}")
-            else:
-                click.echo(f"{'':>24}- {problem.render()}")
     for name, why in result.ignored:
         click.echo(f"{'ignored':>22}  {name}: {why}")
     if result.problems:

@@ -149,3 +149,31 @@ def test_init_refuses_a_workspace_inside_another(tmp_workspace):
     result = run("init", "audit-2027", cwd=tmp_workspace.inbox)
     assert result.exit_code == 2 and not (tmp_workspace.inbox / "audit-2027").exists()
     assert run("init", str(tmp_workspace.root.parent / "audit-2027")).exit_code == 0  # beside it is fine
+
+
+# --- each file shown as it is recorded -----------------------------------------------------------
+
+
+def test_ingest_shows_each_file_even_when_the_outputs_cannot_be_written(tmp_path, example_cycle):
+    issued = issue_forms(tmp_path / "ws", example_cycle)
+    case = example_cycle.cases_for("POLICE")[0].ref
+    drop(issued, f"POLICE_{case}.docx", issued.filled("POLICE", case))
+    drop(issued, "notes.txt", b"Please find our forms attached.")
+    issued.ws.results_path.mkdir(parents=True)  # results.xlsx cannot be written: a folder holds its name
+    shutil.rmtree(issued.ws.feedback_dir, ignore_errors=True)
+    issued.ws.feedback_dir.write_bytes(b"")  # nor can feedback: a file holds the folder's name
+    result = run("ingest", "-w", str(issued.ws.root))
+    assert result.exit_code != 0
+    assert f"accepted  POLICE_{case}.docx" in result.output
+    assert "rejected  notes.txt" in result.output
+    records = run("status", "--json", "-w", str(issued.ws.root))
+    assert json.loads(records.output)["totals"]["complete"] == 1  # recorded, as the lines said
+
+
+def test_ingest_lists_each_file_once(tmp_path, example_cycle):
+    issued = issue_forms(tmp_path / "ws", example_cycle)
+    case = example_cycle.cases_for("POLICE")[0].ref
+    drop(issued, f"POLICE_{case}.docx", issued.filled("POLICE", case))
+    result = run("ingest", "-w", str(issued.ws.root))
+    assert result.output.count(f"POLICE_{case}.docx:") == 1, result.output
+    assert "Totals: 1 accepted" in result.output
