@@ -17,7 +17,7 @@ import click
 
 from .faults import environment_failure
 from .problems import CaseAuditError, ProblemReport, Severity
-from .workspace import Workspace, init_workspace
+from .workspace import Workspace, init_workspace, open_elsewhere_problems
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INVALID = 0, 1, 2
 
@@ -222,6 +222,7 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
     with ProgressBar(ctx, "Writing forms") as bar:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
                                 progress=bar)
+    result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path]))
     if emit_json(ctx, result.model_dump(mode="json")):
         return
     if result.problems.warnings:
@@ -385,6 +386,8 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
     result = build_report(ws, cycle, narrative_from=narrative_from)
+    result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path, result.previous, ws.results_path,
+                                                        ws.learning_log_path]))
     code = EXIT_ATTENTION if (result.stale or result.problems) else EXIT_OK
     if emit_json(ctx, {
         "report": ws.relative(result.path), "version": result.version,

@@ -177,3 +177,41 @@ def test_ingest_lists_each_file_once(tmp_path, example_cycle):
     result = run("ingest", "-w", str(issued.ws.root))
     assert result.output.count(f"POLICE_{case}.docx:") == 1, result.output
     assert "Totals: 1 accepted" in result.output
+
+
+# --- files open in Word, Excel or LibreOffice -------------------------------------------------------
+
+LO_LOCK = b",officer,LAPTOP-7,04.12.2026 18:55,file:///C:/Users/officer/AppData/Roaming/LibreOffice/4;"
+
+
+def test_check_and_generate_forms_say_the_cycle_workbook_is_open_in_excel(tmp_workspace):
+    (tmp_workspace.root / "~$cycle.xlsx").write_bytes(b"\x07officer" + b" " * 47)  # what Excel leaves beside it
+    said = "cycle.xlsx is open in Excel: unsaved changes there are not included"
+    result = run("check", "-w", str(tmp_workspace.root))
+    assert result.exit_code == 0 and said in result.output
+    result = run("generate-forms", "--agency", "POLICE", "-w", str(tmp_workspace.root))
+    assert result.exit_code == 0 and said in result.output
+    (tmp_workspace.root / "~$cycle.xlsx").unlink()
+    (tmp_workspace.root / ".~lock.cycle.xlsx#").write_bytes(LO_LOCK)
+    assert "cycle.xlsx is open in LibreOffice" in run("check", "-w", str(tmp_workspace.root)).output
+    (tmp_workspace.root / ".~lock.cycle.xlsx#").unlink()
+    assert "is open in" not in run("generate-forms", "-w", str(tmp_workspace.root)).output
+    (tmp_workspace.root / "~$cycle.xlsx").write_bytes(b"\x07officer")
+    data = json.loads(run("check", "--json", "-w", str(tmp_workspace.root)).output)
+    assert [p["message"] for p in data["problems"]] == [f"{said}."]  # said once, by the workbook reader
+
+
+def test_build_report_says_which_of_its_files_are_open_and_where(tmp_workspace):
+    root = str(tmp_workspace.root)
+    assert run("build-report", "-w", root).exit_code in (0, 1)
+    quiet = run("build-report", "-w", root).output
+    assert "is open in" not in quiet
+    (tmp_workspace.report_dir / "~$erview-report-v2.docx").write_bytes(b"\x07officer")  # Word drops two letters
+    (tmp_workspace.outbox / ".~lock.results.xlsx#").write_bytes(LO_LOCK)
+    (tmp_workspace.root / ".~lock.cycle.xlsx#").write_bytes(LO_LOCK)
+    result = run("build-report", "-w", root)
+    assert "Narrative taken from outbox/report/overview-report-v2.docx" in result.output
+    assert "overview-report-v2.docx is open in Word: unsaved changes there are not included" in result.output
+    assert "results.xlsx is open in LibreOffice: unsaved changes there are not included" in result.output
+    assert "cycle.xlsx is open in LibreOffice: unsaved changes there are not included" in result.output
+    assert "learning-log.xlsx is open" not in result.output
