@@ -215,3 +215,84 @@ def test_build_report_says_which_of_its_files_are_open_and_where(tmp_workspace):
     assert "results.xlsx is open in LibreOffice: unsaved changes there are not included" in result.output
     assert "cycle.xlsx is open in LibreOffice: unsaved changes there are not included" in result.output
     assert "learning-log.xlsx is open" not in result.output
+
+
+# --- the narrative the comms team edited, under their own name -----------------------------------
+
+
+COMMS_SENTENCE = "The Board will ask each agency to report progress at its spring meeting."
+
+
+def add_comms_sentence(path: Path) -> None:
+    """What the comms team does in Word: add a sentence of their own under the KLOE 2 heading."""
+    from docx import Document
+
+    doc = Document(str(path))
+    paragraphs = doc.paragraphs
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name == "Heading 2" and p.text.startswith("KLOE 2:"))
+    paragraphs[at + 2].insert_paragraph_before(COMMS_SENTENCE)
+    doc.save(str(path))
+
+
+def text_of(path: Path) -> str:
+    from docx import Document
+
+    return "\n".join(p.text for p in Document(str(path)).paragraphs)
+
+
+def saved_minutes_ago(minutes: int, *paths: Path) -> None:
+    for path in paths:
+        when = path.stat().st_mtime - 60 * minutes
+        os.utime(path, (when, when))
+
+
+@pytest.mark.libreoffice
+def test_the_narrative_comes_from_the_report_saved_last_whatever_its_name(tmp_path, simulated,
+                                                                         resave_with_libreoffice):
+    ws = issue_forms(tmp_path / "ws", simulated_cycle := load_example()).ws
+    from pipeline.report import build_report
+
+    first = build_report(ws, simulated_cycle, returns=simulated.returns, summaries=simulated.summary_returns,
+                         issued=())
+    for n in range(2, 6):  # a few rebuilds: overview-report-v5.docx is the highest version
+        build_report(ws, simulated_cycle, returns=simulated.returns, summaries=simulated.summary_returns, issued=())
+    v5 = ws.report_dir / "overview-report-v5.docx"
+    comms = ws.report_dir / "Overview report FINAL (comms).docx"
+    shutil.copyfile(v5, comms)
+    add_comms_sentence(comms)
+    resave_with_libreoffice(comms)  # they use LibreOffice at home
+    saved_minutes_ago(10, *ws.report_dir.glob("overview-report*.docx"))
+    saved_minutes_ago(5, comms)  # the newest there, though v5 has the highest number
+    assert first.path.is_file()
+
+    result = run("build-report", "-w", str(ws.root))
+    assert "Narrative taken from outbox/report/Overview report FINAL (comms).docx" in result.output, result.output
+    assert COMMS_SENTENCE in text_of(ws.report_dir / "overview-report-v6.docx")
+    data = json.loads(run("build-report", "--json", "-w", str(ws.root)).output)
+    assert data["narrative_from"] == "outbox/report/overview-report-v6.docx"  # v6 is now the one saved last
+
+
+def test_a_newer_word_file_that_is_not_our_report_is_said(tmp_path, simulated):
+    from docx import Document
+    from pipeline.report import build_report
+
+    ws = issue_forms(tmp_path / "ws", cycle := load_example()).ws
+    build_report(ws, cycle, returns=simulated.returns, summaries=simulated.summary_returns, issued=())
+    pasted = ws.report_dir / "drafts" / "report text for the board.docx"  # copied into a new document
+    pasted.parent.mkdir()
+    doc = Document()
+    doc.add_paragraph(COMMS_SENTENCE)
+    doc.save(str(pasted))
+    saved_minutes_ago(10, ws.report_dir / "overview-report.docx")
+    result = run("build-report", "-w", str(ws.root))
+    assert "Narrative taken from outbox/report/overview-report.docx" in result.output
+    assert "report text for the board.docx was saved after every report case-audit built, but it is not one of " \
+           "them" in result.output
+    assert COMMS_SENTENCE not in text_of(ws.report_dir / "overview-report-v2.docx")
+
+
+def load_example():
+    from pipeline.workbook import load_cycle
+    from pipeline.workspace import shipped_template
+
+    return load_cycle(shipped_template("excel", "example-cycle.xlsx"))
