@@ -17,7 +17,7 @@ import click
 
 from .faults import environment_failure
 from .problems import CaseAuditError, ProblemReport, Severity
-from .workspace import Workspace, init_workspace
+from .workspace import Workspace, init_workspace, open_elsewhere_problems
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INVALID = 0, 1, 2
 
@@ -30,13 +30,15 @@ class State:
 
 
 def workspace_from(ctx: click.Context, given: Path | None) -> Workspace:
-    """-w may come before or after the command name; the nearer one wins; default the current folder.
+    """-w may come before or after the command name; the nearer one wins; default the workspace the current
+    folder is in (itself or the nearest folder above it with a workspace).
 
     The workspace knows which command runs (for anyone waiting on its lock) and
     says at once, on stderr, when this command has to wait for another.
     """
     state = ctx.find_object(State)
-    ws = Workspace(given or (state.workspace if state else None) or Path("."))
+    explicit = given or (state.workspace if state else None)
+    ws = Workspace(explicit) if explicit else Workspace.discover(Path.cwd())  # from inbox/ too, as git finds its repo
     ws.command = ctx.info_name or ws.command
     ws.on_wait = lambda holder: click.echo(f"Waiting for {holder} to finish in this workspace...", err=True)
     return ws
@@ -110,14 +112,14 @@ def workspace_option(command):
     command = click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
                            callback=_set_flag("as_json"), help="Print problems and results as JSON.")(command)
     return click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
-                        default=None, help="The cycle's workspace folder (default: the current folder).")(command)
+                        default=None, help="The cycle's workspace folder (default: the one the current folder is in).")(command)
 
 
 @click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 @click.option("--json", "as_json", is_flag=True, help="Print problems and results as JSON.")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The cycle's workspace folder (default: the current folder).")
+              help="The cycle's workspace folder (default: the one the current folder is in).")
 @click.version_option(package_name="case-audit")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, as_json: bool, workspace: Path | None) -> None:
@@ -220,6 +222,7 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
     with ProgressBar(ctx, "Writing forms") as bar:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
                                 progress=bar)
+    result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path]))
     if emit_json(ctx, result.model_dump(mode="json")):
         return
     if result.problems.warnings:
@@ -251,6 +254,19 @@ OUTCOME_COLOURS = {"accepted": "green", "accepted with problems": "yellow", "alr
                    "rejected": "red", "not read": "red"}
 
 
+def _show_file_line(f) -> None:
+    """One ingested file: its outcome, then what is wrong with it."""
+    click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
+    click.echo(f"  {f.file}: {f.message}")
+    for problem in f.problems:
+        if problem.message in f.message:  # the line above already says it: add only where and what to do
+            detail = " -> ".join(x for x in (problem.location, problem.fix) if x)
+            if detail:
+                click.echo(f"{'':>24}{detail}")
+        else:
+            click.echo(f"{'':>24}- {problem.render()}")
+
+
 @cli.command("ingest")
 @workspace_option
 @click.pass_context
@@ -260,8 +276,9 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
 
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
-    with ProgressBar(ctx, "Reading returns") as bar:
-        result = ingest_inbox(ws, cycle, progress=bar)
+    state = ctx.find_object(State)
+    show = None if (state and state.as_json) else _show_file_line  # each file as it is recorded: the progress shown
+    result = ingest_inbox(ws, cycle, on_file=show)
     code = EXIT_ATTENTION if result.needs_attention else EXIT_OK
     if emit_json(ctx, {
         "files": [{"file": f.file, "outcome": f.outcome, "message": f.message, "agency": f.agency,
@@ -277,16 +294,6 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
         ctx.exit(code)
     if not result.files:
         click.echo(f"No returned forms in {ws.relative(ws.inbox)}/ (save the email attachments there, in any sub-folder).")
-    for f in result.files:
-        click.secho(f"{f.outcome:>22}", fg=OUTCOME_COLOURS.get(f.outcome), nl=False)
-        click.echo(f"  {f.file}: {f.message}")
-        for problem in f.problems:
-            if problem.message in f.message:  # the line above already says it: add only where and what to do
-                detail = " -> ".join(x for x in (problem.location, problem.fix) if x)
-                if detail:
-                    click.echo(f"{'':>24}{detail}")
-            else:
-                click.echo(f"{'':>24}- {problem.render()}")
     for name, why in result.ignored:
         click.echo(f"{'ignored':>22}  {name}: {why}")
     if result.problems:
@@ -324,23 +331,27 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
                       "outstanding": a.outstanding, "rejected_files": a.rejected_files,
                       "child_named": a.child_named, "last_return": a.last_return} for a in report.agencies],
         "totals": totals,
+        "rejected_sender_unknown": [f.original_path for f in report.unidentified_files],
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
         "xlsx": ws.relative(written) if written else None,
     }):
         return
-    header = f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12}  Last return"
-    click.echo(header)
+    click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
+               f"{'Rejected':>9}  Last return")
     for a in report.agencies:
         if not a.issued and not a.rejected_files:
             continue
         last = f"{a.last_return:%d %b %Y %H:%M}" if a.last_return else "-"
         click.echo(f"{a.agency.code:<10} {a.issued:>6} {a.complete:>9} {a.incomplete:>11} {a.no_involvement:>8} "
-                   f"{a.outstanding:>12}  {last}")
+                   f"{a.outstanding:>12} {a.rejected_files:>9}  {last}")
     last = f"{report.last_return:%d %b %Y %H:%M}" if report.last_return else "-"
+    unknown = len(report.unidentified_files)
     click.echo(f"{'Total':<10} {totals['issued']:>6} {totals['complete']:>9} {totals['incomplete']:>11} "
-               f"{totals['no_involvement']:>8} {totals['outstanding']:>12}  {last}")
-    if totals["rejected_files"]:
-        click.echo(f"{totals['rejected_files']} file(s) were rejected: see inbox/rejected/ and outbox/feedback/.")
+               f"{totals['no_involvement']:>8} {totals['outstanding']:>12} {totals['rejected_files'] + unknown:>9}  {last}")
+    if totals["rejected_files"] or unknown:
+        sender = f" ({unknown} from a sender not known)" if unknown else ""
+        click.echo(f"{totals['rejected_files'] + unknown} file(s) were rejected{sender}: see inbox/rejected/ and "
+                   "outbox/feedback/.")
     resent = [(a, f) for a in report.agencies for f in a.forms if f.versions > 1 and f.counting]
     if resent:
         click.echo("Forms returned more than once (the latest version counts; earlier ones are kept):")
@@ -375,6 +386,8 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
     result = build_report(ws, cycle, narrative_from=narrative_from)
+    result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path, result.previous, ws.results_path,
+                                                        ws.learning_log_path]))
     code = EXIT_ATTENTION if (result.stale or result.problems) else EXIT_OK
     if emit_json(ctx, {
         "report": ws.relative(result.path), "version": result.version,

@@ -104,8 +104,13 @@ def ingest_inbox(
     progress: Callable[[int, int], None] | None = None,
     lock_timeout: float = 60.0,
     extra_sheets: Optional[Sequence[SheetWriter]] = None,
+    on_file: Optional[Callable[[FileResult], None]] = None,
 ) -> IngestResult:
     """Ingest every file under `inbox/`; refresh feedback and `outbox/results.xlsx`.
+
+    `on_file(line)` is called as each file is recorded, before feedback and
+    results.xlsx are written, so what was accepted or rejected is known even
+    when those outputs then cannot be written.
 
     A second run at the same time waits for the first (up to `lock_timeout`
     seconds), then refuses with a plain message; it never double-ingests.
@@ -121,6 +126,8 @@ def ingest_inbox(
                 progress(0, total)
             for done, path in enumerate(candidates, start=1):
                 result.files.append(ingest_file(ws, cycle, store, path, result.problems))
+                if on_file:
+                    on_file(result.files[-1])
                 if progress:
                     progress(done, total)
             result.feedback_files = write_feedback(ws, cycle, store)

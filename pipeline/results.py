@@ -86,7 +86,7 @@ def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence
                                             ("Agency", 10), ("Case ref", 12), ("Form ID", 22), ("Message", 70),
                                             ("Tracked changes", 9), ("Comments", 9), ("Now at", 40),
                                             ("Archived as", 30)],
-               returns_log_rows(store))
+               returns_log_rows(store, cycle))
     fill_sheet(wb.create_sheet("Problems"), [("Received", 17), ("File", 40), ("Agency", 10), ("Case ref", 12),
                                              ("Severity", 9), ("Where", 30), ("Problem", 70), ("What to do", 60),
                                              ("Found", 20), ("Code", 26)],
@@ -155,11 +155,15 @@ def summary_rows(cycle: Cycle, store: Store) -> Iterable[list[Any]]:
                s.source_file, s.received_at]
 
 
-def returns_log_rows(store: Store) -> Iterable[list[Any]]:
+def returns_log_rows(store: Store, cycle: Optional[Cycle] = None) -> Iterable[list[Any]]:
+    """Every file received; a rejected one whose identity could not be read is put against the agency its name says."""
+    from .ingest import agency_from_file_name
+
     counting = {r.file_sha256 for r in store.return_history() if r.counts}
     for f in store.received_files():
         counts = "yes" if f.sha256 in counting else ("no" if f.outcome != "rejected" else "")
-        yield [f.received_at, f.original_path, f.outcome, counts, f.agency, f.case_ref, f.form_id, f.message,
+        agency = f.agency or (agency_from_file_name(f.original_path, cycle) if cycle is not None else None)
+        yield [f.received_at, f.original_path, f.outcome, counts, agency, f.case_ref, f.form_id, f.message,
                "yes" if f.had_tracked_changes else "", "yes" if f.had_comments else "", f.moved_to, f.archive_name]
 
 

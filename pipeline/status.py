@@ -19,11 +19,13 @@ from .child_names import NameTerms, redact, terms_for
 from .models import Agency, Cycle, FormKind, IssuedForm
 from .problems import Problem, Severity
 from .results import fill_sheet
-from .returns import CHILD_NAMED
+from .returns import CHILD_NAMED, agency_fix
+from .ingest import agency_from_file_name
 from .store import ReceivedFile, Store, StoredReturn, return_slot
 from .workspace import Workspace, atomic_write_bytes
 
 OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
+REJECTED = "rejected"  # a received file's outcome
 
 
 @dataclass
@@ -34,6 +36,7 @@ class FormStatus:
     versions: int = 0  # returns received for this form (all versions)
     problems: list[Problem] = field(default_factory=list)  # what is wrong with the version that counts
     per_kloe: bool = False
+    not_accepted: list[ReceivedFile] = field(default_factory=list)  # rejected files sent for it, while outstanding
 
     @property
     def label(self) -> str:
@@ -148,21 +151,60 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
             status.problems = problems_by_sha.get(latest.file_sha256, [])
         forms_by_agency.setdefault(ident.agency, []).append(status)
 
+    senders = {f.sha256: sender_of(f, cycle) for f in files}
+    for f in files:
+        if f.outcome == REJECTED and senders[f.sha256]:
+            _attach_rejected(f, forms_by_agency.get(senders[f.sha256], []))
     report = StatusReport(cycle.settings.cycle_id, [], terms=terms_for(cycle))
     for agency in cycle.agencies:
         forms = sorted(forms_by_agency.pop(agency.code, []),
                        key=lambda s: (s.form.identity.kind is FormKind.SUMMARY, s.form.identity.case_ref or "",
                                       s.form.identity.kloes))
-        mine = [f for f in files if f.agency == agency.code]
+        mine = [f for f in files if senders[f.sha256] == agency.code]
         report.agencies.append(AgencyStatus(
-            agency, forms, rejected_files=sum(1 for f in mine if f.outcome == "rejected"),
+            agency, forms, rejected_files=sum(1 for f in mine if f.outcome == REJECTED),
             last_return=max((f.received_at for f in mine), default=None),
         ))
     for code, forms in forms_by_agency.items():  # forms issued to an agency since removed from the workbook
         report.agencies.append(AgencyStatus(Agency(code=code, name=code, short_name=code), forms))
-    report.unidentified_files = [f for f in files if f.outcome == "rejected" and not f.agency]
+    report.unidentified_files = [f for f in files if f.outcome == REJECTED and not senders[f.sha256]]
     report.returns_without_issued_form = [r for r in history if r.counts and return_slot(r.identity) not in used_slots]
     return report
+
+
+def sender_of(f: ReceivedFile, cycle: Cycle) -> Optional[str]:
+    """The agency that sent a file: by the identity read from it, else by its name ("POLICE_N-01.pdf")."""
+    return f.agency or agency_from_file_name(f.original_path, cycle)
+
+
+def _attach_rejected(f: ReceivedFile, forms: list[FormStatus]) -> None:
+    """Note a rejected file against the outstanding form it was meant to be (by identity, else by file name)."""
+    form = _form_for(f, forms)
+    if form is not None and form.state == OUTSTANDING:
+        form.not_accepted.append(f)
+
+
+def _form_for(f: ReceivedFile, forms: list[FormStatus]) -> Optional[FormStatus]:
+    if f.form_id:
+        found = next((s for s in forms if s.form.identity.form_id == f.form_id), None)
+        if found is not None:
+            return found
+    if f.case_ref:
+        found = next((s for s in forms if s.form.identity.case_ref == f.case_ref
+                      and s.form.identity.kind is FormKind.AUDIT), None)
+        if found is not None:
+            return found
+    sent = Path(f.original_path.replace("\\", "/")).stem.casefold()
+    named = [s for s in forms if _names(sent, Path(s.form.path).stem.casefold())]
+    return max(named, key=lambda s: len(Path(s.form.path).stem), default=None)
+
+
+def _names(sent: str, issued: str) -> bool:
+    """'police_n-01 (2)' names 'police_n-01'; 'police_n-010' does not."""
+    if not sent.startswith(issued):
+        return False
+    rest = sent[len(issued):]
+    return not rest or not (rest[0].isalnum() or rest[0] == "-")
 
 
 # --- chasing ------------------------------------------------------------------------
@@ -186,9 +228,17 @@ class ChaseEntry:
                  f"Subject: {settings.board_name} case audit {settings.cycle_name}: forms still needed from {a.short_name or a.name}",
                  "",
                  f"Dear {a.contact_name or a.name},", ""]
-        if self.outstanding:
+        never = [f for f in self.outstanding if not f.not_accepted]
+        refused = [f for f in self.outstanding if f.not_accepted]
+        if never:
             lines.append("We have not yet received these audit forms:")
-            lines += [f"  - {f.label}: {Path(f.form.path).name}" for f in self.outstanding]
+            lines += [f"  - {f.label}: {Path(f.form.path).name}" for f in never]
+            lines.append("")
+        if refused:
+            lines.append("We received files for these forms but could NOT ACCEPT them, so nothing from them has "
+                         "been counted yet:")
+            for f in refused:
+                lines += _refused_lines(f)
             lines.append("")
         if self.incomplete:
             lines.append("These forms were received but need something put right:")
@@ -210,6 +260,27 @@ class ChaseEntry:
             lines.append(settings.return_instructions)
         lines += ["", "Thank you."]
         return "\n".join(lines)
+
+
+def _refused_lines(f: FormStatus) -> list[str]:
+    """Which file came, why it was not accepted, and what to send instead."""
+    issued = Path(f.form.path).name
+    lines = [f"  - {f.label}: {issued}"]
+    for sent in f.not_accepted:
+        lines.append(f"      You sent {_file_name(sent.original_path)} on {sent.received_at:%d %B %Y}.")
+        errors = [p for p in sent.problems if p.severity is Severity.ERROR] or \
+            [Problem(code="return.rejected", message=sent.message)]
+        fixes = []
+        for p in errors:
+            lines.append(f"      Why it was not accepted: {p.message}")
+            fixes += [fix] if (fix := agency_fix(p.code, p.fix)) and fix not in fixes else []
+        for fix in fixes or [f"Please send the Word form {issued}, filled in and saved as a Word document (.docx)."]:
+            lines.append(f"      What to send instead: {fix}")
+    return lines
+
+
+def _file_name(original_path: str) -> str:
+    return original_path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = None) -> list[ChaseEntry]:
@@ -250,7 +321,7 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
             ident = f.form.identity
             c = f.counting
             form_rows.append([a.agency.code, ident.kind.value, ident.case_ref, ", ".join(map(str, ident.kloes)),
-                              f.state, f.versions, redact(c.source_file, report.terms) if c else "",
+                              _state(f), f.versions, redact(c.source_file, report.terms) if c else "",
                               c.received_at if c else None, _wrong(f, report.terms), ident.form_id, f.form.path])
     fill_sheet(wb.create_sheet("Forms"), [("Agency", 10), ("Kind", 9), ("Case ref", 12), ("KLOEs", 10),
                                           ("State", 14), ("Versions received", 9), ("Version that counts", 36),
@@ -261,7 +332,7 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
         for entry in chase:
             for f in entry.outstanding + entry.incomplete + entry.named:
                 chase_rows.append([entry.agency.code, entry.agency.name, entry.agency.contact_name,
-                                   entry.agency.secure_email, f.label, f.state, Path(f.form.path).name,
+                                   entry.agency.secure_email, f.label, _state(f), Path(f.form.path).name,
                                    _wrong(f, report.terms)])
         fill_sheet(wb.create_sheet("Chase"), [("Agency", 10), ("Agency name", 30), ("Contact", 22),
                                               ("Secure email", 30), ("Form", 24), ("State", 12), ("File sent", 30),
@@ -273,6 +344,13 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
     return path
 
 
+def _state(f: FormStatus) -> str:
+    return "not accepted" if f.not_accepted else f.state
+
+
 def _wrong(f: FormStatus, terms: NameTerms) -> str:
-    return redact("; ".join(f"{p.location}: {p.message}" if p.code == CHILD_NAMED else p.message
-                            for p in f.to_put_right), terms)
+    said = [f"{p.location}: {p.message}" if p.code == CHILD_NAMED else p.message for p in f.to_put_right]
+    for sent in f.not_accepted:  # outstanding: what came was refused, and why
+        why = [p.message for p in sent.problems if p.severity is Severity.ERROR] or [sent.message]
+        said.append(f"{_file_name(sent.original_path)} not accepted: {' '.join(why)}")
+    return redact("; ".join(said), terms)

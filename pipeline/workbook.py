@@ -74,6 +74,7 @@ from .models import (
 )
 from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, declares_doctype, open_package, parse_xml, sniff
 from .problems import CaseAuditError, ProblemReport, Severity
+from .workspace import open_elsewhere
 
 # --- the workbook's layout: shared with dev/build_workbooks.py -------------
 
@@ -356,17 +357,12 @@ def _read_file(path: Path, report: ProblemReport) -> Optional[bytes]:
         _problem(report, "workbook.unreadable", f"This file cannot be read ({exc.strerror or exc}).",
                  "Check the file is still there and that you can open it, then run the command again.", path)
         return None
-    # Excel leaves '~$name' beside an open workbook, LibreOffice '.~lock.name#'.
-    for candidate in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
-        try:
-            if candidate.exists():
-                _problem(report, "workbook.open-in-excel",
-                         "The workbook looks open in Excel: changes not yet saved there are not included.",
-                         "Save the workbook in Excel if you have changed it, then run the command again.",
-                         path, severity=Severity.WARNING)
-                break
-        except OSError:
-            pass
+    program = open_elsewhere(path)  # Excel leaves '~$name' beside an open workbook, LibreOffice '.~lock.name#'
+    if program is not None:
+        _problem(report, "workbook.open-in-excel",
+                 f"{path.name} is open in {program}: unsaved changes there are not included.",
+                 f"Save the workbook in {program} if you have changed it, then run the command again.",
+                 path, severity=Severity.WARNING)
     return data
 
 

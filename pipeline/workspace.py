@@ -18,14 +18,32 @@ import socket
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from filelock import FileLock, Timeout
 
-from .problems import CaseAuditError
+from .problems import CaseAuditError, Problem, Severity
 
 STATE_DIR_NAME = ".case-audit"
 CYCLE_WORKBOOK = "cycle.xlsx"
+
+
+def is_workspace(folder: Path) -> bool:
+    """A folder `init` made (it has `.case-audit/`), or one holding a cycle workbook."""
+    return (folder / STATE_DIR_NAME).is_dir() or (folder / CYCLE_WORKBOOK).is_file()
+
+
+def find_workspace(start: Path | str) -> Optional[Path]:
+    """The workspace `start` is in: `start` itself or the nearest folder above it that is one (as git finds a repository).
+
+    So a command run from `inbox/` or `outbox/report/` works on its workspace
+    rather than treating the sub-folder as an empty new one.
+    """
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if is_workspace(folder):
+            return folder
+    return None
 
 
 def shipped_templates_dir() -> Path:
@@ -47,11 +65,18 @@ def shipped_template(kind: str, name: str) -> Path:
 
 
 class Workspace:
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, *, given: bool = True):
         self.root = Path(root).resolve()
+        self.given = given  # False when found by walking up from the current folder (see `discover`)
         self.command = "case-audit"  # what the lock holder file says is running (the CLI sets the command name)
         self.on_wait: Optional[Callable[[str], None]] = None  # told who holds the lock before we wait for it
         self.leftovers: list[str] = []  # temporary files of a killed run, removed when the lock was taken
+
+    @classmethod
+    def discover(cls, start: Path | str = ".") -> "Workspace":
+        """The workspace holding `start` (default: the current folder), else `start` itself."""
+        found = find_workspace(start)
+        return cls(found if found is not None else start, given=False)
 
     # -- where things are -------------------------------------------------
     @property
@@ -120,9 +145,10 @@ class Workspace:
 
     def require_cycle(self) -> Path:
         if not self.cycle_path.is_file():
+            where = "" if self.given else " or any folder above it"
             raise CaseAuditError.single(
                 "workspace.no-cycle",
-                f"No cycle workbook in {self.root}.",
+                f"No cycle workbook in {self.root}{where}.",
                 "Run 'case-audit init FOLDER' to start a cycle, or pass --workspace FOLDER.",
                 file=self.cycle_path,
             )
@@ -362,9 +388,62 @@ def init_workspace(root: Path | str, *, example: bool = False, force: bool = Fal
             "Choose a new folder, or add --force to add the missing workspace folders without touching existing files.",
             file=ws.root,
         )
+    _refuse_nested(ws.root)
     ws.root.mkdir(parents=True, exist_ok=True)
     ws.ensure_folders()
     if not ws.cycle_path.exists():
         source = shipped_template("excel", "example-cycle.xlsx" if example else "cycle.xlsx")
         atomic_write_bytes(ws.cycle_path, source.read_bytes())
     return ws
+
+
+def _refuse_nested(root: Path) -> None:
+    """A workspace inside another would split one cycle's returns between two stores."""
+    outer = find_workspace(root.parent)
+    if outer is not None:
+        raise CaseAuditError.single(
+            "init.inside-workspace",
+            f"{root} is inside the workspace {outer}: a cycle there would be a second, separate workspace.",
+            f"Run the commands from anywhere inside {outer} (they find it), or choose a folder outside it for a "
+            "new cycle.",
+            file=root,
+        )
+
+
+# --- files open in another program ---------------------------------------------------------
+
+_OFFICE_PROGRAMS = {".docx": "Word", ".doc": "Word", ".xlsx": "Excel", ".xls": "Excel", ".xlsm": "Excel"}
+
+
+def open_elsewhere(path: Path | str) -> Optional[str]:
+    """The program a file is open in, judged by the lock file beside it, else None.
+
+    Word and Excel write `~$name` (Word drops the first one or two letters of a long
+    name); LibreOffice writes `.~lock.name#`. A lock file left by a crash reads the
+    same, so this is said as a warning, never a refusal.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        if (path.parent / f".~lock.{name}#").is_file():
+            return "LibreOffice"
+        for candidate in {name, name[1:], name[2:]}:
+            if len(candidate) > 4 and (path.parent / f"~${candidate}").is_file():
+                return _OFFICE_PROGRAMS.get(path.suffix.lower(), "Word or Excel")
+    except OSError:
+        return None
+    return None
+
+
+def open_elsewhere_problems(ws: Workspace, paths: Iterable[Optional[Path]]) -> list[Problem]:
+    """A warning for each file open in Word, Excel or LibreOffice: what is unsaved there is not in this run."""
+    problems = []
+    for path in dict.fromkeys(p for p in paths if p is not None):
+        program = open_elsewhere(path)
+        if program is None:
+            continue
+        problems.append(Problem(
+            code="file.open-elsewhere", file=ws.relative(path), severity=Severity.WARNING,
+            message=f"{Path(path).name} is open in {program}: unsaved changes there are not included.",
+            fix=f"Save (or close) it in {program} and run the command again to include them."))
+    return problems

@@ -3,12 +3,15 @@
     build_report(ws, cycle) -> ReportResult
 
 writes the next version of outbox/report/overview-report*.docx, the learning
-log, and results.xlsx with its summary sheets. See `build` for versions,
+log, and results.xlsx with its summary sheets. The narrative comes from the
+report of ours saved last, recognised by its identity whatever its name
+(`identity`). See `build` for versions,
 `narrative` for how edited wording survives rebuilds, `privacy` for the scan.
 """
 
-from .build import ReportResult, build_report, latest_report, next_report_path, render_report, report_versions
+from .build import ReportResult, build_report, next_report_path, render_report, report_versions
+from .identity import is_our_report, latest_report
 from .narrative import StaleRegion
 
-__all__ = ["ReportResult", "StaleRegion", "build_report", "latest_report", "next_report_path", "render_report",
-           "report_versions"]
+__all__ = ["ReportResult", "StaleRegion", "build_report", "is_our_report", "latest_report", "next_report_path",
+           "render_report", "report_versions"]

@@ -6,12 +6,11 @@ single byte is written, and then the report is written as a new file: an
 earlier report, which someone may be editing, is never overwritten.
 
 Versions: the first build writes outbox/report/overview-report.docx, later
-builds overview-report-v2.docx, -v3... The "latest report" is the one with
-the highest version number (Word's ~$ lock files and LibreOffice's .~lock
-files are ignored). Versioned names were chosen over moving old reports into
-a folder because the report may be open in Word while the build runs: a new
-name touches nothing, where a move would fail on Windows or pull the file
-from under the person editing it.
+builds overview-report-v2.docx, -v3... The narrative is taken from the report
+of ours saved last, whatever its name (`identity.latest_report`). Versioned
+names were chosen over moving old reports into a folder because the report
+may be open in Word while the build runs: a new name touches nothing, where
+a move would fail on Windows or pull the file from under the person editing it.
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ from ..ooxml.report_parts import (
 )
 from ..problems import CaseAuditError, ProblemReport, Severity
 from ..workspace import Workspace, atomic_write_bytes
+from . import identity
 from .context import build_inputs
 from .learning_log import write_learning_log
 from .narrative import (
@@ -120,19 +120,6 @@ def report_versions(folder: Path) -> list[tuple[int, Path]]:
         if m and path.is_file():
             found.append((int(m.group(1) or 1), path))
     return sorted(found)
-
-
-def latest_report(folder: Path) -> Optional[Path]:
-    """The version saved last: the one comms most recently edited, even if a newer build exists.
-
-    Comms may keep editing the copy they had open while a rebuild wrote the
-    next version; taking the highest number would silently drop their edits.
-    Ties (same save time) go to the higher version.
-    """
-    versions = report_versions(folder)
-    if not versions:
-        return None
-    return max(versions, key=lambda v: (v[1].stat().st_mtime_ns, v[0]))[1]
 
 
 def next_report_path(folder: Path) -> tuple[int, Path]:
@@ -256,14 +243,17 @@ def _soft(problems: ProblemReport, write):
 
 
 def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], problems: ProblemReport):
-    path = Path(narrative_from) if narrative_from is not None else latest_report(ws.report_dir)
+    path = Path(narrative_from) if narrative_from is not None else identity.latest_report(ws.report_dir)
+    if narrative_from is None:
+        problems.extend(identity.not_ours_problems(ws, path))
     if path is None:
         return None
     if narrative_from is not None and not path.is_file():
         raise CaseAuditError.single("report.narrative-missing", f"There is no file {path}.",
                                     "Check the path given to --narrative-from.", file=path)
-    newest = report_versions(ws.report_dir)[-1][1] if narrative_from is None else path
-    if newest != path:
+    versions = report_versions(ws.report_dir)
+    newest = versions[-1][1] if narrative_from is None and versions else path
+    if newest != path and newest.parent == path.parent:
         problems.add("report.narrative-from-older-version",
                      f"The narrative was taken from {path.name}, saved after {newest.name}: the edits there are the "
                      "latest, so they are the ones carried over.",
