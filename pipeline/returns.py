@@ -259,9 +259,9 @@ def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
         pkg = open_package(data)
         what = describe_package(pkg)
         if what.family == "opendocument":
-            raise _Reject("file.not-word", "The file is an OpenDocument file (.odt or similar), not a Word form.",
+            raise _Reject("file.not-word", "The file is a LibreOffice (OpenDocument) file, not a Word form.",
                           "Ask the agency to save it as 'Word 2007-365 (.docx)' (in LibreOffice: File > Save As, "
-                          "choose that type) and send it again.", value=what.detail)
+                          "choose that type) and send it again.")
         if what.family in ("excel", "powerpoint"):
             raise _Reject("file.not-word", f"The file is a{'n Excel workbook' if what.family == 'excel' else ' PowerPoint file'}, "
                           "not a Word form.", "Check the right attachment was saved; ask the agency for the .docx form.")
