@@ -225,8 +225,7 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
         return _ingest_container(ws, cycle, store, path, (rel, sha, data, size), existing, received_at, run_problems)
     read = _read_file(cycle, store, rel, sha, data, size, received_at, run_problems)
     if read is None:
-        return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; left in the inbox "
-                          "to be read again after the fault is fixed.")
+        return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
     archive_name = existing.archive_name if existing else _archive_name(sha, path)
@@ -235,6 +234,16 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     if moved != ws.relative(target):
         store.set_moved_to(sha, moved)
     return _line(rel, read, message, moved)
+
+
+FAULT_LINE = "could not be {} because of a fault in case-audit; left in the inbox to be read again after the fault is fixed."
+
+
+def _internal_error(run_problems: ProblemReport, rel: str, exc: Exception, doing: str = "read") -> FileResult:
+    run_problems.add("ingest.internal-error", f"{rel} could not be {doing} because of a fault in case-audit "
+                     f"({type(exc).__name__}: {exc}). It was archived and left in the inbox.",
+                     "Report this to whoever supports case-audit; run ingest again after the fix.", file=rel)
+    return FileResult(rel, NOT_READ, FAULT_LINE.format(doing))
 
 
 def _already(rel: str, existing: ReceivedFile, moved: Optional[str]) -> FileResult:
@@ -258,10 +267,7 @@ def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[by
         read = read_return(converted or data, filename=rel, cycle=cycle, register=store, sha256=sha,
                            received_at=received_at)
     except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
-        run_problems.add("ingest.internal-error", f"{rel} could not be read because of a fault in case-audit "
-                         f"({type(exc).__name__}: {exc}). It was archived and left in the inbox.",
-                         "Report this to whoever supports case-audit; run ingest again after the fix.",
-                         file=rel)
+        _internal_error(run_problems, rel, exc)
         return None
     if converted:
         read.problems.add(CONVERTED, CONVERTED_NOTE[kind], SEND_DOCX, file=rel, severity=Severity.WARNING)
@@ -311,7 +317,10 @@ def _ingest_container(ws: Workspace, cycle: Cycle, store: Store, path: Path, arr
     container itself is recorded (and so counted as done) only after all of its members.
     """
     rel, sha, data, size = arrived
-    box = unwrap(rel, data)
+    try:
+        box = unwrap(rel, data)
+    except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
+        return _internal_error(run_problems, rel, exc, "unpacked")
     members = [_ingest_member(ws, cycle, store, member_path(rel, m.name), m, received_at, run_problems)
                for m in box.members]
     if any(m.outcome == NOT_READ for m in members):  # case-audit failed on one: all of it is read again next run

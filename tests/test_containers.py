@@ -354,3 +354,39 @@ def test_a_file_from_a_zip_is_named_to_its_agency_with_the_zip_it_came_in(issued
     [note] = result.feedback_files
     assert note.parent.name == "POLICE"
     assert "1. File: POLICE_N-01.pdf (inside returns.zip)" in note.read_text(encoding="utf-8-sig")
+
+
+def test_a_fault_inside_case_audit_leaves_the_whole_zip_waiting_and_a_rerun_reads_it(issued, monkeypatch):
+    from pipeline import ingest as ingest_module
+    box = zipped({"POLICE_N-01.docx": issued.filled("POLICE", "N-01"), "POLICE_N-02.docx": issued.filled("POLICE", "N-02")})
+    drop(issued, "returns.zip", box)
+    drop(issued, "bundle.zip", zipped({"POLICE_N-03.docx": issued.filled("POLICE", "N-03")}))
+    real_read, real_unwrap = ingest_module.read_return, ingest_module.unwrap
+
+    def faulty_read(data, *, filename, **kwargs):
+        if filename.endswith("POLICE_N-02.docx"):
+            raise ValueError("something case-audit did not expect")
+        return real_read(data, filename=filename, **kwargs)
+
+    def faulty_unwrap(name, data):
+        if name == "bundle.zip":
+            raise KeyError("olefile surprise")
+        return real_unwrap(name, data)
+
+    monkeypatch.setattr(ingest_module, "read_return", faulty_read)
+    monkeypatch.setattr(ingest_module, "unwrap", faulty_unwrap)
+    first = ingest_inbox(issued.ws, issued.cycle)
+
+    got = lines(first)
+    assert got["returns.zip > POLICE_N-01.docx"].outcome == ACCEPTED
+    assert got["returns.zip > POLICE_N-02.docx"].outcome == NOT_READ and got["returns.zip"].outcome == NOT_READ
+    assert got["bundle.zip"].outcome == NOT_READ and "unpacked" in got["bundle.zip"].message
+    assert sorted(p.code for p in first.problems) == ["ingest.internal-error"] * 2
+    assert sorted(p.name for p in issued.ws.inbox.iterdir() if p.is_file()) == ["bundle.zip", "returns.zip"]
+
+    monkeypatch.setattr(ingest_module, "read_return", real_read)
+    monkeypatch.setattr(ingest_module, "unwrap", real_unwrap)
+    second = lines(ingest_inbox(issued.ws, issued.cycle))
+    assert second["returns.zip > POLICE_N-01.docx"].outcome == ALREADY_INGESTED
+    assert second["returns.zip > POLICE_N-02.docx"].outcome == ACCEPTED
+    assert second["bundle.zip > POLICE_N-03.docx"].outcome == ACCEPTED
