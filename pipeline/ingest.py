@@ -276,17 +276,17 @@ def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[by
 
 
 def _record(store: Store, read: ReadOutcome, rel: str, sha: str, size: int, archive_name: str,
-            received_at: datetime, moved_to: Optional[str]) -> str:
+            received_at: datetime, moved_to: Optional[str], message: Optional[str] = None) -> str:
     """One transaction: the file's receipt and, for a form, its return. The listing's message for it."""
     ident = read.identity
+    message = message or read.message
     record = ReceivedFile(
         sha256=sha, original_path=rel, archive_name=archive_name, size=size, received_at=received_at,
-        outcome=read.outcome.value, message=read.message, problems=tuple(read.problems),
+        outcome=read.outcome.value, message=message, problems=tuple(read.problems),
         form_id=ident.form_id if ident else None, agency=ident.agency if ident else None,
         case_ref=ident.case_ref if ident else None, kind=ident.kind.value if ident else None,
         had_tracked_changes=read.had_tracked_changes, had_comments=read.had_comments, moved_to=moved_to,
     )
-    message = read.message
     with store.transaction() as conn:
         replaced = store.latest_in_slot(return_slot(read.record.identity)) if read.record is not None else None
         file_id = store.record_received_file(record, conn)
@@ -338,12 +338,13 @@ def _ingest_container(ws: Workspace, cycle: Cycle, store: Store, path: Path, arr
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
     archive_name = existing.archive_name if existing else _archive_name(sha, path)
-    summary = f"{box.what} holding {len(box.members)} file{'s' if len(box.members) != 1 else ''}"
-    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target))
+    summary = None if read.outcome is Outcome.REJECTED else \
+        f"{box.what} holding {len(box.members)} file{'s' if len(box.members) != 1 else ''}, each read on its own"
+    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target), summary)
     moved = _move_out(ws, path, rel, folder, run_problems, target)
     if moved != ws.relative(target):
         store.set_moved_to(sha, moved)
-    line = _line(rel, read, message if read.outcome is Outcome.REJECTED else summary, moved)
+    line = _line(rel, read, message, moved)
     line.members = members
     return line
 

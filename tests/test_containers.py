@@ -96,7 +96,9 @@ def test_forms_inside_a_zip_are_each_read_as_if_saved_alone_and_the_zip_is_kept(
         assert copy.read_bytes() == data
     assert (ws.inbox / "processed" / "email 3" / "returns.zip").read_bytes() == box
     files = received(ws)
-    assert files["email 3/returns.zip"].outcome == "accepted" and files["email 3/returns.zip"].form_id is None
+    container = files["email 3/returns.zip"]
+    assert container.outcome == "accepted" and container.form_id is None
+    assert container.message == "a zip file holding 2 files, each read on its own"
     member = files["email 3/returns.zip > audit/POLICE_N-01.docx"]
     assert member.form_id == issued.form_id("POLICE", "N-01") and member.archive_name.endswith(".docx")
     with Store.open(ws.store_path) as store:
