@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .child_names import NameTerms, name_terms, redact
+from .containers import (CONVERTED_NOTE, SEND_DOCX, Member, container_kind, convert_for_reading, convertible,
+                         junk_reason, member_path, split_origin, unwrap)
 from .faults import environment_failure, kind_of
 from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
@@ -36,8 +38,7 @@ from .store import ReceivedFile, Store, return_slot
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
 PROCESSED, REJECTED = "processed", "rejected"
-SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "icon\r"}
-TEMP_SUFFIXES = {".tmp", ".temp", ".crdownload", ".part", ".partial", ".download"}
+CONVERTED = "file.converted"  # an .odt or .doc return read after LibreOffice converted it
 
 # What the officer sees for each file.
 ACCEPTED = "accepted"
@@ -59,6 +60,13 @@ class FileResult:
     form_id: Optional[str] = None
     problems: list[Problem] = field(default_factory=list)
     moved_to: Optional[str] = None  # relative to the workspace
+    members: list["FileResult"] = field(default_factory=list)  # a .zip or saved email: one line per file inside
+
+    def lines(self) -> list["FileResult"]:
+        """The listing lines: a container shows its files (and itself too when nothing in it could be read)."""
+        if not self.members:
+            return [self]
+        return [*self.members, self] if self.outcome in (REJECTED_LINE, NOT_READ) else list(self.members)
 
 
 @dataclass
@@ -125,9 +133,10 @@ def ingest_inbox(
             if progress:
                 progress(0, total)
             for done, path in enumerate(candidates, start=1):
-                result.files.append(ingest_file(ws, cycle, store, path, result.problems))
-                if on_file:
-                    on_file(result.files[-1])
+                for line in ingest_file(ws, cycle, store, path, result.problems).lines():
+                    result.files.append(line)
+                    if on_file:
+                        on_file(line)
                 if progress:
                     progress(done, total)
             result.feedback_files = write_feedback(ws, cycle, store)
@@ -179,15 +188,9 @@ def scan_inbox(ws: Workspace) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def _ignore_reason(path: Path, name: str) -> Optional[str]:
-    lower = name.lower()
-    if name.startswith("~$"):
-        return "Word/Excel lock file (the document is open somewhere)"
-    if name.startswith("."):
-        return "hidden file"
-    if lower in SYSTEM_FILES:
-        return "system file"
-    if (name.startswith("~") and lower.endswith(".tmp")) or Path(lower).suffix in TEMP_SUFFIXES:
-        return "temporary file"
+    why = junk_reason(name)
+    if why:
+        return why
     try:
         attrs = getattr(path.lstat(), "st_file_attributes", 0)
     except OSError:
@@ -223,40 +226,75 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
         moved = _move_out(ws, path, rel, PROCESSED, run_problems)
         if moved:
             store.set_moved_to(sha, moved)
-        when = existing.received_at.strftime("%d %b %Y %H:%M")
-        return FileResult(rel, ALREADY_INGESTED, f"the same file as {existing.original_path}, received {when}; nothing changed",
-                          existing.agency, existing.case_ref, existing.form_id, moved_to=moved)
+        return _already(rel, existing, moved)
 
     received_at = datetime.now()
+    if data is not None and container_kind(rel, data):
+        return _ingest_container(ws, cycle, store, path, (rel, sha, data, size), existing, received_at, run_problems)
+    read = _read_file(cycle, store, rel, sha, data, size, received_at, run_problems)
+    if read is None:
+        return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
+    folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
+    target = _destination(ws, folder, rel)
+    archive_name = existing.archive_name if existing else _archive_name(sha, path)
+    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target))
+    moved = _move_out(ws, path, rel, folder, run_problems, target)
+    if moved != ws.relative(target):
+        store.set_moved_to(sha, moved)
+    return _line(rel, read, message, moved)
+
+
+FAULT_LINE = "could not be {} because of a fault in case-audit; left in the inbox to be read again after the fault is fixed."
+
+
+def _internal_error(run_problems: ProblemReport, rel: str, exc: Exception, doing: str = "read") -> FileResult:
+    run_problems.add("ingest.internal-error", f"{rel} could not be {doing} because of a fault in case-audit "
+                     f"({type(exc).__name__}: {exc}). It was archived and left in the inbox.",
+                     "Report this to whoever supports case-audit; run ingest again after the fix.", file=rel)
+    return FileResult(rel, NOT_READ, FAULT_LINE.format(doing))
+
+
+def _already(rel: str, existing: ReceivedFile, moved: Optional[str]) -> FileResult:
+    when = existing.received_at.strftime("%d %b %Y %H:%M")
+    return FileResult(rel, ALREADY_INGESTED, f"the same file as {existing.original_path}, received {when}; nothing changed",
+                      existing.agency, existing.case_ref, existing.form_id, moved_to=moved)
+
+
+def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[bytes], size: int,
+               received_at: datetime, run_problems: ProblemReport) -> Optional[ReadOutcome]:
+    """What the file is and says; None (and a run problem) when case-audit itself failed on it."""
     if data is None:
         read = ReadOutcome(Outcome.REJECTED, ProblemReport())
         read.problems.add("file.too-large", f"The file is {size / 1024 / 1024:.0f} MB; an audit form is well under 1 MB.",
                           "Check the right attachment was saved; ask the agency to send the audit form on its own.",
                           file=rel)
-    else:
-        try:
-            read = read_return(data, filename=rel, cycle=cycle, register=store, sha256=sha, received_at=received_at)
-        except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
-            run_problems.add("ingest.internal-error", f"{rel} could not be read because of a fault in case-audit "
-                             f"({type(exc).__name__}: {exc}). It was archived and left in the inbox.",
-                             "Report this to whoever supports case-audit; run ingest again after the fix.",
-                             file=rel)
-            return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; left in the inbox "
-                              "to be read again after the fault is fixed.")
+        return read
+    try:
+        kind = convertible(data)  # an .odt or .doc is read as the .docx LibreOffice makes of it, where it can
+        converted = convert_for_reading(data, kind) if kind else None
+        read = read_return(converted or data, filename=rel, cycle=cycle, register=store, sha256=sha,
+                           received_at=received_at)
+    except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
+        _internal_error(run_problems, rel, exc)
+        return None
+    if converted:
+        read.problems.add(CONVERTED, CONVERTED_NOTE[kind], SEND_DOCX, file=rel, severity=Severity.WARNING)
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
+    return read
+
+
+def _record(store: Store, read: ReadOutcome, rel: str, sha: str, size: int, archive_name: str,
+            received_at: datetime, moved_to: Optional[str], message: Optional[str] = None) -> str:
+    """One transaction: the file's receipt and, for a form, its return. The listing's message for it."""
     ident = read.identity
-    folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
-    target = _destination(ws, folder, rel)
+    message = message or read.message
     record = ReceivedFile(
-        sha256=sha, original_path=rel, archive_name=existing.archive_name if existing else _archive_name(sha, path),
-        size=size, received_at=received_at,
-        outcome=read.outcome.value, message=read.message, problems=tuple(read.problems),
+        sha256=sha, original_path=rel, archive_name=archive_name, size=size, received_at=received_at,
+        outcome=read.outcome.value, message=message, problems=tuple(read.problems),
         form_id=ident.form_id if ident else None, agency=ident.agency if ident else None,
         case_ref=ident.case_ref if ident else None, kind=ident.kind.value if ident else None,
-        had_tracked_changes=read.had_tracked_changes, had_comments=read.had_comments,
-        moved_to=ws.relative(target),
+        had_tracked_changes=read.had_tracked_changes, had_comments=read.had_comments, moved_to=moved_to,
     )
-    message = read.message
     with store.transaction() as conn:
         replaced = store.latest_in_slot(return_slot(read.record.identity)) if read.record is not None else None
         file_id = store.record_received_file(record, conn)
@@ -264,15 +302,83 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
             store.record_return(file_id, read.record, conn)
     if replaced is not None:
         message += f"; replaces {Path(replaced[0]).name} received {replaced[1]:%d %b %Y %H:%M}, which is kept"
+    return message
 
-    moved = _move_out(ws, path, rel, folder, run_problems, target)
-    if moved != record.moved_to:
-        store.set_moved_to(sha, moved)
+
+def _line(rel: str, read: ReadOutcome, message: str, moved: Optional[str]) -> FileResult:
     line = {Outcome.ACCEPTED: ACCEPTED, Outcome.INCOMPLETE: ACCEPTED_WITH_PROBLEMS, Outcome.REJECTED: REJECTED_LINE}[read.outcome]
     if line == ACCEPTED and any(needs_action(p) for p in read.problems):  # notes that need nothing doing leave it accepted
         line = ACCEPTED_WITH_PROBLEMS
+    ident = read.identity
     return FileResult(rel, line, message, ident.agency if ident else None, ident.case_ref if ident else None,
                       ident.form_id if ident else None, list(read.problems), moved)
+
+
+# --- a .zip or saved email: each file inside read as if saved into the inbox by itself ---------------
+
+
+def _ingest_container(ws: Workspace, cycle: Cycle, store: Store, path: Path, arrived: tuple[str, str, bytes, int],
+                      existing: Optional[ReceivedFile], received_at: datetime, run_problems: ProblemReport) -> FileResult:
+    """The container is archived already; each member is archived and recorded, then the container, then it moves.
+
+    A run cut short is safe to repeat: members already recorded are 'already ingested', and the
+    container itself is recorded (and so counted as done) only after all of its members.
+    """
+    rel, sha, data, size = arrived
+    try:
+        box = unwrap(rel, data)
+    except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
+        return _internal_error(run_problems, rel, exc, "unpacked")
+    members = [_ingest_member(ws, cycle, store, member_path(rel, m.name), m, received_at, run_problems)
+               for m in box.members]
+    if any(m.outcome == NOT_READ for m in members):  # case-audit failed on one: all of it is read again next run
+        return FileResult(rel, NOT_READ, "left in the inbox to be read again after the fault is fixed", members=members)
+    read = ReadOutcome(Outcome.REJECTED if not any(m.data is not None for m in box.members) else Outcome.ACCEPTED,
+                       ProblemReport())
+    severity = Severity.ERROR if read.outcome is Outcome.REJECTED else Severity.WARNING
+    for refusal, where in [(box.refusal, rel)] + [(m.refusal, member_path(rel, m.name)) for m in box.members
+                                                  if m.data is None]:
+        if refusal is not None:
+            read.problems.add(refusal.code, refusal.message, refusal.fix, file=where, severity=severity)
+    if read.outcome is Outcome.REJECTED and not read.problems.problems:
+        read.problems.add("container.empty", f"The file is {box.what} with no files in it.",
+                          "Ask the agency to attach the completed .docx form to the email by itself.", file=rel)
+    folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
+    target = _destination(ws, folder, rel)
+    archive_name = existing.archive_name if existing else _archive_name(sha, path)
+    summary = None if read.outcome is Outcome.REJECTED else \
+        f"{box.what} holding {len(box.members)} file{'s' if len(box.members) != 1 else ''}, each read on its own"
+    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target), summary)
+    moved = _move_out(ws, path, rel, folder, run_problems, target)
+    if moved != ws.relative(target):
+        store.set_moved_to(sha, moved)
+    line = _line(rel, read, message, moved)
+    line.members = members
+    return line
+
+
+def _ingest_member(ws: Workspace, cycle: Cycle, store: Store, rel: str, member: Member, received_at: datetime,
+                   run_problems: ProblemReport) -> FileResult:
+    if member.data is None:  # too large or damaged: said on the container's own record
+        return FileResult(rel, REJECTED_LINE, member.refusal.message if member.refusal else "could not be taken out")
+    sha = hashlib.sha256(member.data).hexdigest()
+    existing = store.received_file(sha)
+    archive_name = existing.archive_name if existing else _archive_name(sha, Path(member.name))
+    try:
+        archive_bytes(ws, archive_name, member.data)
+    except OSError as exc:
+        return FileResult(rel, NOT_READ, f"could not be archived ({exc.strerror or exc}); run ingest again.")
+    if existing is not None and existing.outcome != Outcome.REJECTED.value:
+        return _already(rel, existing, None)
+    if member.refusal is not None:
+        read = ReadOutcome(Outcome.REJECTED, ProblemReport())
+        read.problems.add(member.refusal.code, member.refusal.message, member.refusal.fix, file=rel)
+    else:
+        read = _read_file(cycle, store, rel, sha, member.data, len(member.data), received_at, run_problems)
+        if read is None:
+            return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; the file holding "
+                              "it is left in the inbox to be read again after the fault is fixed.")
+    return _line(rel, read, _record(store, read, rel, sha, len(member.data), archive_name, received_at, None), None)
 
 
 def _archive_name(sha: str, path: Path) -> str:
@@ -298,6 +404,22 @@ def archive_original(ws: Workspace, path: Path,
         raise
 
 
+def archive_bytes(ws: Workspace, archive_name: str, data: bytes) -> None:
+    """Keep bytes taken out of a container in the archive, durably, before anything reads them."""
+    try:
+        _keep(ws.archive_dir / archive_name, data)
+    except OSError as exc:
+        if kind_of(exc) in ("disk-full", "read-only"):
+            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
+        raise
+
+
+def _keep(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not (target.exists() and target.stat().st_size == len(data)):
+        _write_durably(target, data)
+
+
 def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]]) -> tuple[str, Optional[bytes], int]:
     archive = ws.archive_dir
     archive.mkdir(parents=True, exist_ok=True)
@@ -305,9 +427,7 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
     if size <= MAX_PACKAGE_BYTES:
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        target = archive / (archived_as(sha) or _archive_name(sha, path))
-        if not (target.exists() and target.stat().st_size == len(data)):
-            _write_durably(target, data)
+        _keep(archive / (archived_as(sha) or _archive_name(sha, path)), data)
         return sha, data, len(data)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=archive)
@@ -382,7 +502,7 @@ def _move_out(ws: Workspace, path: Path, rel: str, folder: str, run_problems: Pr
 # --- feedback the officer can forward ----------------------------------------------
 
 UNIDENTIFIED = "_unidentified"
-AGENCY_WARNINGS = frozenset({CHILD_NAMED})  # warnings on an accepted return that the agency is told about
+AGENCY_WARNINGS = frozenset({CHILD_NAMED, CONVERTED})  # warnings on an accepted return that the agency is told about
 
 
 def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[datetime] = None) -> list[Path]:
@@ -411,7 +531,7 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
 
 def agency_from_file_name(original_path: str, cycle: Cycle) -> Optional[str]:
     """The agency a file's name says sent it ("POLICE_N-01.pdf"): the forms are issued named that way."""
-    name = _file_name(original_path).casefold()
+    name = _file_name(split_origin(original_path)[1]).casefold()
     for agency in sorted(cycle.agencies, key=lambda a: len(a.code), reverse=True):
         if name.startswith(agency.code.casefold() + "_"):
             return agency.code
@@ -450,7 +570,9 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
         if item.outcome == Outcome.REJECTED.value:
             lines.append("   Result: NOT ACCEPTED - nothing from this file has been counted.")
         elif item.outcome == Outcome.ACCEPTED.value:
-            lines.append("   Result: ACCEPTED and counted - but some answers need rewording (below).")
+            lines.append("   Result: ACCEPTED and counted - but some answers need rewording (below)."
+                         if any(p.code == CHILD_NAMED for p in item.problems) else
+                         "   Result: ACCEPTED and counted - please see the note below.")
         else:
             lines.append("   Result: received but INCOMPLETE - the answers given have been kept.")
         for problem in item.problems:
@@ -468,8 +590,10 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
 
 
 def _file_name(original_path: str) -> str:
-    """The file's own name, without the inbox sub-folders it was saved under."""
-    return original_path.replace("\\", "/").rsplit("/", 1)[-1]
+    """The file's own name, without the inbox sub-folders it was saved under (and the .zip or email it came in)."""
+    container, member = split_origin(original_path)
+    name = member.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{name} (inside {_file_name(container)})" if container else name
 
 
 def _scrub(text: str, names: NameTerms) -> str:

@@ -284,14 +284,14 @@ def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
             check_part_size(pkg, part, MAX_XML_PART_BYTES)
         what = describe_package(pkg)
         if what.family == "opendocument":
-            raise _Reject("file.not-word", "The file is an OpenDocument file (.odt or similar), not a Word form.",
+            raise _Reject("file.not-word", "The file is a LibreOffice (OpenDocument) file, not a Word form.",
                           "Ask the agency to save it as 'Word 2007-365 (.docx)' (in LibreOffice: File > Save As, "
-                          "choose that type) and send it again.", value=what.detail)
+                          "choose that type) and send it again.")
         if what.family in ("excel", "powerpoint"):
             raise _Reject("file.not-word", f"The file is a{'n Excel workbook' if what.family == 'excel' else ' PowerPoint file'}, "
                           "not a Word form.", "Check the right attachment was saved; ask the agency for the .docx form.")
         if what.family != "word":
-            raise _Reject("file.not-word", "The file is a zip archive but not a Word document (it has no document part).",
+            raise _Reject("file.not-word", "The file is a zip archive but not a Word document (none of a Word document's contents are in it).",
                           "Check the right attachment was saved; ask the agency to resend the .docx form.")
         if what.strict:
             raise _Reject("file.strict-ooxml", "The form was saved as 'Strict Open XML Document', which this tool does not read.",
@@ -335,7 +335,7 @@ def _reject_ole2(data: bytes) -> None:
         raise _Reject("file.encrypted", "The file is an old-format Word document (.doc) protected with a password.",
                       "Ask the agency to remove the password and save it as 'Word Document (*.docx)', then send it again.")
     if what == "doc":
-        raise _Reject("file.doc-binary", "The file is in the old Word 97-2003 format (.doc), which loses the form's answers.",
+        raise _Reject("file.doc-binary", "The file is in the old Word 97-2003 format (.doc), not the .docx form that was sent.",
                       SAVE_AS_DOCX)
     if what == "outlook-message":
         raise _Reject("file.not-word", "The file is a saved Outlook email (.msg), not the form attached to it.",

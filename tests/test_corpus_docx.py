@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import libreoffice
 from pipeline.ingest import REJECTED_LINE, ingest_inbox
 from pipeline.ooxml.package import open_package
 from pipeline.ooxml.reading import checkbox_state, read_control, read_word_document, W_SDT
@@ -78,6 +79,10 @@ EXPECTED = {
     "pydocx_sty-having-no-styles-part.docx": "file.not-a-form",
 }
 
+# Where LibreOffice is installed, ingest reads an old .doc (without macros) as the .docx it converts it to.
+CONVERTED_BY_LIBREOFFICE = {"poi_cpansearch.perl.org_src_tobyink_acme-rundoc-0.001_word-lib_hello_world.docm":
+                            "file.not-a-form"}
+
 
 def test_the_expectations_cover_exactly_the_corpus():
     assert sorted(p.name for p in CORPUS.iterdir()) == sorted(EXPECTED)
@@ -113,6 +118,7 @@ def test_the_whole_corpus_goes_through_ingest_and_every_byte_is_kept(tmp_path, e
     assert len(result.files) == 48
     got = {Path(f.file).name: f for f in result.files}
     for name, code in EXPECTED.items():
+        code = CONVERTED_BY_LIBREOFFICE.get(name, code) if libreoffice.available() else code
         line = got[name]
         assert line.outcome == REJECTED_LINE, (name, line.message)
         assert [p.code for p in line.problems if p.severity.value == "error"] == [code], name

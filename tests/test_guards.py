@@ -14,7 +14,6 @@ import copy
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from docx import Document

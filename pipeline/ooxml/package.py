@@ -64,6 +64,9 @@ def declares_doctype(data: bytes) -> bool:
     return False
 
 
+# Said to agencies and officers alike: plain words, no parser or zip library messages.
+_TAMPERED = "The file holds markup that Word and Excel never write, so it may have been tampered with; it was not opened."
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
     huge_tree=False, remove_blank_text=False,
@@ -73,17 +76,15 @@ _PARSER = etree.XMLParser(
 def parse_xml(data: bytes, part: str = "") -> etree._Element:
     """Parse one XML part; a DOCTYPE (entity tricks, external references) is refused outright."""
     if declares_doctype(data):
-        raise PackageError("package.doctype", f"The part {part or 'XML'} declares a DOCTYPE, which Office never writes; "
-                           "the file may have been tampered with.", "Do not open it; ask the sender for a fresh copy.")
+        raise PackageError("package.doctype", _TAMPERED, "Do not open it; ask the sender for a fresh copy.")
     try:
         root = etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise PackageError("package.bad-xml", f"The part {part or 'XML'} is damaged ({exc.msg}).",
+        raise PackageError("package.bad-xml", "The file is damaged: part of its text cannot be read.",
                            "Ask the sender to save the file again in Word and resend it.") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise PackageError("package.doctype", f"The part {part or 'XML'} declares a DOCTYPE, which Office never writes; "
-                           "the file may have been tampered with.", "Do not open it; ask the sender for a fresh copy.")
+        raise PackageError("package.doctype", _TAMPERED, "Do not open it; ask the sender for a fresh copy.")
     return root
 
 
@@ -100,18 +101,18 @@ class Package:
     def read(self, name: str) -> bytes:
         info = self.zf.getinfo(name)
         if info.file_size > MAX_MEMBER_UNCOMPRESSED:
-            raise PackageError("package.too-large", f"The part {name} is too large to be an audit form.")
+            raise PackageError("package.too-large", "Part of the file is too large for an audit form.")
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(MAX_MEMBER_UNCOMPRESSED + 1)
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError, zlib.error) as exc:
-            raise PackageError("package.corrupt", f"The file is damaged: part {name} cannot be read ({exc}).",
+            raise PackageError("package.corrupt", "The file is damaged: part of it cannot be read.",
                                "Ask the sender to save the file again and resend it.") from None
         except RuntimeError:  # encrypted member
-            raise PackageError("package.encrypted", f"Part {name} is encrypted.",
+            raise PackageError("package.encrypted", "Part of the file is locked with a password.",
                                "Ask the sender to remove the password and resend it.") from None
         if len(data) > MAX_MEMBER_UNCOMPRESSED:
-            raise PackageError("package.too-large", f"The part {name} is too large to be an audit form.")
+            raise PackageError("package.too-large", "Part of the file is too large for an audit form.")
         return data
 
     def xml(self, name: str) -> Optional[etree._Element]:
@@ -126,7 +127,7 @@ def open_package(data: bytes) -> Package:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
-        raise PackageError("package.corrupt", f"The file is damaged or incomplete and cannot be opened ({exc}).",
+        raise PackageError("package.corrupt", "The file is damaged or incomplete and cannot be opened.",
                            "Ask the sender to save the file again and resend it.") from None
     if not infos:
         raise PackageError("package.empty", "The file is an empty zip archive, not a Word document.",
@@ -142,7 +143,7 @@ def open_package(data: bytes) -> Package:
         raise PackageError("package.zip-bomb", "The file expands to far more data than any audit form; refused as unsafe.")
     for info in infos:
         if info.file_size > 1024 * 1024 and info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
-            raise PackageError("package.zip-bomb", f"Part {info.filename} is compressed suspiciously tightly; refused as unsafe.")
+            raise PackageError("package.zip-bomb", "Part of the file is compressed suspiciously tightly; refused as unsafe.")
     return Package(zf=zf, names=frozenset(names))
 
 

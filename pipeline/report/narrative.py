@@ -50,7 +50,7 @@ from docx import Document
 from lxml import etree
 
 from ..findings import Figure
-from ..ooxml.package import PackageError, open_package
+from ..ooxml.package import PackageError, open_package, sniff
 from ..ooxml.properties import read_custom_properties
 from ..ooxml.regions import (
     W,
@@ -265,6 +265,10 @@ def read_previous(path: Path) -> PreviousReport:
     except OSError as exc:
         raise CaseAuditError.single("report.narrative-unreadable", f"Could not read {path.name} ({exc.strerror}).",
                                     "Check the file name and that the file is still there.", file=path) from None
+    if sniff(data) == "pdf":  # said as what it is: a PDF is not damaged, it just has no editable narrative
+        raise CaseAuditError.single(
+            "report.narrative-pdf", f"{path.name} is a PDF: a PDF cannot carry the report's editable narrative.",
+            "Give --narrative-from the .docx report saved from Word.", file=path)
     try:
         pkg = open_package(data)
         if not pkg.has("word/document.xml"):
