@@ -29,9 +29,10 @@ from .child_names import NameTerms, name_terms, redact
 from .faults import environment_failure, kind_of
 from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
+from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
-from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
+from .returns import Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
@@ -375,7 +376,7 @@ def _move_out(ws: Workspace, path: Path, rel: str, folder: str, run_problems: Pr
 # --- feedback the officer can forward ----------------------------------------------
 
 UNIDENTIFIED = "_unidentified"
-AGENCY_WARNINGS = frozenset({CHILD_NAMED})  # warnings on an accepted return that the agency is told about
+AGENCY_WARNINGS = codes_where("tell_agency")  # warnings on an accepted return that the agency is told about
 
 
 def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[datetime] = None) -> list[Path]:
