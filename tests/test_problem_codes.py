@@ -200,6 +200,21 @@ def test_models_holding_problems_dump_them_as_before():
     assert ReceivedFile.model_validate_json(received.model_dump_json()).problems == (problem,)
 
 
+def test_forms_under_older_wording_roll_up_into_one_warning_in_the_json(tmp_path, example_cycle):
+    from pipeline.forms import generate_forms
+    from pipeline.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    generate_forms(ws, example_cycle, agencies=["POLICE"])
+    standards = tuple(s.model_copy(update={"text": s.text + " (revised)"}) if s.number == 2 else s
+                      for s in example_cycle.standards)
+    again = generate_forms(ws, example_cycle.model_copy(update={"standards": standards}), agencies=["POLICE"])
+    (warning,) = again.problems
+    assert warning.code == "forms.standards-changed" and warning.location == "agencies: POLICE"
+    assert warning.message.startswith(f"{len(example_cycle.cases_for('POLICE'))} issued form(s)")
+    assert again.model_dump(mode="json")["problems"] == {"problems": [warning.model_dump(mode="json")]}
+
+
 def test_problems_and_the_cli_start_without_heavy_libraries():
     """`case-audit --help` loads click and the CLI, not pydantic or the catalogue (issue 11)."""
     code = ("import sys, pipeline.problems, pipeline.cli; "
