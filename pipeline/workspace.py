@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from filelock import FileLock, Timeout
-
 from .problems import CaseAuditError
 
 STATE_DIR_NAME = ".case-audit"
@@ -149,6 +147,8 @@ class Workspace:
         and the officer has been told why we wait; Ctrl+C stops the wait).
         Once held, leftovers of a run that was killed are cleared (`self.leftovers`).
         """
+        from filelock import FileLock, Timeout  # here, not at the top: `case-audit --help` never locks (issue 11)
+
         self.state_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.lock_path), timeout=timeout)
         try:

@@ -218,7 +218,7 @@ def test_forms_under_older_wording_roll_up_into_one_warning_in_the_json(tmp_path
 def test_problems_and_the_cli_start_without_heavy_libraries():
     """`case-audit --help` loads click and the CLI, not pydantic or the catalogue (issue 11)."""
     code = ("import sys, pipeline.problems, pipeline.cli; "
-            "heavy = ('pydantic', 'openpyxl', 'docx', 'docxtpl', 'lxml', 'pipeline.problem_codes'); "
+            "heavy = ('pydantic', 'openpyxl', 'docx', 'docxtpl', 'lxml', 'filelock', 'pipeline.problem_codes'); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr or done.stdout
