@@ -48,6 +48,10 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __post_init__(self) -> None:
+        for name in ("file", "location", "value"):  # text, as the JSON and results.xlsx show them
+            given = getattr(self, name)
+            if given is not None and not isinstance(given, str):
+                object.__setattr__(self, name, str(given))
         if not isinstance(self.severity, Severity):  # read back from JSON: "error" / "warning"
             object.__setattr__(self, "severity", Severity(self.severity))
 

@@ -186,6 +186,8 @@ def test_a_problem_dumps_to_the_same_json_shape_and_reads_back():
     assert list(dumped) == ["code", "message", "fix", "file", "location", "value", "severity"]
     assert dumped["severity"] == "error" and dumped["file"] == "cycle.xlsx" and dumped["value"] == "7"
     assert Problem(**json.loads(json.dumps(dumped))) == problem
+    made = Problem(code="file.locked", message="Open in Word.", file=Path("a.docx"), value=3, severity="warning")
+    assert (made.file, made.value, made.severity) == ("a.docx", "3", Severity.WARNING)
 
 
 def test_models_holding_problems_dump_them_as_before():
