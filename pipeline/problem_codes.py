@@ -176,7 +176,7 @@ CODES: tuple[Code, ...] = (
     Code("forms.twin-retired", "Second current form retired",
          "{file} was recorded by an earlier version as a second current form beside {rival}; {rival} is the one "
          "that counts and the other was moved to {moved_to}.",
-         fix="If the agency was sent both, tell them to fill in {name}; a return of either is accepted.",
+         fix="If the agency was sent both, tell them to fill in {rival_name}; a return of either is accepted.",
          severity=WARNING),
     Code("forms.unknown-agency", "No such agency",
          "There is no agency '{value}' in the cycle workbook.",
@@ -246,10 +246,10 @@ CODES: tuple[Code, ...] = (
          "Some things in the edited wording could not be carried into the new report: {kinds}.",
          fix="Compare the new report with {file} and add them again in Word.",
          severity=WARNING),
-    Code("report.narrative-from-older-version", "Narrative taken from a later-saved version",
-         "The narrative was taken from {name}, saved after {older}: the edits there are the latest, so they are the "
-         "ones carried over.",
-         fix="If the edits in {older} were the ones meant, run build-report --narrative-from \"{older_path}\".",
+    Code("report.narrative-from-older-version", "Narrative taken from an older version saved later",
+         "The narrative was taken from {name}, saved after {newest}: the edits there are the latest, so they are "
+         "the ones carried over.",
+         fix="If the edits in {newest} were the ones meant, run build-report --narrative-from \"{newest_path}\".",
          severity=WARNING),
     Code("report.narrative-missing", "Narrative file not found",
          "There is no file {path}.",
@@ -372,7 +372,7 @@ CODES: tuple[Code, ...] = (
          "workbook's.",
          fix="Send the agency a fresh form (generate-forms --reissue) and ask them to copy their answers into it.",
          agency_advice="The standards have changed since this form was made. The board office will send you a "
-                                "fresh form: please copy your answers into it and return that one."),
+                       "fresh form: please copy your answers into it and return that one."),
     Code("return.properties-missing", "Hidden identity lost",
          "The form's hidden identity was lost when it was saved; it was matched by the Form ID printed on it "
          "({form_id}).",
@@ -395,7 +395,7 @@ CODES: tuple[Code, ...] = (
          fix="Check the file came from this year's audit; if it did, send the agency a fresh form (generate-forms) "
              "and ask them to copy their answers into it.",
          agency_advice="This form was not issued for this year's audit. Please return the form the board office "
-                                "sent you for this case (its file name starts with your agency code)."),
+                       "sent you for this case (its file name starts with your agency code)."),
     Code("return.unknown-rating", "Rating not on the scale",
          "The rating for Standard {n} is not one of the ratings.",
          fix="Choose {choices} from the Rating drop-down."),
