@@ -96,10 +96,8 @@ def load_data(path: Optional[Path] = None) -> ExampleData:
     try:
         return ExampleData.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, ValidationError) as err:  # json's errors are ValueErrors
-        raise CaseAuditError.single(
-            "demo.example-data", f"The demo's simulated answers in {path.name} cannot be read ({_first_line(err)}).",
-            "Reinstall case-audit (pip install .) from a complete copy of the project.", file=str(path),
-            exit_code=1) from None
+        raise CaseAuditError.single("demo.example-data", name=path.name, reason=_first_line(err), file=path,
+                                    exit_code=1) from None
 
 
 def _first_line(err: Exception) -> str:
@@ -164,8 +162,7 @@ def simulated_summaries(cycle: Cycle, data: Optional[ExampleData] = None) -> lis
 
 def _mismatch(message: str, fix: str = "") -> CaseAuditError:
     report = ProblemReport()
-    report.add("demo.example-mismatch", message,
-               fix or "Run the demo on the shipped example workbook (case-audit init --example) without editing it.")
+    report.add("demo.example-mismatch", message, fix)  # the catalogue's fix unless one is given
     return CaseAuditError("The simulated returns only fit the shipped 2015-16 example cycle.", report, exit_code=1)
 
 
@@ -261,9 +258,8 @@ def filled_forms(ws: Workspace, cycle: Cycle, written: Iterable[WrittenForm],
             asked = [s.number for k in form.kloes for s in cycle.standards_for(k)] if form.kloes else None
             values = audit_values(sim, asked) if sim else None
         if values is None:
-            raise CaseAuditError.single(
-                "demo.no-simulated-answers",
-                f"The demo has no simulated answers for {form.agency} {form.case_ref or 'summary'}.", exit_code=1)
+            raise CaseAuditError.single("demo.no-simulated-answers", agency=form.agency,
+                                        form=form.case_ref or "summary", exit_code=1)
         out.append((form, fill_controls((ws.root / form.path).read_bytes(), values)))
     return out
 

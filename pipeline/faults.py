@@ -66,19 +66,6 @@ def environment_failure(exc: BaseException, where: Optional[str] = None) -> Opti
     if kind is None:
         return None
     where = where or getattr(exc, "filename", None) or "a file in the workspace"
-    again = "then run the same command again."
-    if kind == "disk-full":
-        message = f"The disk is full: case-audit could not write {where}."
-        fix = "Free some space on the drive that holds the workspace (or ask IT to), " + again
-    elif kind == "read-only":
-        message = f"The workspace folder is read-only: case-audit could not write {where}."
-        fix = "Ask for permission to change the folder (or copy the workspace somewhere you can write), " + again
-    elif kind == "permission":
-        message = (f"Could not write or read {where}: permission denied. It may be open in Word or Excel, "
-                   "or the folder may be read-only.")
-        fix = "Close the file (or ask for write access to the folder), " + again
-    else:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        message = f"The computer refused a file operation on {where} ({reason})."
-        fix = "Check the disk or network drive is connected and has space, " + again
-    return CaseAuditError.single(f"environment.{kind}", f"{message} {NOTHING_LOST}", fix, file=where, exit_code=1)
+    reason = getattr(exc, "strerror", None) or str(exc)
+    # each kind's message and fix are in pipeline/problem_codes.py (they end with NOTHING_LOST)
+    return CaseAuditError.single(f"environment.{kind}", file=where, reason=reason, exit_code=1)

@@ -33,6 +33,7 @@ from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedF
 from .ooxml import controls
 from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
+from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
@@ -817,16 +818,17 @@ def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list
         skipped.append(SkippedForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
                                    path=f.path, form_id=ident.form_id, reason="already issued"))
         if not summary and ident.fingerprint != cycle.fingerprint(ident.kloes):
-            report.add("forms.standards-changed", "", file=f.path, value=ident.agency, severity=Severity.WARNING)
+            report.add("forms.form-wording-changed", file=f.path, value=ident.agency)
     return [], covered
 
 
 def _summarise_changed_wording(report: ProblemReport) -> ProblemReport:
     """One warning for all forms issued under older wording, not one line per form."""
-    stale = [p for p in report.problems if p.code == "forms.standards-changed"]
+    rolled = codes_where("rolls_up_into")
+    stale = [p for p in report.problems if p.code in rolled]
     if not stale:
         return report
-    out = ProblemReport(problems=[p for p in report.problems if p.code != "forms.standards-changed"])
+    out = ProblemReport(problems=[p for p in report.problems if p.code not in rolled])
     agencies = sorted({p.value for p in stale if p.value})
     out.add("forms.standards-changed",
             f"{len(stale)} issued form(s) ask about KLOE, standard or rating wording that has since changed in the "

@@ -31,6 +31,7 @@ from .containers import (CONVERTED_NOTE, SEND_DOCX, Member, container_kind, conv
 from .faults import environment_failure, kind_of
 from .models import Cycle
 from .ooxml.package import MAX_PACKAGE_BYTES
+from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
 from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
@@ -502,7 +503,7 @@ def _move_out(ws: Workspace, path: Path, rel: str, folder: str, run_problems: Pr
 # --- feedback the officer can forward ----------------------------------------------
 
 UNIDENTIFIED = "_unidentified"
-AGENCY_WARNINGS = frozenset({CHILD_NAMED, CONVERTED})  # warnings on an accepted return that the agency is told about
+AGENCY_WARNINGS = codes_where("tell_agency")  # warnings on an accepted return that the agency is told about
 
 
 def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[datetime] = None) -> list[Path]:

@@ -50,6 +50,7 @@ from .ooxml.reading import (
     describe_package,
     read_word_document,
 )
+from .problem_codes import CATALOGUE, codes_where
 from .problems import Problem, ProblemReport, Severity
 
 PROP = "CaseAudit."
@@ -142,34 +143,16 @@ class ReadOutcome:
         return head
 
 
-# Advice addressed to the agency, for feedback the officer forwards, where the officer's own fix would not do.
-AGENCY_ADVICE = {
-    "return.old-toolkit": "The standards have changed since this form was made. The board office will send you a "
-                          "fresh form: please copy your answers into it and return that one.",
-    "return.unknown-form": "This form was not issued for this year's audit. Please return the form the board office "
-                           "sent you for this case (its file name starts with your agency code).",
-    "return.not-in-cycle": "No action is needed unless the board office asks you.",
-    "return.newer-form": "No action is needed; the board office will read your form after updating its software.",
-}
-
-
-# Notes that need nothing doing by anyone: the return is accepted as it is, and the note is only listed.
-NOTE_CODES = frozenset({
-    "return.superseded-form",  # an earlier issue of the form, still read and counted
-    "return.properties-missing",  # matched by the printed form ID instead
-    "return.unexpected-standard",  # a row the toolkit does not have, ignored
-})
-
-
 def needs_action(problem: Problem) -> bool:
     """Whether the agency or the officer must do something about it (an error always; a warning unless a note)."""
-    return problem.severity is Severity.ERROR or problem.code not in NOTE_CODES
+    return problem.severity is Severity.ERROR or problem.code not in codes_where("note")
 
 
 def agency_fix(code: str, fix: str) -> str:
     """The 'what to do' for a problem, as said to the agency rather than to the officer."""
-    if code in AGENCY_ADVICE:
-        return AGENCY_ADVICE[code]
+    advice = CATALOGUE[code].agency_advice if code in CATALOGUE else ""
+    if advice:
+        return advice
     lead = "ask the agency to "
     return "Please " + fix[len(lead):] if fix.lower().startswith(lead) else fix
 
@@ -225,7 +208,7 @@ def read_return(
         return ReadOutcome(Outcome.ACCEPTED, problems, summary=summary, identity=ident,
                            had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
     audit = _read_audit(doc, state, cycle, common)
-    if any(p.code in (BLANK_FORM, ANSWER_TOO_LONG) for p in problems):
+    if any(p.code in codes_where("rejects") for p in problems):
         # a blank form sent back (or dropped in by mistake) must never replace a filled-in return
         return ReadOutcome(Outcome.REJECTED, problems, identity=ident,
                            had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)

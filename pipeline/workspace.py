@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from filelock import FileLock, Timeout
-
 from .problems import CaseAuditError, Problem, Severity
 
 STATE_DIR_NAME = ".case-audit"
@@ -54,8 +52,6 @@ def shipped_templates_dir() -> Path:
             return candidate
     raise CaseAuditError.single(
         "install.templates-missing",
-        "The shipped templates were not found next to the installed package.",
-        "Reinstall case-audit (pip install .) from a complete copy of the project.",
         exit_code=1,
     )
 
@@ -182,6 +178,8 @@ class Workspace:
         and the officer has been told why we wait; Ctrl+C stops the wait).
         Once held, leftovers of a run that was killed are cleared (`self.leftovers`).
         """
+        from filelock import FileLock, Timeout  # here, not at the top: `case-audit --help` never locks (issue 11)
+
         self.state_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.lock_path), timeout=timeout)
         try:
@@ -193,12 +191,8 @@ class Workspace:
             try:
                 lock.acquire(timeout=timeout)
             except Timeout:
-                raise CaseAuditError.single(
-                    "workspace.busy",
-                    f"{holder[0].upper()}{holder[1:]} is still working in this workspace.",
-                    "Wait for it to finish, then run this command again.",
-                    file=self.root,
-                ) from None
+                raise CaseAuditError.single("workspace.busy", holder=f"{holder[0].upper()}{holder[1:]}",
+                                            file=self.root) from None
         try:
             self._write_holder()
             self.leftovers = clear_leftovers(self)
@@ -378,16 +372,10 @@ def init_workspace(root: Path | str, *, example: bool = False, force: bool = Fal
     """
     ws = Workspace(root)
     if ws.root.exists() and not ws.root.is_dir():
-        raise CaseAuditError.single("init.not-a-folder", f"{ws.root} is a file, not a folder.",
-                                    "Choose a new folder name.", file=ws.root)
+        raise CaseAuditError.single("init.not-a-folder", folder=ws.root, file=ws.root)
     visible = [p for p in ws.root.iterdir() if not p.name.startswith(".")] if ws.root.is_dir() else []
     if visible and not force:
-        raise CaseAuditError.single(
-            "init.not-empty",
-            f"{ws.root} is not empty ({len(visible)} item(s) already there).",
-            "Choose a new folder, or add --force to add the missing workspace folders without touching existing files.",
-            file=ws.root,
-        )
+        raise CaseAuditError.single("init.not-empty", folder=ws.root, count=len(visible), file=ws.root)
     _refuse_nested(ws.root)
     ws.root.mkdir(parents=True, exist_ok=True)
     ws.ensure_folders()

@@ -53,12 +53,8 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
             return
         term = hit.term
         seen.add((term.case_ref, location))
-        report.add("report.child-named-in-return",
-                   f"The {term.which} of the child in case {term.case_ref} is in words the report would quote: "
-                   f"{context(hit, terms)}",
-                   f"Ask the agency to resend {form} without the child's name (or correct "
-                   "the copy in inbox/processed/, save it into inbox/ and run ingest); then run build-report again.",
-                   location=location)
+        report.add("report.child-named-in-return", which=term.which, case_ref=term.case_ref,
+                   context=context(hit, terms), form=form, location=location)
 
     def visit(obj, field: str = "", owner=None) -> None:
         if isinstance(obj, Quote):
@@ -116,13 +112,8 @@ def refuse_if_named(parts: dict[str, bytes], cycle: Cycle, *, output_name: str) 
         return
     report = ProblemReport()
     for hit in hits:
-        report.add(
-            "report.child-named",
-            f"The {hit.which} of the child in case {hit.case_ref} appears in {_describe_part(hit.part)}: "
-            f"{hit.context}",
-            "Reword it (refer to the case by its reference) in the edited report, the return it was quoted "
-            "from, or the cycle workbook, then run build-report again.",
-            file=output_name, location=hit.where)
+        report.add("report.child-named", which=hit.which, case_ref=hit.case_ref, part=_describe_part(hit.part),
+                   context=hit.context, file=output_name, location=hit.where)
     raise CaseAuditError(
         f"The report was not written: it would name {_count(len({h.case_ref for h in hits}))} "
         f"in {_count(len(hits), 'place')}.", report)
