@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import pytest
 from lxml import etree
 
+from pipeline.contract import SUMMARY, evidence_tag, rating_tag, reason_tag
 from pipeline.forms import GenerateResult, generate_forms
 from pipeline.models import Cycle, FormKind, RatingKind
 from pipeline.ooxml.controls import fill_controls, replace_parts
@@ -81,16 +82,16 @@ def complete_answers(cycle: Cycle, kloes=None, **special: tuple) -> dict:
         if kloes is not None and s.kloe not in kloes:
             continue
         rating, evidence, reason = special.get(f"S{s.number}", ("Met or exceeded", f"Evidence for standard {s.number}: seen in the case file.", ""))
-        values[f"ca:rating:S{s.number}"] = rating
-        values[f"ca:evidence:S{s.number}"] = evidence
-        values[f"ca:reason:S{s.number}"] = reason
+        values[rating_tag(s.number)] = rating
+        values[evidence_tag(s.number)] = evidence
+        values[reason_tag(s.number)] = reason
     return values
 
 
 def summary_answers() -> dict:
-    return {"ca:summary:improvements": "Refresher training on consent.",
-            "ca:summary:partnership": "Invite housing to core groups.",
-            "ca:summary:comments": "None."}
+    return {SUMMARY.tag("improvements"): "Refresher training on consent.",
+            SUMMARY.tag("partnership"): "Invite housing to core groups.",
+            SUMMARY.tag("comments"): "None."}
 
 
 def edit_document(data: bytes, change: Callable[[etree._Element], None], extra_parts: Optional[dict] = None) -> bytes:
@@ -673,7 +674,7 @@ def test_a_rating_drop_down_that_lost_its_placeholder_flag_is_not_rated(issued):
 
 
 def test_every_placeholder_in_the_shipped_forms_is_known_to_the_reader(issued):
-    from pipeline.returns import PLACEHOLDER_TEXTS
+    from pipeline.contract import PLACEHOLDER_TEXTS
 
     known = {" ".join(t.casefold().rstrip(".").split()) for t in PLACEHOLDER_TEXTS}
     for path in (issued.path("POLICE", "N-01"), issued.path("POLICE")):
