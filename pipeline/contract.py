@@ -172,9 +172,9 @@ AUDIT = FormSpec(
     visible_identity=(("form_id", LABEL_FORM_ID), ("case.ref", LABEL_CASE_REF)),
     rows=(
         LabelledRow("no-involvement", "No involvement in this case",
-                    Control("ca:no-involvement", CHECKBOX, described="the 'no involvement' checkbox")),
+                    Control(TAG_PREFIX + "no-involvement", CHECKBOX, described="the 'no involvement' checkbox")),
         LabelledRow("no-involvement-reason", "If no involvement, why",
-                    Control("ca:no-involvement-reason", RICH_TEXT, "Click or tap to say why", "Why no involvement",
+                    Control(TAG_PREFIX + "no-involvement-reason", RICH_TEXT, "Click or tap to say why", "Why no involvement",
                             "the 'why no involvement' box")),
     ),
     rows_table="the 'No involvement' table",
@@ -186,7 +186,7 @@ SUMMARY = FormSpec(
     template="agency-summary.docx",
     visible_identity=(("form_id", LABEL_FORM_ID),),
     rows=tuple(
-        LabelledRow(key, label, Control(f"ca:summary:{key}", RICH_TEXT, "Click or tap to enter text", alias,
+        LabelledRow(key, label, Control(f"{TAG_PREFIX}summary:{key}", RICH_TEXT, "Click or tap to enter text", alias,
                                         f"the '{described}' box"))
         for key, label, alias, described in (
             ("improvements", "Improvements to be made in your agency", "Improvements in your agency", "improvements"),

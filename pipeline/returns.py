@@ -950,7 +950,7 @@ def check_rendered_form(document, cycle: Cycle, kind: FormKind, kloes: Iterable[
     form, report = contract.spec(kind), ProblemReport()
     kloes = sorted(set(kloes))
     numbers = [s.number for k in kloes for s in sorted(cycle.standards_for(k), key=lambda s: s.number)]
-    samples = {name: _SAMPLE_IDENTITY[name] for name, _ in form.visible_identity}
+    samples = {name: _SAMPLE_IDENTITY.get(name, "CHECK") for name, _ in form.visible_identity}
     try:
         doc = read_back(document, {token(name): value for name, value in samples.items()},
                         max_table_rows=MAX_TABLE_ROWS, placeholders=PLACEHOLDER_TEXTS)
@@ -960,9 +960,9 @@ def check_rendered_form(document, cycle: Cycle, kind: FormKind, kloes: Iterable[
                    "Use the shipped template, or save yours from Word as 'Word Document (*.docx)'.", file=label)
         return report
     _check_controls(report, list_controls(doc.root), form.controls(numbers), label)
-    found = _visible_identity(doc)
-    for (name, printed), value in zip(form.visible_identity, found):
-        if value != samples[name]:
+    found = dict(zip(("form_id", "case.ref"), _visible_identity(doc)))  # what the reader would go by
+    for name, printed in form.visible_identity:
+        if found.get(name) != samples[name]:
             report.add("template.missing-variable", f"The template does not print '{printed}{{{{ {name} }}}}'. "
                        "It must, so that a returned form can be identified even when a word processor drops its "
                        "hidden properties.", f"Add a line '{printed}{{{{ {name} }}}}' near the top of the form.",
