@@ -5,6 +5,10 @@ The packages are written from scratch (no Word install needed) so every byte is
 deliberate: inline content controls inside table-cell paragraphs, docxtpl tags
 in whole runs, A4 portrait, a header row that repeats on every page.
 
+What a return is read by (content-control tags and kinds, grey text, row labels,
+table headers, the printed form ID) comes from pipeline/contract.py, as the
+reader takes it; only layout and wording for people are written here.
+
 The templates are docxtpl (Jinja) documents. What they may use is listed in
 pipeline/forms.py (AUDIT_VARIABLES / SUMMARY_VARIABLES); a board can open them
 in Word, restyle them and save a copy as <workspace>/templates/word/<name>.
