@@ -16,17 +16,16 @@ in Word, restyle them and save a copy as <workspace>/templates/word/<name>.
 
 from __future__ import annotations
 
-import io
 import sys
-import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.contract import AUDIT, LABEL_CASE_REF, LABEL_FORM_ID, SUMMARY, Control  # noqa: E402
 from pipeline.ooxml.controls import checkbox_control_xml, dropdown_control_xml, rich_text_control_xml  # noqa: E402
+from pipeline.ooxml.writing import check_well_formed, package_from_text  # noqa: E402
+from pipeline.ooxml.writing import xml_text as escape  # noqa: E402
 
 OUT = ROOT / "templates" / "word"
 
@@ -429,11 +428,7 @@ def package(body: str, *, title: str, marking: str, footer_identity: str) -> byt
         "word/header1.xml": header_xml(marking),
         "word/footer1.xml": footer_xml(footer_identity),
     }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in parts.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return package_from_text(parts)
 
 
 def build() -> dict[str, bytes]:
@@ -447,13 +442,9 @@ def build() -> dict[str, bytes]:
 
 
 def main() -> None:
-    from lxml import etree
-
     OUT.mkdir(parents=True, exist_ok=True)
     for name, data in build().items():
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:  # every part must be well-formed XML
-            for part in zf.namelist():
-                etree.fromstring(zf.read(part))
+        check_well_formed(data)
         (OUT / name).write_bytes(data)
         print(f"wrote {(OUT / name).relative_to(ROOT)} ({len(data):,} bytes)")
 
