@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic import synthetic_cycle  # noqa: E402
-from pipeline.forms import FormKind, _Job, _values, generate_forms, identity_properties, render_base  # noqa: E402
+from pipeline.contract import identity_properties  # noqa: E402
+from pipeline.forms import FormKind, _Job, _values, generate_forms, render_base  # noqa: E402
 from pipeline.models import FormIdentity  # noqa: E402
 from pipeline.workspace import Workspace, shipped_template  # noqa: E402
 

@@ -5,6 +5,10 @@ The packages are written from scratch (no Word install needed) so every byte is
 deliberate: inline content controls inside table-cell paragraphs, docxtpl tags
 in whole runs, A4 portrait, a header row that repeats on every page.
 
+What a return is read by (content-control tags and kinds, grey text, row labels,
+table headers, the printed form ID) comes from pipeline/contract.py, as the
+reader takes it; only layout and wording for people are written here.
+
 The templates are docxtpl (Jinja) documents. What they may use is listed in
 pipeline/forms.py (AUDIT_VARIABLES / SUMMARY_VARIABLES); a board can open them
 in Word, restyle them and save a copy as <workspace>/templates/word/<name>.
@@ -12,16 +16,16 @@ in Word, restyle them and save a copy as <workspace>/templates/word/<name>.
 
 from __future__ import annotations
 
-import io
 import sys
-import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.contract import AUDIT, LABEL_CASE_REF, LABEL_FORM_ID, SUMMARY, Control  # noqa: E402
 from pipeline.ooxml.controls import checkbox_control_xml, dropdown_control_xml, rich_text_control_xml  # noqa: E402
+from pipeline.ooxml.writing import check_well_formed, package_from_text  # noqa: E402
+from pipeline.ooxml.writing import xml_text as escape  # noqa: E402
 
 OUT = ROOT / "templates" / "word"
 
@@ -96,6 +100,15 @@ def control_para(control_xml: str) -> str:
     return f'<w:p><w:pPr><w:pStyle w:val="TableText"/></w:pPr>{control_xml}</w:p>'
 
 
+def control_xml(control: Control, items: tuple[str, ...] = ()) -> str:
+    """The contract's control as the templates hold it: inline, tagged, with its grey text and title."""
+    if control.kind == "checkbox":
+        return checkbox_control_xml(control.tag, alias=control.alias)
+    if control.kind == "dropdown":
+        return dropdown_control_xml(control.tag, items, control.placeholder, alias=control.alias)
+    return rich_text_control_xml(control.tag, control.placeholder, alias=control.alias)
+
+
 def details_rows(pairs: list[tuple[str, str]], widths: tuple[int, int]) -> list[str]:
     return [row(cell(widths[0], para(run(label), style="TableLabel"), fill=LABEL_FILL),
                 cell(widths[1], para(run(value), style="TableText"))) for label, value in pairs]
@@ -117,6 +130,10 @@ def document(body: str) -> str:
 
 # --- the audit form ----------------------------------------------------------------
 
+STANDARDS = AUDIT.standards
+DEFAULT_RATINGS = ("Met or exceeded", "Not met", "Not applicable")  # generate-forms puts the cycle's own in
+FORM_ID_LINE = LABEL_FORM_ID + "{{ form_id }}"
+CASE_REF_LINE = LABEL_CASE_REF + "{{ case.ref }}"
 RETURN_BY = '{{ return_deadline if return_deadline else "By the date in the board\'s covering email" }}'
 HOW_TO_RETURN = '{{ return_instructions if return_instructions else "Email the completed form to the board office by secure email." }}'
 
@@ -126,12 +143,11 @@ def audit_body() -> str:
     std_w, rating_w = 3300, 1660
     answer_w = (TEXT_W - std_w - rating_w) // 2
     widths = [std_w, rating_w, answer_w, TEXT_W - std_w - rating_w - answer_w]
-    placeholder_props = ""
 
     head = [
         para(run("{{ board_name }}"), style="Title"),
         para(run("Multi-agency case audit {{ cycle_name }}: single agency audit form"), style="Subtitle"),
-        para(run("Form ID: {{ form_id }}"), TAB, run("Case reference: {{ case.ref }}"), style="FormIdentity"),
+        para(run(FORM_ID_LINE), TAB, run(CASE_REF_LINE), style="FormIdentity"),
         table([label_w, value_w], *details_rows([
             ("Agency", "{{ agency.name }}"),
             ("Case reference", "{{ case.ref }}"),
@@ -156,18 +172,15 @@ def audit_body() -> str:
         para(run("If your agency had no involvement with this child, tick the box, say why, and return the form "
                  "without completing the tables below."), style="BodyText"),
         table([label_w, value_w],
-              row(cell(label_w, para(run("No involvement in this case"), style="TableLabel"), fill=LABEL_FILL),
-                  cell(value_w, control_para(checkbox_control_xml("ca:no-involvement")))),
-              row(cell(label_w, para(run("If no involvement, why"), style="TableLabel"), fill=LABEL_FILL),
-                  cell(value_w, control_para(rich_text_control_xml(
-                      "ca:no-involvement-reason", "Click or tap to say why", alias="Why no involvement",
-                      run_props=placeholder_props)))),
+              *[row(cell(label_w, para(run(r.label), style="TableLabel"), fill=LABEL_FILL),
+                    cell(value_w, control_para(control_xml(r.control)))) for r in AUDIT.rows],
               caption="No involvement"),
     ]
 
     standard_row = row(
         cell(widths[0],
-             para(run("Standard {{ s.number }}", bold=True), style="TableText", keep_next=False),
+             para(run(STANDARDS.row_label.format(number="{{ s.number }}"), bold=True), style="TableText",
+                  keep_next=False),
              tag_para("{%p for line in s.lines %}"),
              tag_para("{%p if line.bullet %}"),
              para(run("{{ line.text }}"), style="TableBullet"),
@@ -175,21 +188,15 @@ def audit_body() -> str:
              para(run("{{ line.text }}"), style="TableText"),
              tag_para("{%p endif %}"),
              tag_para("{%p endfor %}")),
-        cell(widths[1], control_para(dropdown_control_xml(
-            "ca:rating:S{{ s.number }}", ["Met or exceeded", "Not met", "Not applicable"], "Choose a rating",
-            alias="Rating"))),
-        cell(widths[2], control_para(rich_text_control_xml(
-            "ca:evidence:S{{ s.number }}", "Click or tap to enter evidence", alias="Evidence"))),
-        cell(widths[3], control_para(rich_text_control_xml(
-            "ca:reason:S{{ s.number }}", "Click or tap to say why", alias="Why not met or not applicable"))),
+        *[cell(w, control_para(control_xml(column.control("{{ s.number }}"), DEFAULT_RATINGS)))
+          for w, column in zip(widths[1:], STANDARDS.columns)],
     )
     header = row(*(cell(w, para(run(text), style="TableHeading"), fill=DARK)
-                   for w, text in zip(widths, ["Standard", "Rating", "Met or exceeded: evidence",
-                                               "Not met or not applicable: why"])), header=True)
+                   for w, text in zip(widths, STANDARDS.headers)), header=True)
     loop_row = lambda tag: row(*(cell(w, tag_para(tag) if i == 0 else para()) for i, w in enumerate(widths)))  # noqa: E731
     kloes = [
         tag_para("{%p for kloe in kloes %}"),
-        para(run("KLOE {{ kloe.number }}: {{ kloe.question }}"), style="Heading1"),
+        para(run(STANDARDS.heading.format(number="{{ kloe.number }}") + " {{ kloe.question }}"), style="Heading1"),
         para(run("Please provide evidence to demonstrate the completed sections."), style="Instruction"),
         table(widths, header, loop_row("{%tr for s in kloe.standards %}"), standard_row,
               loop_row("{%tr endfor %}"), caption="Standards"),
@@ -205,12 +212,19 @@ def audit_body() -> str:
     return "".join(head + kloes + tail)
 
 
+SUMMARY_HINTS = {
+    "improvements": "What your agency will do differently as a result of these audits.",
+    "partnership": "What would help agencies work together better for children.",
+    "comments": "Anything else the board should know, including about the audit itself.",
+}
+
+
 def summary_body() -> str:
     label_w, value_w = 2900, TEXT_W - 2900
     head = [
         para(run("{{ board_name }}"), style="Title"),
         para(run("Multi-agency case audit {{ cycle_name }}: agency summary"), style="Subtitle"),
-        para(run("Form ID: {{ form_id }}"), TAB, run("Agency: {{ agency.code }}"), style="FormIdentity"),
+        para(run(FORM_ID_LINE), TAB, run("Agency: {{ agency.code }}"), style="FormIdentity"),
         table([label_w, value_w], *details_rows([
             ("Agency", "{{ agency.name }}"),
             ("Cases your agency audited", "{{ case_refs }}"),
@@ -223,19 +237,10 @@ def summary_body() -> str:
                  "agency's findings."), style="BodyText"),
         para(run("Please do not name any child or family in this form: the report is shared widely."), style="Notice"),
         table([label_w, value_w], *[
-            row(cell(label_w, para(run(label), style="TableLabel"), para(run(hint), style="TableHint"), fill=LABEL_FILL),
-                cell(value_w, control_para(rich_text_control_xml(tag, "Click or tap to enter text", alias=alias))),
-                min_height=2400)
-            for label, hint, tag, alias in [
-                ("Improvements to be made in your agency",
-                 "What your agency will do differently as a result of these audits.",
-                 "ca:summary:improvements", "Improvements in your agency"),
-                ("Suggestions for improving partnership working",
-                 "What would help agencies work together better for children.",
-                 "ca:summary:partnership", "Partnership working"),
-                ("Other comments", "Anything else the board should know, including about the audit itself.",
-                 "ca:summary:comments", "Other comments"),
-            ]
+            row(cell(label_w, para(run(r.label), style="TableLabel"), para(run(SUMMARY_HINTS[r.key]), style="TableHint"),
+                     fill=LABEL_FILL),
+                cell(value_w, control_para(control_xml(r.control))), min_height=2400)
+            for r in SUMMARY.rows
         ], caption="Agency summary"),
         para(run("When you have finished"), style="Heading2"),
         para(run("Save the form, keep its file name, and return it with your audit forms, as set out under "
@@ -423,31 +428,23 @@ def package(body: str, *, title: str, marking: str, footer_identity: str) -> byt
         "word/header1.xml": header_xml(marking),
         "word/footer1.xml": footer_xml(footer_identity),
     }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in parts.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return package_from_text(parts)
 
 
 def build() -> dict[str, bytes]:
     """Each shipped form template by file name (tests compare them with templates/word/)."""
     return {
         "audit-form.docx": package(audit_body(), title="Case audit form", marking="OFFICIAL-SENSITIVE",
-                                   footer_identity="Form ID: {{ form_id }}   Case reference: {{ case.ref }}"),
+                                   footer_identity=f"{FORM_ID_LINE}   {CASE_REF_LINE}"),
         "agency-summary.docx": package(summary_body(), title="Case audit agency summary", marking="OFFICIAL",
-                                       footer_identity="Form ID: {{ form_id }}   Agency: {{ agency.code }}"),
+                                       footer_identity=FORM_ID_LINE + "   Agency: {{ agency.code }}"),
     }
 
 
 def main() -> None:
-    from lxml import etree
-
     OUT.mkdir(parents=True, exist_ok=True)
     for name, data in build().items():
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:  # every part must be well-formed XML
-            for part in zf.namelist():
-                etree.fromstring(zf.read(part))
+        check_well_formed(data)
         (OUT / name).write_bytes(data)
         print(f"wrote {(OUT / name).relative_to(ROOT)} ({len(data):,} bytes)")
 

@@ -21,17 +21,8 @@ from typing import Iterable, Literal, Optional
 
 from pydantic import ValidationError
 
-from .forms import (
-    TAG_EVIDENCE_PREFIX,
-    TAG_NO_INVOLVEMENT,
-    TAG_NO_INVOLVEMENT_REASON,
-    TAG_RATING_PREFIX,
-    TAG_REASON_PREFIX,
-    TAG_SUMMARY_COMMENTS,
-    TAG_SUMMARY_IMPROVEMENTS,
-    TAG_SUMMARY_PARTNERSHIP,
-    WrittenForm,
-)
+from .contract import AUDIT, SUMMARY, evidence_tag, rating_tag, reason_tag
+from .forms import WrittenForm
 from .models import (
     Answer,
     AuditReturn,
@@ -223,23 +214,23 @@ def audit_values(form: SimulatedForm, standards: Optional[Iterable[int]] = None)
     wanted = None if standards is None else set(standards)
     values: dict[str, object] = {}
     if form.no_involvement:
-        values[TAG_NO_INVOLVEMENT] = True
+        values[AUDIT.tag("no-involvement")] = True
         if form.no_involvement_reason:
-            values[TAG_NO_INVOLVEMENT_REASON] = form.no_involvement_reason
+            values[AUDIT.tag("no-involvement-reason")] = form.no_involvement_reason
     for a in form.answers:
         if wanted is not None and a.standard not in wanted:
             continue
-        values[f"{TAG_RATING_PREFIX}{a.standard}"] = a.rating_label
+        values[rating_tag(a.standard)] = a.rating_label
         if a.evidence:
-            values[f"{TAG_EVIDENCE_PREFIX}{a.standard}"] = a.evidence
+            values[evidence_tag(a.standard)] = a.evidence
         if a.reason:
-            values[f"{TAG_REASON_PREFIX}{a.standard}"] = a.reason
+            values[reason_tag(a.standard)] = a.reason
     return values
 
 
 def summary_values(summary: SimulatedSummary) -> dict[str, str]:
-    return {TAG_SUMMARY_IMPROVEMENTS: summary.improvements, TAG_SUMMARY_PARTNERSHIP: summary.partnership,
-            TAG_SUMMARY_COMMENTS: summary.comments}
+    """The `{tag: value}` for an agency's summary form: each of the contract's summary rows, by its field."""
+    return {row.control.tag: getattr(summary, row.key) for row in SUMMARY.rows}
 
 
 def filled_forms(ws: Workspace, cycle: Cycle, written: Iterable[WrittenForm],

@@ -22,59 +22,29 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 from xml.sax.saxutils import escape
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import contract
 from .child_names import name_in_identifier
+from .contract import PROP_AGENCY, PROP_CASE, PROP_CYCLE, PROP_FINGERPRINT, PROP_FORM_ID, PROP_KIND, PROP_KLOES, \
+    identity_properties
 from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm
 from .ooxml import controls
 from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
 from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
+from .returns import check_rendered_form
 from .store import Store
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
 
-AUDIT_TEMPLATE = "audit-form.docx"
-SUMMARY_TEMPLATE = "agency-summary.docx"
-FORM_VERSION = "1"
-
-# Custom document properties: the form's identity (the contract with the return parser).
-PROP_FORM_ID = "CaseAudit.FormId"
-PROP_CYCLE = "CaseAudit.CycleId"
-PROP_AGENCY = "CaseAudit.Agency"
-PROP_KIND = "CaseAudit.Kind"
-PROP_CASE = "CaseAudit.Case"
-PROP_KLOES = "CaseAudit.Kloes"
-PROP_FINGERPRINT = "CaseAudit.Fingerprint"
-PROP_VERSION = "CaseAudit.Version"
-
-# Content-control tags (namespaced, <= 64 characters).
-TAG_NO_INVOLVEMENT = "ca:no-involvement"
-TAG_NO_INVOLVEMENT_REASON = "ca:no-involvement-reason"
-TAG_RATING_PREFIX = "ca:rating:S"
-TAG_EVIDENCE_PREFIX = "ca:evidence:S"
-TAG_REASON_PREFIX = "ca:reason:S"
-TAG_SUMMARY_IMPROVEMENTS = "ca:summary:improvements"
-TAG_SUMMARY_PARTNERSHIP = "ca:summary:partnership"
-TAG_SUMMARY_COMMENTS = "ca:summary:comments"
-
-# Visible labels the return parser reads when a word processor has dropped the tags.
-LABEL_FORM_ID = "Form ID: "
-LABEL_CASE_REF = "Case reference: "
-LABEL_NO_INVOLVEMENT = "No involvement in this case"
-LABEL_NO_INVOLVEMENT_REASON = "If no involvement, why"
-STANDARD_HEADERS = ("Standard", "Rating", "Met or exceeded: evidence", "Not met or not applicable: why")
-SUMMARY_LABELS = {
-    TAG_SUMMARY_IMPROVEMENTS: "Improvements to be made in your agency",
-    TAG_SUMMARY_PARTNERSHIP: "Suggestions for improving partnership working",
-    TAG_SUMMARY_COMMENTS: "Other comments",
-}
-
-RATING_PLACEHOLDER = "Choose a rating"
+# What a form carries and a return is read by (identity properties, tags, labels): pipeline/contract.py.
+AUDIT_TEMPLATE = contract.AUDIT.template
+SUMMARY_TEMPLATE = contract.SUMMARY.template
 
 _CYCLE_VARIABLES = {
     "board_name": "the board's name",
@@ -220,20 +190,6 @@ def cycle_context(cycle: Cycle, kloes: Sequence[int]) -> dict:
             for k in chosen
         ],
     }
-
-
-def audit_tags(cycle: Cycle, kloes: Iterable[int]) -> dict[str, str]:
-    """Every control tag an audit form for these KLOEs carries, with the kind of control it must be."""
-    tags = {TAG_NO_INVOLVEMENT: "checkbox", TAG_NO_INVOLVEMENT_REASON: "richtext"}
-    for k in sorted(set(kloes)):
-        for st in sorted(cycle.standards_for(k), key=lambda st: st.number):
-            tags[f"{TAG_RATING_PREFIX}{st.number}"] = "dropdown"
-            tags[f"{TAG_EVIDENCE_PREFIX}{st.number}"] = "richtext"
-            tags[f"{TAG_REASON_PREFIX}{st.number}"] = "richtext"
-    return tags
-
-
-SUMMARY_TAGS = {tag: "richtext" for tag in SUMMARY_LABELS}
 
 
 # --- rendering once per KLOE set ------------------------------------------------------------
@@ -385,10 +341,10 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
 
     document = parse_xml(parts[controls.DOCUMENT_PART], controls.DOCUMENT_PART)
     if kind is FormKind.AUDIT:
-        controls.set_list_items(document, cycle.rating_scale.labels, tag_prefix=TAG_RATING_PREFIX)
+        controls.set_list_items(document, cycle.rating_scale.labels, tag_prefix=contract.RATING.tag_prefix)
     controls.lock_controls(document)
     controls.number_controls(document)
-    report.extend(check_rendered_form(document, cycle, kind, kloes, sentinels, label=label).problems)
+    report.extend(check_rendered_form(document, cycle, kind, kloes, sentinels.token, label=label).problems)
     report.raise_if_errors(f"The form template {label} cannot be used.")
     warnings = tuple(report.warnings)
     parts[controls.DOCUMENT_PART] = serialize(document)
@@ -412,115 +368,6 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
         slotted[name] = pieces
     return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
                     static_zip=write_parts(static, order), slotted=slotted, warnings=warnings)
-
-
-def _describe_tag(tag: str) -> str:
-    for prefix, what in ((TAG_RATING_PREFIX, "the rating drop-down"), (TAG_EVIDENCE_PREFIX, "the evidence box"),
-                         (TAG_REASON_PREFIX, "the 'not met: why' box")):
-        if tag.startswith(prefix):
-            return f"{what} for standard {tag[len(prefix):]}"
-    return {TAG_NO_INVOLVEMENT: "the 'no involvement' checkbox", TAG_NO_INVOLVEMENT_REASON: "the 'why no involvement' box",
-            TAG_SUMMARY_IMPROVEMENTS: "the 'improvements' box", TAG_SUMMARY_PARTNERSHIP: "the 'partnership working' box",
-            TAG_SUMMARY_COMMENTS: "the 'other comments' box"}.get(tag, tag)
-
-
-_KIND_NAMES = {"richtext": "a rich text control", "dropdown": "a drop-down list control", "checkbox": "a check box control",
-               "text": "a plain text control", "combobox": "a combo box control", "date": "a date picker control"}
-
-
-def check_rendered_form(document: etree._Element, cycle: Cycle, kind: FormKind, kloes: Sequence[int],
-                        sentinels: _Sentinels, *, label: str) -> ProblemReport:
-    """Everything the return parser relies on, checked on a rendered form before any is written."""
-    report = ProblemReport()
-    wanted = audit_tags(cycle, kloes) if kind is FormKind.AUDIT else SUMMARY_TAGS
-    found: dict[str, list[controls.Control]] = {}
-    for control in controls.list_controls(document):
-        if len(control.tag) > controls.MAX_TAG_LENGTH:
-            report.add("template.tag-too-long", f"A content control's tag is longer than {controls.MAX_TAG_LENGTH} "
-                       "characters, which Word refuses.", "Shorten the tag in the control's Properties.",
-                       file=label, value=control.tag)
-        found.setdefault(control.tag, []).append(control)
-
-    missing = [tag for tag in wanted if tag not in found]
-    families: dict[str, list[str]] = {}
-    for tag in missing:
-        families.setdefault(tag.rsplit("S", 1)[0] if tag.startswith("ca:") and tag[-1:].isdigit() else tag, []).append(tag)
-    for family, tags in families.items():
-        if len(tags) == 1:
-            what = f"{_describe_tag(tags[0])}: no content control is tagged '{tags[0]}'"
-        else:
-            what = (f"content controls tagged {', '.join(repr(t) for t in tags[:6])}"
-                    + (f" and {len(tags) - 6} more" if len(tags) > 6 else ""))
-            what = f"no {what}"
-        report.add("template.missing-control", f"The template is missing {what}.",
-                   "Put the control back from the shipped template (copy its table row or cell), or use the shipped "
-                   "template.", file=label)
-    for tag, expected in wanted.items():
-        for control in found.get(tag, [])[:1]:
-            if control.kind != expected:
-                report.add("template.wrong-control", f"The content control tagged '{tag}' is "
-                           f"{_KIND_NAMES.get(control.kind, control.kind)}; it must be {_KIND_NAMES[expected]}.",
-                           "Replace it with the control from the shipped template.", file=label, value=tag)
-            if not control.inline:
-                report.add("template.block-control", f"The content control tagged '{tag}' wraps a whole paragraph, "
-                           "cell or row; it must sit inside the paragraph (inline), or LibreOffice loses its text.",
-                           "Replace it with the control from the shipped template.", file=label, value=tag)
-        if len(found.get(tag, [])) > 1:
-            report.add("template.duplicate-control", f"The template has {len(found[tag])} content controls tagged "
-                       f"'{tag}'; a returned form could not be read unambiguously.", "Keep only one.",
-                       file=label, value=tag)
-
-    paragraphs = controls.body_paragraph_texts(document)
-    tables = controls.table_texts(document)
-    every_text = paragraphs + [c for t in tables for r in t for c in r]
-    required = [("form_id", LABEL_FORM_ID)] + ([("case.ref", LABEL_CASE_REF)] if kind is FormKind.AUDIT else [])
-    for name, visible in required:
-        shown = visible + sentinels.token(name)
-        if not any(shown in text for text in every_text):
-            report.add("template.missing-variable", f"The template does not print '{visible}{{{{ {name} }}}}'. "
-                       "It must, so that a returned form can be identified even when a word processor drops its "
-                       "hidden properties.", f"Add a line '{visible}{{{{ {name} }}}}' near the top of the form.",
-                       file=label, value=name)
-
-    if kind is FormKind.AUDIT and not any(sentinels.token("case.child_name") in text for text in every_text):
-        report.add("template.no-child-name", "The template does not show the child's name ({{ case.child_name }}); "
-                   "agencies will need the names from you separately.",
-                   "Add {{ case.child_name }} to the form details, unless you send the names another way.",
-                   file=label, severity=Severity.WARNING)
-    if kind is FormKind.AUDIT:
-        labels = {row[0].strip() for t in tables for row in t if row}
-        for text in (LABEL_NO_INVOLVEMENT, LABEL_NO_INVOLVEMENT_REASON):
-            if text not in labels:
-                report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
-                           "Restore the 'No involvement' table from the shipped template.", file=label, value=text)
-        standard_tables = [t for t in tables if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
-        if len(standard_tables) != len(set(kloes)):
-            report.add("template.standards-table", f"The template made {len(standard_tables)} standards table(s) for "
-                       f"{len(set(kloes))} KLOE(s); there must be one per KLOE, headed exactly "
-                       + " | ".join(STANDARD_HEADERS) + ".", "Restore the KLOE loop and table from the shipped template.",
-                       file=label)
-        else:
-            repeats = [flag for t, flag in zip(tables, controls.header_row_repeats(document))
-                       if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
-            if not all(repeats):
-                report.add("template.header-row", "A standards table's header row is not set to repeat on each page.",
-                           "In Word: select the header row, Table Properties > Row > 'Repeat as header row'.",
-                           file=label, severity=Severity.WARNING)
-        for k in sorted(set(kloes)):
-            if not any(p.startswith(f"KLOE {k}:") for p in paragraphs):
-                report.add("template.kloe-heading", f"The template has no heading starting 'KLOE {k}:'.",
-                           "Restore the KLOE heading 'KLOE {{ kloe.number }}: {{ kloe.question }}'.", file=label)
-            for st in cycle.standards_for(k):
-                if not any(t and row and row[0].startswith(f"Standard {st.number}") for t in standard_tables for row in t[1:]):
-                    report.add("template.standard-row", f"No row of the KLOE {k} table starts 'Standard {st.number}'.",
-                               "Restore the standards rows from the shipped template.", file=label)
-    else:
-        labels = {row[0].strip() for t in tables for row in t if row}
-        for tag, text in SUMMARY_LABELS.items():
-            if not any(lbl.startswith(text) for lbl in labels):
-                report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
-                           "Restore the summary table from the shipped template.", file=label, value=text)
-    return report
 
 
 def template_fingerprint(data: bytes) -> str:
@@ -893,19 +740,6 @@ def _values(job: _Job, form_id: str, cycle: Cycle) -> dict[str, str]:
     else:
         values["case_refs"] = ", ".join(c.ref for c in cycle.cases_for(job.agency))
     return values
-
-
-def identity_properties(identity: FormIdentity) -> dict[str, str]:
-    return {
-        PROP_FORM_ID: identity.form_id,
-        PROP_CYCLE: identity.cycle_id,
-        PROP_AGENCY: identity.agency,
-        PROP_KIND: identity.kind.value,
-        PROP_CASE: identity.case_ref or "",
-        PROP_KLOES: ",".join(str(k) for k in identity.kloes),
-        PROP_FINGERPRINT: identity.fingerprint,
-        PROP_VERSION: FORM_VERSION,
-    }
 
 
 def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[_Job],

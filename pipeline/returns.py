@@ -18,8 +18,11 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from itertools import islice
-from typing import Optional, Protocol, Union
+from typing import Callable, Iterable, Optional, Protocol, Union
 
+from . import contract
+from .contract import FORM_VERSION, PROP_AGENCY, PROP_CASE, PROP_CYCLE, PROP_FINGERPRINT, PROP_FORM_ID, PROP_KIND, \
+    PROP_KLOES, PROP_VERSION
 from .models import (
     Answer,
     AuditReturn,
@@ -35,6 +38,7 @@ from .models import (
 )
 from .ooxml.package import PackageError, open_package, sniff
 from .ooxml.properties import read_custom_properties
+from .ooxml.controls import MAX_TAG_LENGTH
 from .ooxml.reading import (
     Cell,
     Control,
@@ -48,13 +52,14 @@ from .ooxml.reading import (
     checkbox_state,
     describe_ole2,
     describe_package,
+    list_controls,
+    read_back,
     read_word_document,
+    text_of,
 )
 from .problem_codes import CATALOGUE, codes_where
 from .problems import Problem, ProblemReport, Severity
 
-PROP = "CaseAudit."
-FORM_VERSION = 1
 MAX_TABLE_ROWS = 2000  # an audit form has a few dozen rows
 # What reading one return may cost. A filled form's text part is 0.1-1 MB; parsing takes up to about
 # 14 bytes of memory per byte of it (pasted formatting: a run per word), so 8 MB keeps any return under
@@ -63,28 +68,32 @@ MAX_TABLE_ROWS = 2000  # an audit form has a few dozen rows
 MAX_XML_PART_BYTES = 8 * 1024 * 1024
 MAX_ANSWER_CHARS = 20_000
 PARSED_PARTS = ("[Content_Types].xml", "_rels/.rels", "docProps/custom.xml")  # besides the document itself
-# The grey text a control shows until someone types: the form templates' own (dev/build_word_forms.py)
-# and Word's defaults. Never an answer, whether or not the control still says it is showing a placeholder.
-PLACEHOLDER_TEXTS = (
-    "Choose a rating", "Click or tap to enter evidence", "Click or tap to say why", "Click or tap to enter text",
-    "Choose an item.", "Click or tap here to enter text.", "Click here to enter text.",
-    "Click or tap to enter a date.", "Click here to enter a date.",
-)
+# The grey text a control shows until someone types (the contract's and Word's defaults): never an answer.
+PLACEHOLDER_TEXTS = contract.PLACEHOLDER_TEXTS
+_AUDIT, _SUMMARY = contract.AUDIT, contract.SUMMARY
+_STANDARDS = contract.AUDIT.standards
+NO_INVOLVEMENT_LABEL = _AUDIT.row("no-involvement").label
+NO_INVOLVEMENT_REASON_LABEL = _AUDIT.row("no-involvement-reason").label
+EVIDENCE_HEADER = _STANDARDS.column("evidence").header
+REASON_HEADER = _STANDARDS.column("reason").header
+SUMMARY_FIELDS = {row.key: row.label for row in _SUMMARY.rows}
+_FIRST_HEADER = normalise_label(_STANDARDS.first_header)
 
-NO_INVOLVEMENT_LABEL = "No involvement in this case"
-NO_INVOLVEMENT_REASON_LABEL = "If no involvement, why"
-EVIDENCE_HEADER = "Met or exceeded: evidence"
-REASON_HEADER = "Not met or not applicable: why"
-SUMMARY_FIELDS = {
-    "improvements": "Improvements to be made in your agency",
-    "partnership": "Suggestions for improving partnership working",
-    "comments": "Other comments",
-}
+_COLUMNS = {c.role: c for c in _STANDARDS.columns}
 
-STANDARD_ROW = re.compile(r"^\s*standard\s*(\d+)\b", re.IGNORECASE)
-KLOE_HEADING = re.compile(r"^\s*kloe\s*(\d+)\b", re.IGNORECASE)
-VISIBLE_FORM_ID = re.compile(r"Form\s+ID\s*:\s*([A-Za-z0-9][A-Za-z0-9._\-/]*)")
-VISIBLE_CASE_REF = re.compile(r"Case\s+reference\s*:[ \t]*([^\n\t]*)")
+
+def _words(label: str) -> str:
+    """A label's words as a pattern: any spacing between them, any before a colon (`Form ID:` = `Form  ID :`)."""
+    text = label.split("{")[0].strip()
+    colon = text.endswith(":")
+    pattern = r"\s+".join(map(re.escape, text.rstrip(":").split()))
+    return pattern + (r"\s*:" if colon else "")
+
+
+STANDARD_ROW = re.compile(r"^\s*" + _words(_STANDARDS.row_label) + r"\s*(\d+)\b", re.IGNORECASE)
+KLOE_HEADING = re.compile(r"^\s*" + _words(_STANDARDS.heading) + r"\s*(\d+)\b", re.IGNORECASE)
+VISIBLE_FORM_ID = re.compile(_words(contract.LABEL_FORM_ID) + r"\s*([A-Za-z0-9][A-Za-z0-9._\-/]*)")
+VISIBLE_CASE_REF = re.compile(_words(contract.LABEL_CASE_REF) + r"[ \t]*([^\n\t]*)")
 
 # What auditors type when the drop-down is gone, by the kind of rating they mean.
 TYPED_RATINGS = {
@@ -361,7 +370,7 @@ def _package_reject(exc: PackageError) -> _Reject:
 def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cycle, register: Register) -> None:
     """Set `state.identity` to the form this file answers, or reject it."""
     visible_id, visible_case = _visible_identity(doc)
-    prop_id = props.get(PROP + "FormId", "").strip()
+    prop_id = props.get(PROP_FORM_ID, "").strip()
 
     if not prop_id and not visible_id:
         if _looks_like_a_form(doc):
@@ -379,13 +388,13 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
                       "Ask the agency to fill in and return the form sent for that case, unchanged apart from the answers.",
                       value=visible_id)
     form_id = prop_id or visible_id
-    file_cycle = props.get(PROP + "CycleId", "").strip()
+    file_cycle = props.get(PROP_CYCLE, "").strip()
     if file_cycle and file_cycle != cycle.settings.cycle_id:
         state.identity = _partial_identity(form_id, props)
         raise _Reject("return.wrong-cycle", f"The form belongs to the {file_cycle} audit cycle, not to "
                       f"{cycle.settings.cycle_id}.",
                       f"Ask the agency to use the form sent for {cycle.settings.cycle_name}.", value=file_cycle)
-    version = props.get(PROP + "Version", "").strip()
+    version = props.get(PROP_VERSION, "").strip()
     if version.isdigit() and int(version) > FORM_VERSION:
         raise _Reject("return.newer-form", "The form was made by a newer version of case-audit than this one.",
                       "Upgrade case-audit, then run ingest again.", value=version)
@@ -407,7 +416,7 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
     if expected.kind is FormKind.AUDIT and not kloes:  # an audit form without KLOEs asks about all of them
         kloes = tuple(k.number for k in cycle.kloes)
     current = cycle.fingerprint(kloes)  # as generate-forms computes it (a summary form: the rating scale only)
-    file_fingerprint = props.get(PROP + "Fingerprint", "").strip() or expected.fingerprint
+    file_fingerprint = props.get(PROP_FINGERPRINT, "").strip() or expected.fingerprint
     if file_fingerprint != current or expected.fingerprint != current:
         raise _Reject("return.old-toolkit", "The form is from an older version of the toolkit: its standards or "
                       "ratings differ from the cycle workbook's.",
@@ -454,22 +463,22 @@ def _visible_identity(doc: WordDocument) -> tuple[Optional[str], Optional[str]]:
 
 def _partial_identity(form_id: str, props: dict[str, str]) -> Optional[FormIdentity]:
     """What the file says about itself, so a rejection can still be addressed to its agency."""
-    agency = props.get(PROP + "Agency", "").strip()
+    agency = props.get(PROP_AGENCY, "").strip()
     if not agency:
         return None
     try:
-        kind = FormKind(props.get(PROP + "Kind", "audit").strip() or "audit")
+        kind = FormKind(props.get(PROP_KIND, "audit").strip() or "audit")
     except ValueError:
         kind = FormKind.AUDIT
-    return FormIdentity(form_id=form_id, cycle_id=props.get(PROP + "CycleId", "").strip(), agency=agency,
-                        kind=kind, case_ref=props.get(PROP + "Case", "").strip() or None)
+    return FormIdentity(form_id=form_id, cycle_id=props.get(PROP_CYCLE, "").strip(), agency=agency,
+                        kind=kind, case_ref=props.get(PROP_CASE, "").strip() or None)
 
 
 def _check_identity_matches(props: dict[str, str], visible_case: Optional[str], expected: FormIdentity) -> None:
     said = {
-        "agency": props.get(PROP + "Agency", "").strip(),
-        "kind": props.get(PROP + "Kind", "").strip(),
-        "case": props.get(PROP + "Case", "").strip(),
+        "agency": props.get(PROP_AGENCY, "").strip(),
+        "kind": props.get(PROP_KIND, "").strip(),
+        "case": props.get(PROP_CASE, "").strip(),
     }
     wanted = {"agency": expected.agency, "kind": expected.kind.value, "case": expected.case_ref or ""}
     for key, value in said.items():
@@ -479,7 +488,7 @@ def _check_identity_matches(props: dict[str, str], visible_case: Optional[str], 
                           f"{wanted[key] or 'no case'}; the file has been altered or mixed up with another form.",
                           "Ask the agency to return the form they were sent for that case, unchanged apart from the answers.",
                           value=value)
-    kloes_text = props.get(PROP + "Kloes", "").strip()
+    kloes_text = props.get(PROP_KLOES, "").strip()
     if kloes_text:
         try:
             kloes = tuple(int(k) for k in kloes_text.split(",") if k.strip())
@@ -500,7 +509,7 @@ def _check_identity_matches(props: dict[str, str], visible_case: Optional[str], 
 def _looks_like_a_form(doc: WordDocument) -> bool:
     for table in doc.tables:
         firsts = [_label(r.label) for r in table.rows]
-        if any(STANDARD_ROW.match(f) for f in firsts) and "standard" in firsts:
+        if any(STANDARD_ROW.match(f) for f in firsts) and _FIRST_HEADER in firsts:
             return True
         if any(f.startswith(_label(NO_INVOLVEMENT_LABEL)) for f in firsts):
             return True
@@ -524,17 +533,15 @@ def _column_roles(table: Table, first_row_columns: list[int]) -> dict[int, str]:
     """Grid column -> rating/evidence/reason, from the header row; contract positions where headers are gone."""
     roles: dict[int, str] = {}
     for row in table.rows[:3]:
-        if row.cells and _label(row.label) == "standard":
+        if row.cells and _label(row.label) == _FIRST_HEADER:
             for cell in row.cells[1:]:
                 text = _label(cell.text)
-                if "rating" in text and "rating" not in roles.values():
-                    roles[cell.column] = "rating"
-                elif "evidence" in text and "evidence" not in roles.values():
-                    roles[cell.column] = "evidence"
-                elif ("why" in text or "reason" in text) and "reason" not in roles.values():
-                    roles[cell.column] = "reason"
+                role = next((c.role for c in _STANDARDS.columns if c.role not in roles.values()
+                             and any(word in text for word in c.keywords)), None)
+                if role is not None:
+                    roles[cell.column] = role
             break
-    for role, column in zip(("rating", "evidence", "reason"), first_row_columns[1:4]):
+    for role, column in zip(_COLUMNS, first_row_columns[1:1 + len(_COLUMNS)]):
         if role not in roles.values() and column not in roles:
             roles[column] = role
     return roles
@@ -547,15 +554,15 @@ class _Layout:
     standard_rows: list[_Row]
     labelled: list[tuple[str, Row]]  # (normalised label, row) for every row with at least two cells
 
-    def second_cells(self, labels: dict[str, str]) -> dict[str, tuple[Cell, bool]]:
-        """key -> (second cell of the first row whose label starts with labels[key], its control has tag ca:<key>)."""
+    def second_cells(self, rows: Iterable[contract.LabelledRow]) -> dict[str, tuple[Cell, bool]]:
+        """key -> (second cell of the first row whose label starts with the row's label, it holds the row's control's tag)."""
         found: dict[str, tuple[Cell, bool]] = {}
-        for key, label in labels.items():
-            wanted = _label(label)
+        for wanted_row in rows:
+            wanted = _label(wanted_row.label)
             for first, row in self.labelled:
                 if first.startswith(wanted):
                     cell = row.cells[1]
-                    found[key] = (cell, f"ca:{key}" in cell.tags)
+                    found[wanted_row.key] = (cell, wanted_row.control.tag in cell.tags)
                     break
         return found
 
@@ -583,7 +590,7 @@ def _layout(doc: WordDocument) -> _Layout:
                 if role is None or role in cells:
                     continue
                 cells[role] = cell
-                tags[role] = f"ca:{role}:S{n}" in cell.tags
+                tags[role] = _COLUMNS[role].tag(n) in cell.tags
             standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags))
     return _Layout(standard_rows, labelled)
 
@@ -837,12 +844,13 @@ def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, t
 
 
 def _read_no_involvement(layout: _Layout, state: _State) -> tuple[bool, str]:
-    rows = layout.second_cells({"no-involvement-reason": NO_INVOLVEMENT_REASON_LABEL, "no-involvement": NO_INVOLVEMENT_LABEL})
+    rows = layout.second_cells(_AUDIT.rows)
     ticked = False
     if "no-involvement" in rows:
         cell, tagged = rows["no-involvement"]
         state.sources["no-involvement"] = "control" if tagged else "position"
-        control = next((c for c in cell.controls if c.tag == "ca:no-involvement"), None) or cell.control("checkbox")
+        tag = _AUDIT.tag("no-involvement")
+        control = next((c for c in cell.controls if c.tag == tag), None) or cell.control("checkbox")
         ticked = bool(checkbox_state(control, cell.text))
     reason = ""
     if "no-involvement-reason" in rows:
@@ -853,10 +861,10 @@ def _read_no_involvement(layout: _Layout, state: _State) -> tuple[bool, str]:
 
 
 def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
-    rows = layout.second_cells({f"summary:{k}": v for k, v in SUMMARY_FIELDS.items()})
+    rows = layout.second_cells(_SUMMARY.rows)
     values = {}
     for key in SUMMARY_FIELDS:
-        cell, tagged = rows.get(f"summary:{key}", (None, False))
+        cell, tagged = rows.get(key, (None, False))
         state.sources[f"summary.{key}"] = "control" if tagged else "position"
         values[key] = _answer_text(cell)
     _check_lengths(state, "Summary table", {f"The answer to '{SUMMARY_FIELDS[k]}'": v for k, v in values.items()})
@@ -904,3 +912,130 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
             f"Ask the agency to send the form again with the child referred to as case {hit.term.case_ref}, "
             "not by name.", file=record.source_file or None,
             location=location, value=context(hit, terms), severity=Severity.WARNING)
+
+
+# --- a rendered template, read back as a return ------------------------------------------------
+
+_KIND_NAMES = {"richtext": "a rich text control", "dropdown": "a drop-down list control", "checkbox": "a check box control",
+               "text": "a plain text control", "combobox": "a combo box control", "date": "a date picker control"}
+# What a rendered form's identity is replaced with before it is read back (the reader must find these).
+_SAMPLE_IDENTITY = {"form_id": "0CHECKFORMID0", "case.ref": "CHECK-CASE-REF"}
+
+
+def check_rendered_form(document, cycle: Cycle, kind: FormKind, kloes: Iterable[int], token: Callable[[str], str],
+                        *, label: str) -> ProblemReport:
+    """Everything reading a return relies on, checked on a template rendered for `kloes` by reading it back.
+
+    `document`: the rendered document part (parsed; left unchanged); `token(name)`: the stand-in the
+    rendering put for per-form value `name` (form_id, case.ref, case.child_name ...). Problems name
+    `label`, the template's file.
+    """
+    form, report = contract.spec(kind), ProblemReport()
+    kloes = sorted(set(kloes))
+    numbers = [s.number for k in kloes for s in sorted(cycle.standards_for(k), key=lambda s: s.number)]
+    samples = {name: _SAMPLE_IDENTITY.get(name, "CHECK") for name, _ in form.visible_identity}
+    try:
+        doc = read_back(document, {token(name): value for name, value in samples.items()},
+                        max_table_rows=MAX_TABLE_ROWS, placeholders=PLACEHOLDER_TEXTS)
+    except (TooManyRows, PackageError):
+        report.add("template.render-failed", f"The form template {label} makes a form that could not be read back "
+                   f"as a return (more than {MAX_TABLE_ROWS:,} table rows, or saved as Strict Open XML).",
+                   "Use the shipped template, or save yours from Word as 'Word Document (*.docx)'.", file=label)
+        return report
+    _check_controls(report, list_controls(doc.root), form.controls(numbers), label)
+    found = dict(zip(("form_id", "case.ref"), _visible_identity(doc)))  # what the reader would go by
+    for name, printed in form.visible_identity:
+        if found.get(name) != samples[name]:
+            report.add("template.missing-variable", f"The template does not print '{printed}{{{{ {name} }}}}'. "
+                       "It must, so that a returned form can be identified even when a word processor drops its "
+                       "hidden properties.", f"Add a line '{printed}{{{{ {name} }}}}' near the top of the form.",
+                       file=label, value=name)
+    if kind is FormKind.AUDIT and token("case.child_name") not in text_of(doc.root):
+        report.add("template.no-child-name", "The template does not show the child's name ({{ case.child_name }}); "
+                   "agencies will need the names from you separately.",
+                   "Add {{ case.child_name }} to the form details, unless you send the names another way.",
+                   file=label, severity=Severity.WARNING)
+    layout = _layout(doc)
+    rows = layout.second_cells(form.rows)
+    for row in form.rows:
+        if row.key not in rows:
+            report.add("template.missing-label", f"The template has no table row labelled '{row.label}'.",
+                       f"Restore {form.rows_table} from the shipped template.", file=label, value=row.label)
+    if form.standards is not None:
+        _check_standards_tables(report, doc, layout, cycle, kloes, label)
+    return report
+
+
+def _check_controls(report: ProblemReport, controls: list[Control], wanted: dict[str, contract.Control],
+                    label: str) -> None:
+    """Each control the contract asks for, there once, of its kind, inline; tags Word accepts."""
+    found: dict[str, list[Control]] = {}
+    for control in controls:
+        if len(control.tag) > MAX_TAG_LENGTH:
+            report.add("template.tag-too-long", f"A content control's tag is longer than {MAX_TAG_LENGTH} "
+                       "characters, which Word refuses.", "Shorten the tag in the control's Properties.",
+                       file=label, value=control.tag)
+        found.setdefault(control.tag, []).append(control)
+    _report_missing([wanted[tag] for tag in wanted if tag not in found], report, label)
+    for tag, expected in wanted.items():
+        for control in found.get(tag, [])[:1]:
+            if control.kind != expected.kind:
+                report.add("template.wrong-control", f"The content control tagged '{tag}' is "
+                           f"{_KIND_NAMES.get(control.kind, control.kind)}; it must be {_KIND_NAMES[expected.kind]}.",
+                           "Replace it with the control from the shipped template.", file=label, value=tag)
+            if not control.inline:
+                report.add("template.block-control", f"The content control tagged '{tag}' wraps a whole paragraph, "
+                           "cell or row; it must sit inside the paragraph (inline), or LibreOffice loses its text.",
+                           "Replace it with the control from the shipped template.", file=label, value=tag)
+        if len(found.get(tag, [])) > 1:
+            report.add("template.duplicate-control", f"The template has {len(found[tag])} content controls tagged "
+                       f"'{tag}'; a returned form could not be read unambiguously.", "Keep only one.",
+                       file=label, value=tag)
+
+
+def _report_missing(missing: list[contract.Control], report: ProblemReport, label: str) -> None:
+    """One problem per family of missing controls (all the evidence boxes, say), naming the tags."""
+    families: dict[str, list[contract.Control]] = {}
+    for control in missing:
+        tag = control.tag
+        family = tag.rsplit("S", 1)[0] if tag.startswith(contract.TAG_PREFIX) and tag[-1:].isdigit() else tag
+        families.setdefault(family, []).append(control)
+    for controls in families.values():
+        tags = [c.tag for c in controls]
+        if len(tags) == 1:
+            what = f"{controls[0].described or tags[0]}: no content control is tagged '{tags[0]}'"
+        else:
+            what = (f"no content controls tagged {', '.join(repr(t) for t in tags[:6])}"
+                    + (f" and {len(tags) - 6} more" if len(tags) > 6 else ""))
+        report.add("template.missing-control", f"The template is missing {what}.",
+                   "Put the control back from the shipped template (copy its table row or cell), or use the shipped "
+                   "template.", file=label)
+
+
+def _check_standards_tables(report: ProblemReport, doc: WordDocument, layout: _Layout, cycle: Cycle,
+                            kloes: list[int], label: str) -> None:
+    """One table per KLOE, headed as the contract says, under its KLOE heading, a row per standard."""
+    headers = _STANDARDS.headers
+    tables = [t for t in doc.tables if not t.nested and t.rows
+              and tuple(c.text for c in t.rows[0].cells) == headers]
+    if len(tables) != len(kloes):
+        report.add("template.standards-table", f"The template made {len(tables)} standards table(s) for "
+                   f"{len(kloes)} KLOE(s); there must be one per KLOE, headed exactly " + " | ".join(headers) + ".",
+                   "Restore the KLOE loop and table from the shipped template.", file=label)
+    elif not all(t.header_repeats for t in tables):
+        report.add("template.header-row", "A standards table's header row is not set to repeat on each page.",
+                   "In Word: select the header row, Table Properties > Row > 'Repeat as header row'.",
+                   file=label, severity=Severity.WARNING)
+    headed = {row.kloe_heading for row in layout.standard_rows}
+    rows = {row.standard for row in layout.standard_rows}
+    heading = _STANDARDS.heading.split("{")[0]
+    for k in kloes:
+        if k not in headed:
+            report.add("template.kloe-heading", f"The template has no heading starting '{heading}{k}:' above its "
+                       "standards table.", "Restore the KLOE heading 'KLOE {{ kloe.number }}: {{ kloe.question }}'.",
+                       file=label)
+        for st in cycle.standards_for(k):
+            if st.number not in rows:
+                report.add("template.standard-row", f"No row of the KLOE {k} table starts "
+                           f"'{_STANDARDS.row_label.format(number=st.number)}'.",
+                           "Restore the standards rows from the shipped template.", file=label)

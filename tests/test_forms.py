@@ -13,15 +13,16 @@ from pathlib import Path
 import docx
 import pytest
 
+from pipeline.contract import AUDIT
 from pipeline.forms import (
-    STANDARD_HEADERS,
     check_form_template,
     generate_forms,
     safe_name,
 )
 from pipeline.models import Case, Cycle, FormKind, FormProtection
-from pipeline.ooxml import controls
-from pipeline.ooxml.controls import fill_controls, list_controls
+from pipeline.ooxml import controls, reading
+from pipeline.ooxml.controls import fill_controls
+from pipeline.ooxml.reading import list_controls
 from pipeline.ooxml.package import open_package, parse_xml
 from pipeline.ooxml.properties import read_custom_properties
 from pipeline.problems import CaseAuditError
@@ -33,6 +34,8 @@ EXAMPLE_INVOLVEMENT = {"POLICE": 9, "CSWS": 8, "CCG": 5, "SCH": 3, "SIAS": 2, "E
                        "VOL": 2, "CRC": 1, "SMBC": 0}
 
 
+
+STANDARD_HEADERS = AUDIT.standards.headers
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -56,7 +59,7 @@ def all_text(path: Path) -> str:
     for name in sorted(pkg.names):
         if name.startswith("word/") and name.endswith(".xml"):
             root = parse_xml(pkg.read(name))
-            out.extend(controls.paragraph_text(p) for p in root.iter(controls.W + "p"))
+            out.extend(reading.text_of(p) for p in root.iter(controls.W + "p"))
     return "\n".join(out)
 
 
@@ -134,7 +137,7 @@ def test_every_form_opens_in_python_docx_and_carries_its_identity(issued, exampl
         entry = register[form.form_id]
         assert entry.path == form.path and entry.identity.case_ref == form.case_ref
         assert entry.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-        visible = controls.body_paragraph_texts(document_root(path))
+        visible = reading.body_paragraph_texts(document_root(path))
         wanted = f"Form ID: {form.form_id}" + (f"\tCase reference: {form.case_ref}" if form.case_ref else "")
         assert any(wanted in line for line in visible), form.path
     assert len({f.form_id for f in result.written}) == len(result.written)
@@ -150,7 +153,7 @@ def test_each_audit_form_has_a_dropdown_and_two_text_boxes_per_standard_inline_a
     assert found["ca:no-involvement-reason"].kind == "richtext"
     for st in example_cycle.standards:
         rating = found[f"ca:rating:S{st.number}"]
-        assert rating.kind == "dropdown" and rating.items == example_cycle.rating_scale.labels
+        assert rating.kind == "dropdown" and rating.choices == example_cycle.rating_scale.labels
         assert rating.showing_placeholder and rating.text == "Choose a rating"
         for role in ("evidence", "reason"):
             box = found[f"ca:{role}:S{st.number}"]
@@ -169,8 +172,8 @@ def test_audit_form_layout_is_readable_without_tags(issued, example_cycle):
     ws, result, _ = issued
     form = next(w for w in result.written if w.kind is FormKind.AUDIT)
     root = document_root(ws.root / form.path)
-    tables = controls.table_texts(root)
-    repeats = controls.header_row_repeats(root)
+    tables = reading.table_texts(root)
+    repeats = reading.header_row_repeats(root)
     labels = {row[0] for t in tables for row in t}
     assert {"No involvement in this case", "If no involvement, why"} <= labels
     standard_tables = [(t, r) for t, r in zip(tables, repeats) if tuple(t[0]) == STANDARD_HEADERS]
@@ -180,7 +183,7 @@ def test_audit_form_layout_is_readable_without_tags(issued, example_cycle):
         numbers = [int(row[0].split("\n")[0].split()[1]) for row in table[1:]]
         assert numbers == [s.number for s in example_cycle.standards_for(kloe.number)]
         assert all(len(row) == 4 for row in table)
-    headings = [p for p in controls.body_paragraph_texts(root) if p.startswith("KLOE ")]
+    headings = [p for p in reading.body_paragraph_texts(root) if p.startswith("KLOE ")]
     assert headings == [f"KLOE {k.number}: {k.question}" for k in sorted(example_cycle.kloes, key=lambda k: k.number)]
     four = next(row[0] for t, _ in standard_tables for row in t[1:] if row[0].startswith("Standard 4\n"))
     assert len(four.split("\n")) == 2 + 5  # "Standard 4", the lead-in and its five bullet lines
@@ -193,11 +196,11 @@ def test_summary_form_has_the_three_appendix_two_boxes(issued):
     found = {c.tag: c for c in list_controls(root)}
     assert set(found) == {"ca:summary:improvements", "ca:summary:partnership", "ca:summary:comments"}
     assert all(c.kind == "richtext" and c.inline for c in found.values())
-    rows = {row[0].split("\n")[0]: row for t in controls.table_texts(root) for row in t}
+    rows = {row[0].split("\n")[0]: row for t in reading.table_texts(root) for row in t}
     for label in ("Improvements to be made in your agency", "Suggestions for improving partnership working",
                   "Other comments"):
         assert label in rows
-    assert any(f"Form ID: {form.form_id}" in p for p in controls.body_paragraph_texts(root))
+    assert any(f"Form ID: {form.form_id}" in p for p in reading.body_paragraph_texts(root))
     assert props_of(ws.root / form.path)["CaseAudit.Kind"] == "summary"
     assert "N-01" in all_text(ws.root / form.path)  # the cases it audited are listed
 
@@ -226,7 +229,7 @@ def test_awkward_characters_and_non_ascii_names_come_out_exactly_as_typed(tmp_wo
         assert "Cwm Taf & <Morgannwg> \"Safeguarding\" Board" in text
         if form.case_ref:
             expected = names[form.case_ref].replace("\x0b", "")
-            rows = {row[0]: row[1] for t in controls.table_texts(document_root(path)) for row in t if len(row) == 2}
+            rows = {row[0]: row[1] for t in reading.table_texts(document_root(path)) for row in t if len(row) == 2}
             assert rows["Child's name"] == expected
         if form.agency == "POLICE":
             assert "West Midlands Police & Partners <Trust>" in text
@@ -311,7 +314,7 @@ def test_rating_choices_come_from_the_cycles_rating_scale(tmp_workspace, example
     form = next(w for w in result.written if w.kind is FormKind.AUDIT)
     ratings = [c for c in list_controls(document_root(tmp_workspace.root / form.path)) if c.kind == "dropdown"]
     assert len(ratings) == len(example_cycle.standards)
-    assert all(c.items == ["Exceeded", "Met", "Not met", "Does not apply"] for c in ratings)
+    assert all(c.choices == ["Exceeded", "Met", "Not met", "Does not apply"] for c in ratings)
 
 
 def test_custom_template_that_transforms_a_per_form_value_is_refused(tmp_workspace, example_cycle):
@@ -531,8 +534,8 @@ def test_after_a_libreoffice_save_the_identity_layout_and_answers_survive(issued
     assert props["CaseAudit.FormId"] == form.form_id and props["CaseAudit.Case"] == form.case_ref
     root = document_root(saved)
     assert any(f"Form ID: {form.form_id}" in p and f"Case reference: {form.case_ref}" in p
-               for p in controls.body_paragraph_texts(root))
-    tables = [t for t in controls.table_texts(root) if t and tuple(t[0]) == STANDARD_HEADERS]
+               for p in reading.body_paragraph_texts(root))
+    tables = [t for t in reading.table_texts(root) if t and tuple(t[0]) == STANDARD_HEADERS]
     assert len(tables) == len(example_cycle.kloes)
     first = tables[0]
     assert first[1][0].startswith("Standard 1") and first[1][1] == "Met or exceeded"

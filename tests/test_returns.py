@@ -19,9 +19,11 @@ from typing import Callable, Optional
 import pytest
 from lxml import etree
 
+from pipeline.contract import SUMMARY, evidence_tag, rating_tag, reason_tag
 from pipeline.forms import GenerateResult, generate_forms
 from pipeline.models import Cycle, FormKind, RatingKind
 from pipeline.ooxml.controls import fill_controls, replace_parts
+from pipeline.problems import CaseAuditError
 from pipeline.returns import Outcome, needs_action, read_return
 from pipeline.store import Store
 from pipeline.workspace import Workspace, init_workspace
@@ -81,16 +83,16 @@ def complete_answers(cycle: Cycle, kloes=None, **special: tuple) -> dict:
         if kloes is not None and s.kloe not in kloes:
             continue
         rating, evidence, reason = special.get(f"S{s.number}", ("Met or exceeded", f"Evidence for standard {s.number}: seen in the case file.", ""))
-        values[f"ca:rating:S{s.number}"] = rating
-        values[f"ca:evidence:S{s.number}"] = evidence
-        values[f"ca:reason:S{s.number}"] = reason
+        values[rating_tag(s.number)] = rating
+        values[evidence_tag(s.number)] = evidence
+        values[reason_tag(s.number)] = reason
     return values
 
 
 def summary_answers() -> dict:
-    return {"ca:summary:improvements": "Refresher training on consent.",
-            "ca:summary:partnership": "Invite housing to core groups.",
-            "ca:summary:comments": "None."}
+    return {SUMMARY.tag("improvements"): "Refresher training on consent.",
+            SUMMARY.tag("partnership"): "Invite housing to core groups.",
+            SUMMARY.tag("comments"): "None."}
 
 
 def edit_document(data: bytes, change: Callable[[etree._Element], None], extra_parts: Optional[dict] = None) -> bytes:
@@ -673,7 +675,7 @@ def test_a_rating_drop_down_that_lost_its_placeholder_flag_is_not_rated(issued):
 
 
 def test_every_placeholder_in_the_shipped_forms_is_known_to_the_reader(issued):
-    from pipeline.returns import PLACEHOLDER_TEXTS
+    from pipeline.contract import PLACEHOLDER_TEXTS
 
     known = {" ".join(t.casefold().rstrip(".").split()) for t in PLACEHOLDER_TEXTS}
     for path in (issued.path("POLICE", "N-01"), issued.path("POLICE")):
@@ -816,3 +818,54 @@ def test_an_answer_longer_than_any_answer_should_be_is_refused_with_its_standard
     problem = outcome.problems.errors[0]
     assert problem.message.startswith("The evidence for Standard 9 is 20,")
     assert problem.location.endswith("Standard 9") and outcome.audit is None
+
+
+# --- a custom template is checked by reading it back as a return ----------------------------------
+
+
+def _issue_with_template(tmp_path: Path, cycle: Cycle, edit: Callable[[str], str], agency: str = "EY") -> Issued:
+    from test_forms import _custom_template
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    _custom_template(ws, edit)
+    return Issued(ws, cycle, generate_forms(ws, cycle, agencies=[agency]))
+
+
+def test_a_template_printing_the_form_id_only_in_a_table_is_refused_as_returns_could_not_be_identified(
+        tmp_path, example_cycle):
+    """The reader finds the printed form ID in the body's paragraphs (when the hidden properties are lost): a
+    template that prints it only in a table cell makes forms whose returns could not be matched to a form."""
+    from pipeline.forms import check_form_template
+    from test_forms import _custom_template
+
+    ws = init_workspace(tmp_path / "ws", example=True)
+    path = _custom_template(ws, lambda xml: xml.replace("Form ID: {{ form_id }}", "Audit form", 1).replace(
+        "{{ agency.name }}</w:t>", "{{ agency.name }}, Form ID: {{ form_id }}</w:t>", 1))
+    with pytest.raises(CaseAuditError) as err:
+        check_form_template(path, example_cycle)
+    assert [(p.code, p.value) for p in err.value.report] == [("template.missing-variable", "form_id")]
+
+
+def test_a_template_with_a_longer_no_involvement_label_is_accepted_and_its_returns_read(tmp_path, example_cycle):
+    """The reader matches a row by the start of its label, so the check must not refuse a label with words added."""
+    issued = _issue_with_template(tmp_path, example_cycle, lambda xml: xml.replace(
+        ">No involvement in this case</w:t>", ">No involvement in this case (tick if so)</w:t>", 1))
+    case_ref = next(w.case_ref for w in issued.generated.written if w.case_ref)
+    values = {"ca:no-involvement": True, "ca:no-involvement-reason": "Not known to the setting."}
+    outcome = issued.read(without_part(issued.filled("EY", case_ref, values), CUSTOM))
+    assert outcome.outcome is Outcome.ACCEPTED and outcome.audit.no_involvement
+    assert outcome.audit.no_involvement_reason == "Not known to the setting."
+
+
+def test_a_template_with_kloe_headings_without_a_colon_is_accepted_and_its_returns_read(
+        tmp_path, example_cycle):
+    """'KLOE 2 - question' is read as KLOE 2's heading by the reader, so the check accepts it too."""
+    issued = _issue_with_template(tmp_path, example_cycle, lambda xml: xml.replace(
+        "KLOE {{ kloe.number }}: {{ kloe.question }}", "KLOE {{ kloe.number }} - {{ kloe.question }}", 1))
+    case_ref = next(w.case_ref for w in issued.generated.written if w.case_ref)
+    last = max(s.number for s in example_cycle.standards_for(2))
+    values = complete_answers(example_cycle)
+    del values[rating_tag(last)]
+    outcome = issued.read(issued.filled("EY", case_ref, values))
+    assert [(p.code, p.location) for p in outcome.problems.errors] == [
+        ("return.missing-rating", f"KLOE 2 table, Standard {last}")]

@@ -1,5 +1,6 @@
-"""Word content controls (w:sdt): build them, lock them, set list items, list them, fill them.
+"""Word content controls (w:sdt): build them, lock them, set list items, fill them.
 
+Reading them back is `reading.py`'s (`list_controls`, `read_control`).
 Domain-free: controls are known by their `w:tag`, values are text or booleans.
 Controls are built *inline* (inside a paragraph, around runs) on purpose:
 LibreOffice 7.4 turns block-level and plain-text controls into input fields
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
 from .package import open_package, parse_xml
+from .reading import control_kind
 
 from .namespaces import W as NS_W, W14 as NS_W14
 W = f"{{{NS_W}}}"
@@ -36,14 +37,6 @@ MAX_TAG_LENGTH = 64  # Word refuses longer tags
 # The order the schema (CT_SdtPr) puts w:sdtPr children in; the type element comes last.
 _SDTPR_ORDER = ["rPr", "alias", "tag", "id", "lock", "placeholder", "temporary", "showingPlcHdr",
                 "dataBinding", "label", "tabIndex", "docPartObj"]
-_TYPE_ELEMENTS = {
-    W + "dropDownList": "dropdown", W + "comboBox": "combobox", W + "date": "date",
-    W + "text": "text", W + "richText": "richtext", W + "picture": "picture",
-    W + "docPartObj": "docpart", W + "docPartList": "docpart", W + "group": "group",
-    W + "equation": "equation", W + "citation": "citation", W + "bibliography": "bibliography",
-    W14 + "checkbox": "checkbox",
-}
-
 # Elements whose schema order in w:settings comes before w:documentProtection.
 _SETTINGS_BEFORE_PROTECTION = [
     "writeProtection", "view", "zoom", "removePersonalInformation", "removeDateAndTime",
@@ -114,89 +107,11 @@ def checkbox_control_xml(tag: str, *, checked: bool = False, alias: str = "", lo
     )
 
 
-# --- reading ------------------------------------------------------------------
-
-
-@dataclass
-class Control:
-    """One content control as found in a document part."""
-
-    element: etree._Element = field(repr=False)
-    tag: str
-    kind: str  # richtext, dropdown, combobox, checkbox, text, date, picture, ...
-    inline: bool  # sits inside a paragraph, around runs
-    showing_placeholder: bool
-    text: str
-    items: list[str]
-    checked: Optional[bool]
-    alias: str = ""
+# --- changing structure ---------------------------------------------------------
 
 
 def _val(el: Optional[etree._Element], ns: str = W) -> Optional[str]:
     return None if el is None else el.get(f"{ns}val")
-
-
-def control_kind(sdt: etree._Element) -> str:
-    pr = sdt.find(W + "sdtPr")
-    if pr is not None:
-        for child in pr:
-            kind = _TYPE_ELEMENTS.get(child.tag)
-            if kind:
-                return kind
-    return "richtext"  # Word writes no type element for a rich-text control
-
-
-def control_text(sdt: etree._Element) -> str:
-    """The text a reader sees in the control: runs joined, breaks as newlines, paragraphs as newlines."""
-    content = sdt.find(W + "sdtContent")
-    if content is None:
-        return ""
-    out: list[str] = []
-    for el in content.iter(W + "t", W + "br", W + "cr", W + "tab", W + "p", W + "delText"):
-        if el.tag == W + "t":
-            out.append(el.text or "")
-        elif el.tag in (W + "br", W + "cr"):
-            out.append("\n")
-        elif el.tag == W + "tab":
-            out.append("\t")
-        elif el.tag == W + "p" and out:
-            out.append("\n")
-    return "".join(out).strip("\n")
-
-
-def list_controls(root: etree._Element) -> list[Control]:
-    """Every content control in a parsed part, outermost first, in document order."""
-    found = []
-    for sdt in root.iter(W + "sdt"):
-        pr = sdt.find(W + "sdtPr")
-        tag = _val(pr.find(W + "tag")) if pr is not None else None
-        alias = _val(pr.find(W + "alias")) if pr is not None else None
-        kind = control_kind(sdt)
-        items: list[str] = []
-        checked: Optional[bool] = None
-        if pr is not None and kind in ("dropdown", "combobox"):
-            lst = pr.find(W + ("dropDownList" if kind == "dropdown" else "comboBox"))
-            for item in lst.iter(W + "listItem"):
-                items.append(item.get(W + "displayText") or item.get(W + "value") or "")
-        if kind == "checkbox":
-            state = pr.find(f"{W14}checkbox/{W14}checked")
-            checked = _val(state, W14) in ("1", "true", "on")
-        content = sdt.find(W + "sdtContent")
-        found.append(Control(
-            element=sdt, tag=tag or "", kind=kind, alias=alias or "",
-            inline=content is None or _is_run_level(content),
-            showing_placeholder=pr is not None and pr.find(W + "showingPlcHdr") is not None,
-            text=control_text(sdt), items=items, checked=checked,
-        ))
-    return found
-
-
-def _is_run_level(content: etree._Element) -> bool:
-    """An inline control holds runs; a block, row or cell control holds paragraphs, rows or cells."""
-    return all(content.find(W + name) is None for name in ("p", "tbl", "tr", "tc"))
-
-
-# --- changing structure ---------------------------------------------------------
 
 
 def _insert_in_order(pr: etree._Element, child: etree._Element) -> None:
@@ -436,55 +351,3 @@ def replace_parts(docx_bytes: bytes, replacements: Mapping[str, bytes]) -> bytes
             if name not in src.namelist():
                 dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
-
-
-# --- visible text, for checking a rendered layout ------------------------------------
-
-
-def paragraph_text(p: etree._Element) -> str:
-    """A paragraph's text as shown, control contents included, tabs and breaks kept."""
-    out = []
-    for el in p.iter(W + "t", W + "tab", W + "br", W + "cr"):
-        if el.tag == W + "t":
-            out.append(el.text or "")
-        elif el.tag == W + "tab":
-            if el.getparent() is not None and el.getparent().tag == W + "r":
-                out.append("\t")
-        else:
-            out.append("\n")
-    return "".join(out)
-
-
-def body_paragraph_texts(root: etree._Element) -> list[str]:
-    """Texts of the paragraphs outside tables, in order."""
-    body = root.find(W + "body")
-    scope = body if body is not None else root
-    return [paragraph_text(p) for p in scope.iter(W + "p") if not any(a.tag == W + "tbl" for a in p.iterancestors())]
-
-
-def table_texts(root: etree._Element) -> list[list[list[str]]]:
-    """Every top-level table as rows of cell texts (paragraphs joined by newlines)."""
-    tables = []
-    for tbl in root.iter(W + "tbl"):
-        if any(a.tag == W + "tbl" for a in tbl.iterancestors()):
-            continue
-        rows = []
-        for tr in tbl.iter(W + "tr"):
-            if next(tr.iterancestors(W + "tbl")) is not tbl:
-                continue
-            rows.append(["\n".join(paragraph_text(p) for p in tc.iter(W + "p")) for tc in tr.iter(W + "tc")
-                         if next(tc.iterancestors(W + "tbl")) is tbl])
-        tables.append(rows)
-    return tables
-
-
-def header_row_repeats(root: etree._Element) -> list[bool]:
-    """For each top-level table: is its first row marked to repeat at the top of each page?"""
-    flags = []
-    for tbl in root.iter(W + "tbl"):
-        if any(a.tag == W + "tbl" for a in tbl.iterancestors()):
-            continue
-        first = tbl.find(W + "tr")
-        flags.append(first is not None and first.find(f"{W}trPr/{W}tblHeader") is not None
-                     and first.find(f"{W}trPr/{W}tblHeader").get(W + "val", "1") not in ("0", "false", "off"))
-    return flags

@@ -12,12 +12,12 @@ from __future__ import annotations
 import posixpath
 import re
 import struct
+from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Mapping, Optional
 
 from lxml import etree
 
-from .controls import control_kind
 from .package import Package, PackageError
 
 from .namespaces import CONTENT_TYPES as CT, MC, PACKAGE_REL as REL, W, W14
@@ -331,6 +331,24 @@ def text_of(el: etree._Element) -> str:
 
 # --- content controls -----------------------------------------------------
 
+_TYPE_ELEMENTS = {
+    _w("dropDownList"): "dropdown", _w("comboBox"): "combobox", _w("date"): "date", _w("text"): "text",
+    _w("richText"): "richtext", _w("picture"): "picture", _w("docPartObj"): "docpart", _w("docPartList"): "docpart",
+    _w("group"): "group", _w("equation"): "equation", _w("citation"): "citation", _w("bibliography"): "bibliography",
+    f"{{{W14}}}checkbox": "checkbox",
+}
+
+
+def control_kind(sdt: etree._Element) -> str:
+    """richtext, dropdown, combobox, checkbox, text, date, picture, ...: from the type element in w:sdtPr."""
+    pr = sdt.find(W_SDTPR)
+    if pr is not None:
+        for child in pr:
+            kind = _TYPE_ELEMENTS.get(child.tag)
+            if kind:
+                return kind
+    return "richtext"  # Word writes no type element for a rich-text control
+
 
 class Control:
     """One content control (w:sdt) as the person filling the form left it.
@@ -354,7 +372,7 @@ class Control:
 
     @property
     def kind(self) -> str:
-        """As controls.control_kind names it: richtext, dropdown, combobox, checkbox, text, date..."""
+        """As `control_kind` names it: richtext, dropdown, combobox, checkbox, text, date..."""
         if self._kind is None:
             self._kind = control_kind(self.element)
         return self._kind
@@ -376,8 +394,26 @@ class Control:
                      for li in self.element.find(W_SDTPR).iter(_LIST_ITEM))
 
     @property
+    def choices(self) -> list[str]:
+        """A list control's choices as a person sees them (display texts), in order."""
+        return [display for display, _ in self.items]
+
+    @property
+    def alias(self) -> str:
+        """The control's title, as Word shows it on the control's edge."""
+        pr = self.element.find(W_SDTPR)
+        alias = pr.find(_ALIAS) if pr is not None else None
+        return (alias.get(VAL) or "") if alias is not None else ""
+
+    @property
+    def inline(self) -> bool:
+        """Sits inside a paragraph, around runs (a block, row or cell control holds paragraphs, rows or cells)."""
+        content = self.element.find(W_SDTCONTENT)
+        return content is None or all(content.find(tag) is None for tag in (W_P, W_TBL, W_TR, W_TC))
+
+    @property
     def text(self) -> str:
-        """What the control shows, placeholder excepted."""
+        """What the control shows; placeholder excepted on a tree that went through `strip_unseen_text`."""
         if self._text is None:
             content = self.element.find(W_SDTCONTENT)
             # the tree went through strip_unseen_text: placeholder runs are already empty
@@ -399,7 +435,7 @@ class Control:
         return None
 
 
-_TAG, _PLACEHOLDER = _w("tag"), _w("showingPlcHdr")
+_TAG, _PLACEHOLDER, _ALIAS = _w("tag"), _w("showingPlcHdr"), _w("alias")
 _CHECKED, _W14_VAL = f"{{{W}}}sdtPr/{{{W14}}}checkbox/{{{W14}}}checked", f"{{{W14}}}val"
 _LIST_ITEM, _DISPLAY, _VALUE = _w("listItem"), _w("displayText"), _w("value")
 
@@ -418,6 +454,11 @@ def read_control(sdt: etree._Element) -> Control:
             elif child.tag == _PLACEHOLDER:
                 placeholder = _truthy(child.get(VAL))
     return Control(sdt, tag, placeholder)
+
+
+def list_controls(root: etree._Element) -> list[Control]:
+    """Every content control in a parsed part, outermost first, in document order."""
+    return [read_control(sdt) for sdt in root.iter(W_SDT)]
 
 
 def checkbox_state(control: Optional[Control], cell_text: str) -> Optional[bool]:
@@ -578,6 +619,17 @@ class Table:
         """Texts of the nearest non-empty paragraphs above the table, nearest first, read only as far as asked."""
         return iter(()) if self.nested else _paragraphs_before(self.element, wanted)
 
+    @property
+    def header_repeats(self) -> bool:
+        """Is the first row marked to repeat at the top of each page?"""
+        first = next(_children(self.element, W_TR), None)
+        flag = first.find(f"{W_TRPR}/{_w('tblHeader')}") if first is not None else None
+        return flag is not None and _truthy(flag.get(VAL))
+
+    def texts(self) -> list[list[str]]:
+        """The table as rows of cell texts."""
+        return [[cell.text for cell in row.cells] for row in self.rows]
+
 
 def _children(parent: etree._Element, wanted: str):
     """Direct children of `parent` with tag `wanted`, looking through sdt/customXml wrappers."""
@@ -724,6 +776,11 @@ def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_tab
     root = pkg.xml(part)
     if root is None:
         raise PackageError("package.no-document", "The file has no document part.")
+    return word_document(root, max_table_rows=max_table_rows, placeholders=placeholders)
+
+
+def word_document(root: etree._Element, *, max_table_rows: int = 2000, placeholders: Iterable[str] = ()) -> WordDocument:
+    """A parsed document part read as `read_word_document` reads it (the tree is changed: unseen text goes)."""
     if STRICT_MARKER in (etree.QName(root).namespace or ""):
         raise PackageError("package.strict", "The document is saved as Strict Open XML.")
     row_count, tracked, comments, unseen = 0, False, False, []
@@ -746,3 +803,41 @@ def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_tab
     tables = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
               for index, tbl in enumerate(root.iter(W_TBL))]
     return WordDocument(root, tables, tracked, comments, row_count)
+
+
+def read_back(root: etree._Element, replacements: Mapping[str, str], *, max_table_rows: int = 2000,
+              placeholders: Iterable[str] = ()) -> WordDocument:
+    """A parsed part read the way a returned copy of it would be, `root` left as it is.
+
+    Each key of `replacements` found in a text run is replaced by its value first (a
+    rendered template's stand-ins for per-form values, which must each sit in one run).
+    """
+    copy = deepcopy(root)
+    if replacements:
+        for t in copy.iter(W_T):
+            text = t.text
+            if text and any(key in text for key in replacements):
+                for key, value in replacements.items():
+                    text = text.replace(key, value)
+                t.text = text
+    return word_document(copy, max_table_rows=max_table_rows, placeholders=placeholders)
+
+
+# --- a rendered layout, for checks and tests ------------------------------------------
+
+
+def table_texts(root: etree._Element) -> list[list[list[str]]]:
+    """Every top-level table of a parsed part as rows of cell texts (paragraphs joined by newlines)."""
+    return [read_table(tbl).texts() for tbl in root.iter(W_TBL) if next(tbl.iterancestors(W_TBL), None) is None]
+
+
+def header_row_repeats(root: etree._Element) -> list[bool]:
+    """For each top-level table: is its first row marked to repeat at the top of each page?"""
+    return [read_table(tbl).header_repeats for tbl in root.iter(W_TBL) if next(tbl.iterancestors(W_TBL), None) is None]
+
+
+def body_paragraph_texts(root: etree._Element) -> list[str]:
+    """Texts of the paragraphs outside tables, in order (empty ones included)."""
+    body = root.find(_w("body"))
+    scope = body if body is not None else root
+    return [text_of(p) for p in scope.iter(W_P) if next(p.iterancestors(W_TBL), None) is None]
