@@ -14,25 +14,22 @@ register; nothing issued is ever overwritten.
 from __future__ import annotations
 
 import hashlib
-import os
 import io
+import os
 import re
 import secrets
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
-from xml.sax.saxutils import escape
 
-from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from .child_names import name_in_identifier
 from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm
 from .ooxml import controls
-from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
-from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
+from .ooxml.package import Element, sniff
+from .ooxml.stamping import Plate, RenderedPackage, custom_properties_of
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .store import Store
 from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
@@ -241,6 +238,8 @@ SUMMARY_TAGS = {tag: "richtext" for tag in SUMMARY_LABELS}
 class _Sentinels:
     """Placeholders for per-form values: unguessable, unchanged by escaping or case filters."""
 
+    MARK = "\u27e6"  # every sentinel starts with it; a part without it has no per-form value
+
     def __init__(self) -> None:
         self.nonce = secrets.token_hex(4).upper()
         self.names: dict[str, str] = {}  # sentinel -> variable, e.g. 'case.ref'
@@ -273,7 +272,7 @@ def _per_form_context(kind: FormKind, sentinels: _Sentinels) -> dict:
 class FormBase:
     """A template rendered for one KLOE set, cut at the per-form values, ready to stamp out forms.
 
-    The parts that are the same in every form are zipped once (`static_zip`); a form is that zip
+    The parts that are the same in every form are zipped once (in `plate`); a form is that zip
     with its own document parts and custom properties appended, so each form costs one small
     compression rather than a whole package.
     """
@@ -281,23 +280,12 @@ class FormBase:
     kind: FormKind
     kloes: tuple[int, ...]
     template_fingerprint: str
-    static_zip: bytes
-    slotted: dict[str, list[str]]  # part -> [text, variable, text, variable, ..., text]
+    plate: Plate
     warnings: tuple[Problem, ...] = ()  # about the template; forms can still be made
 
     def build(self, values: dict[str, str], properties: dict[str, str]) -> bytes:
         """One form's bytes: per-form values (plain text) escaped into place, identity in custom properties."""
-        escaped = {name: escape(clean_text(v).replace("\n", " "), {'"': "&quot;", "'": "&apos;"})
-                   for name, v in values.items()}
-        out = io.BytesIO(self.static_zip)
-        out.seek(0, io.SEEK_END)
-        with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for part, pieces in self.slotted.items():
-                text = pieces[:]
-                text[1::2] = [escaped[name] for name in pieces[1::2]]
-                add_part(zf, part, "".join(text).encode("utf-8"))
-            add_part(zf, CUSTOM_PART, custom_properties_xml(properties))
-        return out.getvalue()
+        return self.plate.stamp({name: clean_text(v).replace("\n", " ") for name, v in values.items()}, properties)
 
 
 def _template_label(path: Path, ws_root: Optional[Path] = None) -> str:
@@ -328,31 +316,52 @@ def read_template(path: Path, label: str) -> bytes:
 def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[int], *, label: str,
                 template_fingerprint: str = "") -> FormBase:
     """Render the template once for this KLOE set and check the result; CaseAuditError names what is wrong."""
-    from docxtpl import DocxTemplate
-    from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-
     kloes = tuple(sorted(set(kloes)))
     sentinels = _Sentinels()
     context = {**cycle_context(cycle, kloes), **_per_form_context(kind, sentinels)}
     allowed = AUDIT_VARIABLES if kind is FormKind.AUDIT else SUMMARY_VARIABLES
-    env = Environment(autoescape=True, undefined=StrictUndefined)
-    report = ProblemReport()
-    fix_template = "Correct the template in Word, or remove it from the workspace's templates folder to use the shipped one."
+    rendered = RenderedPackage.read(_render(template, context, allowed, label))
+    if any(sentinels.loose.search(piece) for text in rendered.xml_texts() for piece in sentinels.pattern.split(text)[::2]):
+        raise CaseAuditError.single(
+            "template.filtered-variable", f"The form template {label} changes a per-form value with a filter "
+            "(for example {{ case.ref|lower }}), which case-audit cannot fill in form by form.",
+            "Show per-form values as they are: {{ form_id }}, {{ agency.name }}, {{ case.ref }}, "
+            "{{ case.child_name }} ...", file=label)
+    if kind is FormKind.AUDIT:
+        controls.set_list_items(rendered.document, cycle.rating_scale.labels, tag_prefix=TAG_RATING_PREFIX)
+    controls.lock_controls(rendered.document)
+    controls.number_controls(rendered.document)
+    report = check_rendered_form(rendered.document, cycle, kind, kloes, sentinels, label=label)
+    report.raise_if_errors(f"The form template {label} cannot be used.")
+    rendered.set_forms_protection(cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
+    return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
+                    plate=rendered.cut(sentinels.pattern, sentinels.names, _Sentinels.MARK),
+                    warnings=tuple(report.warnings))
 
+
+_FIX_TEMPLATE = "Correct the template in Word, or remove it from the workspace's templates folder to use the shipped one."
+
+
+def _render(template: bytes, context: dict, allowed: dict[str, str], label: str) -> bytes:
+    """The docxtpl template filled in with `context` (autoescaped, strict); CaseAuditError says what is wrong."""
+    from docxtpl import DocxTemplate
+    from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+
+    env = Environment(autoescape=True, undefined=StrictUndefined)
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         unknown = sorted(tpl.get_undeclared_template_variables(env) - set(allowed) - set(env.globals))
     except TemplateSyntaxError as exc:
         raise CaseAuditError.single("template.syntax", f"The form template {label} has a mistake in a "
-                                    f"{{{{ }}}} or {{% %}} tag: {exc.message}.", fix_template, file=label) from None
+                                    f"{{{{ }}}} or {{% %}} tag: {exc.message}.", _FIX_TEMPLATE, file=label) from None
     except Exception as exc:  # python-docx cannot open it as a document
         raise CaseAuditError.single("template.unreadable", f"The form template {label} cannot be opened as a Word "
-                                    f"document ({type(exc).__name__}).", fix_template, file=label) from None
+                                    f"document ({type(exc).__name__}).", _FIX_TEMPLATE, file=label) from None
+    report = ProblemReport()
     for name in unknown:
         report.add("template.unknown-variable", f"The template uses {{{{ {name} }}}}, which case-audit does not fill in.",
                    "Use one of: " + ", ".join(sorted(allowed)) + ".", file=label, value=name)
     report.raise_if_errors(f"The form template {label} cannot be used.")
-
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         tpl.render(context, env, autoescape=True)
@@ -364,53 +373,13 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
                                     "Use one of: " + ", ".join(sorted(allowed)) + ".", file=label) from None
     except TemplateError as exc:
         raise CaseAuditError.single("template.syntax", f"The form template {label} has a mistake in a "
-                                    f"{{{{ }}}} or {{% %}} tag: {exc.message or exc}.", fix_template, file=label) from None
+                                    f"{{{{ }}}} or {{% %}} tag: {exc.message or exc}.", _FIX_TEMPLATE,
+                                    file=label) from None
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         raise CaseAuditError.single("template.render-failed", f"The form template {label} could not be filled in: "
                                     f"a {{{{ }}}} or {{% %}} tag does something case-audit cannot do ({exc}).",
-                                    fix_template, file=label) from None
-
-    parts = read_parts(buffer.getvalue())
-    order = list(parts)
-
-    for name, data in parts.items():
-        if name.endswith(".xml") and any(sentinels.loose.search(piece)
-                                         for piece in sentinels.pattern.split(data.decode("utf-8", "replace"))[::2]):
-            raise CaseAuditError.single(
-                "template.filtered-variable", f"The form template {label} changes a per-form value with a filter "
-                "(for example {{ case.ref|lower }}), which case-audit cannot fill in form by form.",
-                "Show per-form values as they are: {{ form_id }}, {{ agency.name }}, {{ case.ref }}, "
-                "{{ case.child_name }} ...", file=label)
-
-    document = parse_xml(parts[controls.DOCUMENT_PART], controls.DOCUMENT_PART)
-    if kind is FormKind.AUDIT:
-        controls.set_list_items(document, cycle.rating_scale.labels, tag_prefix=TAG_RATING_PREFIX)
-    controls.lock_controls(document)
-    controls.number_controls(document)
-    report.extend(check_rendered_form(document, cycle, kind, kloes, sentinels, label=label).problems)
-    report.raise_if_errors(f"The form template {label} cannot be used.")
-    warnings = tuple(report.warnings)
-    parts[controls.DOCUMENT_PART] = serialize(document)
-
-    if controls.SETTINGS_PART in parts:
-        settings = parse_xml(parts[controls.SETTINGS_PART], controls.SETTINGS_PART)
-        controls.set_forms_protection(settings, cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
-        parts[controls.SETTINGS_PART] = serialize(settings)
-
-    parts.pop(CUSTOM_PART, None)  # each form gets its own identity
-    ensure_custom_part_declared(parts)
-    static: dict[str, bytes] = {}
-    slotted: dict[str, list[str]] = {}
-    for name, data in parts.items():
-        if not name.endswith(".xml") or "\u27e6".encode() not in data:
-            static[name] = data
-            continue
-        text = data.decode("utf-8")
-        pieces = sentinels.pattern.split(text)
-        pieces[1::2] = [sentinels.names[token] for token in pieces[1::2]]
-        slotted[name] = pieces
-    return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
-                    static_zip=write_parts(static, order), slotted=slotted, warnings=warnings)
+                                    _FIX_TEMPLATE, file=label) from None
+    return buffer.getvalue()
 
 
 def _describe_tag(tag: str) -> str:
@@ -427,10 +396,28 @@ _KIND_NAMES = {"richtext": "a rich text control", "dropdown": "a drop-down list 
                "text": "a plain text control", "combobox": "a combo box control", "date": "a date picker control"}
 
 
-def check_rendered_form(document: etree._Element, cycle: Cycle, kind: FormKind, kloes: Sequence[int],
+def check_rendered_form(document: Element, cycle: Cycle, kind: FormKind, kloes: Sequence[int],
                         sentinels: _Sentinels, *, label: str) -> ProblemReport:
     """Everything the return parser relies on, checked on a rendered form before any is written."""
     report = ProblemReport()
+    _check_controls(document, cycle, kind, kloes, label, report)
+    paragraphs = controls.body_paragraph_texts(document)
+    tables = controls.table_texts(document)
+    _check_identity_shown(paragraphs, tables, kind, sentinels, label, report)
+    if kind is FormKind.AUDIT:
+        _check_audit_layout(document, paragraphs, tables, cycle, kloes, label, report)
+    else:
+        labels = {row[0].strip() for t in tables for row in t if row}
+        for tag, text in SUMMARY_LABELS.items():
+            if not any(lbl.startswith(text) for lbl in labels):
+                report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
+                           "Restore the summary table from the shipped template.", file=label, value=text)
+    return report
+
+
+def _check_controls(document: Element, cycle: Cycle, kind: FormKind, kloes: Sequence[int], label: str,
+                    report: ProblemReport) -> None:
+    """One content control of the right kind, inline, per tag the return parser reads."""
     wanted = audit_tags(cycle, kloes) if kind is FormKind.AUDIT else SUMMARY_TAGS
     found: dict[str, list[controls.Control]] = {}
     for control in controls.list_controls(document):
@@ -469,8 +456,10 @@ def check_rendered_form(document: etree._Element, cycle: Cycle, kind: FormKind, 
                        f"'{tag}'; a returned form could not be read unambiguously.", "Keep only one.",
                        file=label, value=tag)
 
-    paragraphs = controls.body_paragraph_texts(document)
-    tables = controls.table_texts(document)
+
+def _check_identity_shown(paragraphs: list[str], tables: list, kind: FormKind, sentinels: _Sentinels, label: str,
+                          report: ProblemReport) -> None:
+    """The form id and case reference printed, for when a word processor drops the hidden properties."""
     every_text = paragraphs + [c for t in tables for r in t for c in r]
     required = [("form_id", LABEL_FORM_ID)] + ([("case.ref", LABEL_CASE_REF)] if kind is FormKind.AUDIT else [])
     for name, visible in required:
@@ -486,40 +475,37 @@ def check_rendered_form(document: etree._Element, cycle: Cycle, kind: FormKind, 
                    "agencies will need the names from you separately.",
                    "Add {{ case.child_name }} to the form details, unless you send the names another way.",
                    file=label, severity=Severity.WARNING)
-    if kind is FormKind.AUDIT:
-        labels = {row[0].strip() for t in tables for row in t if row}
-        for text in (LABEL_NO_INVOLVEMENT, LABEL_NO_INVOLVEMENT_REASON):
-            if text not in labels:
-                report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
-                           "Restore the 'No involvement' table from the shipped template.", file=label, value=text)
-        standard_tables = [t for t in tables if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
-        if len(standard_tables) != len(set(kloes)):
-            report.add("template.standards-table", f"The template made {len(standard_tables)} standards table(s) for "
-                       f"{len(set(kloes))} KLOE(s); there must be one per KLOE, headed exactly "
-                       + " | ".join(STANDARD_HEADERS) + ".", "Restore the KLOE loop and table from the shipped template.",
-                       file=label)
-        else:
-            repeats = [flag for t, flag in zip(tables, controls.header_row_repeats(document))
-                       if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
-            if not all(repeats):
-                report.add("template.header-row", "A standards table's header row is not set to repeat on each page.",
-                           "In Word: select the header row, Table Properties > Row > 'Repeat as header row'.",
-                           file=label, severity=Severity.WARNING)
-        for k in sorted(set(kloes)):
-            if not any(p.startswith(f"KLOE {k}:") for p in paragraphs):
-                report.add("template.kloe-heading", f"The template has no heading starting 'KLOE {k}:'.",
-                           "Restore the KLOE heading 'KLOE {{ kloe.number }}: {{ kloe.question }}'.", file=label)
-            for st in cycle.standards_for(k):
-                if not any(t and row and row[0].startswith(f"Standard {st.number}") for t in standard_tables for row in t[1:]):
-                    report.add("template.standard-row", f"No row of the KLOE {k} table starts 'Standard {st.number}'.",
-                               "Restore the standards rows from the shipped template.", file=label)
+
+
+def _check_audit_layout(document: Element, paragraphs: list[str], tables: list, cycle: Cycle, kloes: Sequence[int],
+                        label: str, report: ProblemReport) -> None:
+    """The labels, tables, headings and rows read when a word processor has dropped the tags."""
+    labels = {row[0].strip() for t in tables for row in t if row}
+    for text in (LABEL_NO_INVOLVEMENT, LABEL_NO_INVOLVEMENT_REASON):
+        if text not in labels:
+            report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
+                       "Restore the 'No involvement' table from the shipped template.", file=label, value=text)
+    standard_tables = [t for t in tables if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
+    if len(standard_tables) != len(set(kloes)):
+        report.add("template.standards-table", f"The template made {len(standard_tables)} standards table(s) for "
+                   f"{len(set(kloes))} KLOE(s); there must be one per KLOE, headed exactly "
+                   + " | ".join(STANDARD_HEADERS) + ".", "Restore the KLOE loop and table from the shipped template.",
+                   file=label)
     else:
-        labels = {row[0].strip() for t in tables for row in t if row}
-        for tag, text in SUMMARY_LABELS.items():
-            if not any(lbl.startswith(text) for lbl in labels):
-                report.add("template.missing-label", f"The template has no table row labelled '{text}'.",
-                           "Restore the summary table from the shipped template.", file=label, value=text)
-    return report
+        repeats = [flag for t, flag in zip(tables, controls.header_row_repeats(document))
+                   if t and tuple(c.strip() for c in t[0]) == STANDARD_HEADERS]
+        if not all(repeats):
+            report.add("template.header-row", "A standards table's header row is not set to repeat on each page.",
+                       "In Word: select the header row, Table Properties > Row > 'Repeat as header row'.",
+                       file=label, severity=Severity.WARNING)
+    for k in sorted(set(kloes)):
+        if not any(p.startswith(f"KLOE {k}:") for p in paragraphs):
+            report.add("template.kloe-heading", f"The template has no heading starting 'KLOE {k}:'.",
+                       "Restore the KLOE heading 'KLOE {{ kloe.number }}: {{ kloe.question }}'.", file=label)
+        for st in cycle.standards_for(k):
+            if not any(t and row and row[0].startswith(f"Standard {st.number}") for t in standard_tables for row in t[1:]):
+                report.add("template.standard-row", f"No row of the KLOE {k} table starts 'Standard {st.number}'.",
+                           "Restore the standards rows from the shipped template.", file=label)
 
 
 def template_fingerprint(data: bytes) -> str:
@@ -587,8 +573,8 @@ def _select(wanted: Sequence[str], valid: list[str], what: str, sheet: str) -> l
 
 def _read_identity(path: Path) -> dict[str, str]:
     try:
-        return read_custom_properties(open_package(path.read_bytes()))
-    except (PackageError, OSError, etree.XMLSyntaxError):
+        return custom_properties_of(path.read_bytes()) or {}
+    except OSError:
         return {}
 
 

@@ -64,6 +64,8 @@ def declares_doctype(data: bytes) -> bool:
     return False
 
 
+Element = etree._Element  # an XML element, for the type hints of modules that pass one along unopened
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
     huge_tree=False, remove_blank_text=False,

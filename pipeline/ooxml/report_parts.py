@@ -20,31 +20,10 @@ from .reading import text_of
 from .regions import W_P, W_PPR, W_TBL, outline_styles, paragraph_style, w
 
 from .namespaces import A, PIC, R, WP
+from .settings import set_update_fields_on_open  # noqa: F401 - its home is settings.py, where the order is
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 TOC_INSTRUCTION = ' TOC \\o "1-3" \\h \\z \\u '
-
-# settings.xml children that must come after w:updateFields (schema order)
-_AFTER_UPDATE_FIELDS = {
-    w(n) for n in ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "attachedSchema",
-                   "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures",
-                   "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary",
-                   "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")
-} | {"{http://schemas.openxmlformats.org/officeDocument/2006/math}mathPr"}
-
-
-def set_update_fields_on_open(settings: etree._Element) -> None:
-    """Ask Word to refresh every field (the table of contents) when the document opens."""
-    existing = settings.find(w("updateFields"))
-    if existing is None:
-        existing = etree.Element(w("updateFields"))
-        for i, child in enumerate(settings):
-            if child.tag in _AFTER_UPDATE_FIELDS:
-                settings.insert(i, existing)
-                break
-        else:
-            settings.append(existing)
-    existing.set(w("val"), "true")
 
 
 def set_document_language(styles: etree._Element, lang: str) -> None:
