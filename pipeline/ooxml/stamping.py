@@ -77,7 +77,7 @@ class RenderedPackage:
             set_forms_protection(settings, enabled)
             self.parts[SETTINGS_PART] = serialize(settings)
 
-    def cut(self, slots: "re.Pattern[str]", names: Mapping[str, str], marker: str) -> Plate:
+    def cut(self, slots: re.Pattern[str], names: Mapping[str, str], marker: str) -> Plate:
         """The plate for stamping: parts holding `marker` split at `slots` (each token named by `names`).
 
         The document as changed since `read` is what is cut; custom properties are left for each copy.
