@@ -9,6 +9,7 @@ import inside a function, or `import xml.sax.saxutils as x`, counts too).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pipeline
@@ -35,6 +36,26 @@ def raw_xml_imports(source: str) -> list[tuple[int, str]]:
     return found
 
 
+# Spelling out an element's namespace (its Clark name, {uri}tag) is raw XML by another route.
+NAMESPACE_URIS = ("schemas.openxmlformats.org/", "purl.oclc.org/ooxml", "schemas.microsoft.com/office/")
+# As ALLOWED, for this rule. returns.py belongs to the form-contract work (issue 9 point 1), which
+# moves its reading into ooxml/reading.py: it iterates w:sdt elements itself (`W_SDT`).
+NAMESPACE_ALLOWED: dict[str, str] = {"returns.py": "counts w:sdt elements in a table cell itself (_rating_text)"}
+NAMESPACE_NAMES = re.compile(r"^(NS_)?(W|W14|MC|R|WP|A|PIC|CT|REL)$|^W_[A-Z]+$|^namespaces$")
+
+
+def namespace_uses(source: str) -> list[tuple[int, str]]:
+    """(line, what) for each namespace URI in a string, and each namespace or tag name taken from ooxml."""
+    found = []
+    for node in sorted(ast.walk(ast.parse(source)), key=lambda n: getattr(n, "lineno", 0)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [(node.lineno, uri) for uri in NAMESPACE_URIS if uri in node.value]
+        elif isinstance(node, ast.ImportFrom) and "ooxml" in (node.module or "") + "".join(a.name for a in node.names):
+            found += [(node.lineno, f"{node.module}.{a.name}") for a in node.names
+                      if NAMESPACE_NAMES.match(a.name) or (node.module or "").endswith("namespaces")]
+    return found
+
+
 def test_the_scan_sees_every_form_of_import():
     source = ("import zipfile\nfrom lxml import etree\nimport xml.sax.saxutils as sx\n"
               "def f():\n    from defusedxml import ElementTree\n"
@@ -53,8 +74,27 @@ def test_raw_xml_is_imported_only_inside_ooxml():
     assert not offenders, "Raw XML belongs in pipeline/ooxml/:\n" + "\n".join(offenders)
 
 
-def test_the_allow_list_names_only_files_that_still_need_it():
-    for rel in ALLOWED:
-        path = PACKAGE / rel
-        assert path.is_file() and raw_xml_imports(path.read_text(encoding="utf-8")), (
-            f"pipeline/{rel} no longer imports raw XML: take it off the allow-list")
+def test_the_namespace_scan_sees_uris_and_names_taken_from_ooxml():
+    source = ('from ..ooxml.namespaces import W as NS_W\nfrom ..ooxml.regions import W_P, add_bookmark\n'
+              'from ..ooxml import namespaces\n'
+              'NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"\nx = "plain text"\n')
+    assert [what for _, what in namespace_uses(source)] == [
+        "ooxml.namespaces.W", "ooxml.regions.W_P", "ooxml.namespaces", "schemas.openxmlformats.org/"]
+
+
+def test_element_names_are_spelt_only_inside_ooxml():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("ooxml/") or rel in NAMESPACE_ALLOWED:
+            continue
+        offenders += [f"pipeline/{rel}:{line} uses {what}" for line, what in namespace_uses(path.read_text("utf-8"))]
+    assert not offenders, "Element and namespace names belong in pipeline/ooxml/:\n" + "\n".join(offenders)
+
+
+def test_the_allow_lists_name_only_files_that_still_need_them():
+    for allowed, scan in ((ALLOWED, raw_xml_imports), (NAMESPACE_ALLOWED, namespace_uses)):
+        for rel in allowed:
+            path = PACKAGE / rel
+            assert path.is_file() and scan(path.read_text(encoding="utf-8")), (
+                f"pipeline/{rel} no longer breaks the rule: take it off the allow-list")
