@@ -14,18 +14,15 @@ register; nothing issued is ever overwritten.
 from __future__ import annotations
 
 import hashlib
-import os
 import io
+import os
 import re
 import secrets
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence
-from xml.sax.saxutils import escape
 
-from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import contract
@@ -34,8 +31,8 @@ from .contract import PROP_AGENCY, PROP_CASE, PROP_CYCLE, PROP_FINGERPRINT, PROP
     identity_properties
 from .models import Case, Cycle, FormIdentity, FormKind, FormProtection, IssuedForm
 from .ooxml import controls
-from .ooxml.package import PackageError, add_part, open_package, parse_xml, read_parts, serialize, sniff, write_parts
-from .ooxml.properties import CUSTOM_PART, custom_properties_xml, ensure_custom_part_declared, read_custom_properties
+from .ooxml.package import sniff
+from .ooxml.stamping import Plate, RenderedPackage, custom_properties_of
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .returns import check_rendered_form
@@ -198,6 +195,8 @@ def cycle_context(cycle: Cycle, kloes: Sequence[int]) -> dict:
 class _Sentinels:
     """Placeholders for per-form values: unguessable, unchanged by escaping or case filters."""
 
+    MARK = "\u27e6"  # every sentinel starts with it; a part without it has no per-form value
+
     def __init__(self) -> None:
         self.nonce = secrets.token_hex(4).upper()
         self.names: dict[str, str] = {}  # sentinel -> variable, e.g. 'case.ref'
@@ -230,7 +229,7 @@ def _per_form_context(kind: FormKind, sentinels: _Sentinels) -> dict:
 class FormBase:
     """A template rendered for one KLOE set, cut at the per-form values, ready to stamp out forms.
 
-    The parts that are the same in every form are zipped once (`static_zip`); a form is that zip
+    The parts that are the same in every form are zipped once (in `plate`); a form is that zip
     with its own document parts and custom properties appended, so each form costs one small
     compression rather than a whole package.
     """
@@ -238,23 +237,12 @@ class FormBase:
     kind: FormKind
     kloes: tuple[int, ...]
     template_fingerprint: str
-    static_zip: bytes
-    slotted: dict[str, list[str]]  # part -> [text, variable, text, variable, ..., text]
+    plate: Plate
     warnings: tuple[Problem, ...] = ()  # about the template; forms can still be made
 
     def build(self, values: dict[str, str], properties: dict[str, str]) -> bytes:
         """One form's bytes: per-form values (plain text) escaped into place, identity in custom properties."""
-        escaped = {name: escape(clean_text(v).replace("\n", " "), {'"': "&quot;", "'": "&apos;"})
-                   for name, v in values.items()}
-        out = io.BytesIO(self.static_zip)
-        out.seek(0, io.SEEK_END)
-        with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for part, pieces in self.slotted.items():
-                text = pieces[:]
-                text[1::2] = [escaped[name] for name in pieces[1::2]]
-                add_part(zf, part, "".join(text).encode("utf-8"))
-            add_part(zf, CUSTOM_PART, custom_properties_xml(properties))
-        return out.getvalue()
+        return self.plate.stamp({name: clean_text(v).replace("\n", " ") for name, v in values.items()}, properties)
 
 
 def _template_label(path: Path, ws_root: Optional[Path] = None) -> str:
@@ -285,31 +273,53 @@ def read_template(path: Path, label: str) -> bytes:
 def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[int], *, label: str,
                 template_fingerprint: str = "") -> FormBase:
     """Render the template once for this KLOE set and check the result; CaseAuditError names what is wrong."""
-    from docxtpl import DocxTemplate
-    from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-
     kloes = tuple(sorted(set(kloes)))
     sentinels = _Sentinels()
     context = {**cycle_context(cycle, kloes), **_per_form_context(kind, sentinels)}
     allowed = AUDIT_VARIABLES if kind is FormKind.AUDIT else SUMMARY_VARIABLES
-    env = Environment(autoescape=True, undefined=StrictUndefined)
-    report = ProblemReport()
-    fix_template = "Correct the template in Word, or remove it from the workspace's templates folder to use the shipped one."
+    rendered = RenderedPackage.read(_render(template, context, allowed, label))
+    outside_slots = (piece for text in rendered.xml_texts() for piece in sentinels.pattern.split(text)[::2])
+    if any(sentinels.loose.search(piece) for piece in outside_slots):
+        raise CaseAuditError.single(
+            "template.filtered-variable", f"The form template {label} changes a per-form value with a filter "
+            "(for example {{ case.ref|lower }}), which case-audit cannot fill in form by form.",
+            "Show per-form values as they are: {{ form_id }}, {{ agency.name }}, {{ case.ref }}, "
+            "{{ case.child_name }} ...", file=label)
+    if kind is FormKind.AUDIT:
+        controls.set_list_items(rendered.document, cycle.rating_scale.labels, tag_prefix=contract.RATING.tag_prefix)
+    controls.lock_controls(rendered.document)
+    controls.number_controls(rendered.document)
+    report = check_rendered_form(rendered.document, cycle, kind, kloes, sentinels.token, label=label)
+    report.raise_if_errors(f"The form template {label} cannot be used.")
+    rendered.set_forms_protection(cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
+    return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
+                    plate=rendered.cut(sentinels.pattern, sentinels.names, _Sentinels.MARK),
+                    warnings=tuple(report.warnings))
 
+
+_FIX_TEMPLATE = "Correct the template in Word, or remove it from the workspace's templates folder to use the shipped one."
+
+
+def _render(template: bytes, context: dict, allowed: dict[str, str], label: str) -> bytes:
+    """The docxtpl template filled in with `context` (autoescaped, strict); CaseAuditError says what is wrong."""
+    from docxtpl import DocxTemplate
+    from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+
+    env = Environment(autoescape=True, undefined=StrictUndefined)
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         unknown = sorted(tpl.get_undeclared_template_variables(env) - set(allowed) - set(env.globals))
     except TemplateSyntaxError as exc:
         raise CaseAuditError.single("template.syntax", f"The form template {label} has a mistake in a "
-                                    f"{{{{ }}}} or {{% %}} tag: {exc.message}.", fix_template, file=label) from None
+                                    f"{{{{ }}}} or {{% %}} tag: {exc.message}.", _FIX_TEMPLATE, file=label) from None
     except Exception as exc:  # python-docx cannot open it as a document
         raise CaseAuditError.single("template.unreadable", f"The form template {label} cannot be opened as a Word "
-                                    f"document ({type(exc).__name__}).", fix_template, file=label) from None
+                                    f"document ({type(exc).__name__}).", _FIX_TEMPLATE, file=label) from None
+    report = ProblemReport()
     for name in unknown:
         report.add("template.unknown-variable", f"The template uses {{{{ {name} }}}}, which case-audit does not fill in.",
                    "Use one of: " + ", ".join(sorted(allowed)) + ".", file=label, value=name)
     report.raise_if_errors(f"The form template {label} cannot be used.")
-
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         tpl.render(context, env, autoescape=True)
@@ -321,53 +331,13 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
                                     "Use one of: " + ", ".join(sorted(allowed)) + ".", file=label) from None
     except TemplateError as exc:
         raise CaseAuditError.single("template.syntax", f"The form template {label} has a mistake in a "
-                                    f"{{{{ }}}} or {{% %}} tag: {exc.message or exc}.", fix_template, file=label) from None
+                                    f"{{{{ }}}} or {{% %}} tag: {exc.message or exc}.", _FIX_TEMPLATE,
+                                    file=label) from None
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         raise CaseAuditError.single("template.render-failed", f"The form template {label} could not be filled in: "
                                     f"a {{{{ }}}} or {{% %}} tag does something case-audit cannot do ({exc}).",
-                                    fix_template, file=label) from None
-
-    parts = read_parts(buffer.getvalue())
-    order = list(parts)
-
-    for name, data in parts.items():
-        if name.endswith(".xml") and any(sentinels.loose.search(piece)
-                                         for piece in sentinels.pattern.split(data.decode("utf-8", "replace"))[::2]):
-            raise CaseAuditError.single(
-                "template.filtered-variable", f"The form template {label} changes a per-form value with a filter "
-                "(for example {{ case.ref|lower }}), which case-audit cannot fill in form by form.",
-                "Show per-form values as they are: {{ form_id }}, {{ agency.name }}, {{ case.ref }}, "
-                "{{ case.child_name }} ...", file=label)
-
-    document = parse_xml(parts[controls.DOCUMENT_PART], controls.DOCUMENT_PART)
-    if kind is FormKind.AUDIT:
-        controls.set_list_items(document, cycle.rating_scale.labels, tag_prefix=contract.RATING.tag_prefix)
-    controls.lock_controls(document)
-    controls.number_controls(document)
-    report.extend(check_rendered_form(document, cycle, kind, kloes, sentinels.token, label=label).problems)
-    report.raise_if_errors(f"The form template {label} cannot be used.")
-    warnings = tuple(report.warnings)
-    parts[controls.DOCUMENT_PART] = serialize(document)
-
-    if controls.SETTINGS_PART in parts:
-        settings = parse_xml(parts[controls.SETTINGS_PART], controls.SETTINGS_PART)
-        controls.set_forms_protection(settings, cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
-        parts[controls.SETTINGS_PART] = serialize(settings)
-
-    parts.pop(CUSTOM_PART, None)  # each form gets its own identity
-    ensure_custom_part_declared(parts)
-    static: dict[str, bytes] = {}
-    slotted: dict[str, list[str]] = {}
-    for name, data in parts.items():
-        if not name.endswith(".xml") or "\u27e6".encode() not in data:
-            static[name] = data
-            continue
-        text = data.decode("utf-8")
-        pieces = sentinels.pattern.split(text)
-        pieces[1::2] = [sentinels.names[token] for token in pieces[1::2]]
-        slotted[name] = pieces
-    return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
-                    static_zip=write_parts(static, order), slotted=slotted, warnings=warnings)
+                                    _FIX_TEMPLATE, file=label) from None
+    return buffer.getvalue()
 
 
 def template_fingerprint(data: bytes) -> str:
@@ -435,8 +405,8 @@ def _select(wanted: Sequence[str], valid: list[str], what: str, sheet: str) -> l
 
 def _read_identity(path: Path) -> dict[str, str]:
     try:
-        return read_custom_properties(open_package(path.read_bytes()))
-    except (PackageError, OSError, etree.XMLSyntaxError):
+        return custom_properties_of(path.read_bytes()) or {}
+    except OSError:
         return {}
 
 
@@ -446,10 +416,25 @@ def generate_forms(ws: Workspace, cycle: Cycle, *, per_kloe: bool = False, reiss
     """Write the forms not yet issued (all of them with `reissue`) and record each in the register."""
     agency_codes = _select(agencies, [a.code for a in cycle.agencies], "agency", "Agencies")
     case_refs = _select(cases, [c.ref for c in cycle.cases], "case", "Cases")
-    all_kloes = tuple(sorted(k.number for k in cycle.kloes))
+    _refuse_names_in_file_names(cycle, agency_codes, case_refs)
     report = ProblemReport()
-    cycle_id = cycle.settings.cycle_id
+    if cases and agencies:
+        for ref in case_refs:
+            if not set(cycle.case(ref).agencies) & set(agency_codes):
+                report.add("forms.not-involved", f"None of {', '.join(agency_codes)} is recorded as involved in case "
+                           f"{ref}, so there is no form to write for it.",
+                           "Check the case's agencies in the cycle workbook.", severity=Severity.WARNING, value=ref)
+    request = IssueRequest(agency_codes=agency_codes, case_refs=case_refs, per_kloe=per_kloe, reissue=reissue,
+                           case_filter=bool(cases))
+    with ws.lock():
+        store = Store.open(ws.store_path)
+        try:
+            return IssueRun(ws, store, cycle, request, report, progress).run()
+        finally:
+            store.close()
 
+
+def _refuse_names_in_file_names(cycle: Cycle, agency_codes: list[str], case_refs: list[str]) -> None:
     privacy = ProblemReport()
     for case in cycle.cases:
         involved = [code for code in case.agencies if code in agency_codes]
@@ -464,90 +449,143 @@ def generate_forms(ws: Workspace, cycle: Cycle, *, per_kloe: bool = False, reiss
                             "include the child's name.", location=f"case {case.ref}")
                 break
     privacy.raise_if_errors("Forms would be written under names that identify a child: nothing was written.")
-    if cases and agencies:
-        for ref in case_refs:
-            if not set(cycle.case(ref).agencies) & set(agency_codes):
-                report.add("forms.not-involved", f"None of {', '.join(agency_codes)} is recorded as involved in case "
-                           f"{ref}, so there is no form to write for it.",
-                           "Check the case's agencies in the cycle workbook.", severity=Severity.WARNING, value=ref)
-
-    with ws.lock():
-        store = Store.open(ws.store_path)
-        try:
-            return _run(ws, store, cycle, cycle_id, agency_codes, case_refs, all_kloes, per_kloe, reissue,
-                        bool(cases), report, progress)
-        finally:
-            store.close()
 
 
-def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes: list[str], case_refs: list[str],
-         all_kloes: tuple[int, ...], per_kloe: bool, reissue: bool, case_filter: bool, report: ProblemReport,
-         progress) -> GenerateResult:
-    issued = store.issued_forms()
-    _finish_interrupted_run(ws, issued, report)
-    known_ids = {f.identity.form_id for f in issued}
-    for code in agency_codes:
-        _reconcile_folder(ws, store, cycle, cycle_id, code, issued, known_ids, report)
-    _retire_adopted_twins(ws, store, issued, cycle_id, report)
+@dataclass(frozen=True)
+class IssueRequest:
+    """What the officer asked generate-forms for."""
 
-    current = [f for f in issued if f.superseded_by is None and f.identity.cycle_id == cycle_id]
-    for f in current:
-        if f.identity.agency in agency_codes and not (ws.root / f.path).is_file():
-            report.add("forms.file-missing", f"The register says {f.path} was issued, but the file is no longer there.",
-                       "If the agency still needs it, run generate-forms again with --reissue for that agency and case.",
-                       file=f.path, severity=Severity.WARNING)
+    agency_codes: list[str]
+    case_refs: list[str]
+    per_kloe: bool = False
+    reissue: bool = False
+    case_filter: bool = False  # --case given: no summary forms
 
-    result_skipped: list[SkippedForm] = []
-    superseded: list[SupersededForm] = []
-    jobs: list[_Job] = []
-    selected_cases = set(case_refs)
-    for code in agency_codes:
-        agency_cases = [c for c in cycle.cases_for(code) if c.ref in selected_cases]
-        for case in agency_cases:
+
+@dataclass
+class IssuePlan:
+    """What a run will do, decided from the cycle and the register alone (`decide_forms`)."""
+
+    jobs: list[_Job] = field(default_factory=list)
+    skipped: list[SkippedForm] = field(default_factory=list)  # already issued, not written again
+    stale: list[IssuedForm] = field(default_factory=list)  # issued under wording that has since changed
+
+
+def decide_forms(cycle: Cycle, current: list[IssuedForm], request: IssueRequest) -> IssuePlan:
+    """The forms to write, and those skipped as already issued: pure, from the cycle and the current register."""
+    plan = IssuePlan()
+    all_kloes = tuple(sorted(k.number for k in cycle.kloes))
+    selected = set(request.case_refs)
+    for code in request.agency_codes:
+        for case in (c for c in cycle.cases_for(code) if c.ref in selected):
             mine = [f for f in current if f.identity.kind is FormKind.AUDIT and f.identity.agency == code
                     and f.identity.case_ref == case.ref]
-            replaces, covered = _existing(mine, reissue, cycle, result_skipped, report)
+            replaces, covered = _existing(mine, request.reissue, cycle, plan)
             needed = tuple(k for k in all_kloes if k not in covered)
-            if not needed:
-                continue
-            if per_kloe:
-                for k in needed:
-                    jobs.append(_Job(code, FormKind.AUDIT, case, (k,), form_stem(code, FormKind.AUDIT, case.ref, k),
-                                     replaces if k == needed[0] else []))
-            else:
-                jobs.append(_Job(code, FormKind.AUDIT, case, needed, form_stem(code, FormKind.AUDIT, case.ref), replaces))
-        if not case_filter and cycle.cases_for(code):
+            if needed and request.per_kloe:
+                plan.jobs += [_Job(code, FormKind.AUDIT, case, (k,), form_stem(code, FormKind.AUDIT, case.ref, k),
+                                   replaces if k == needed[0] else []) for k in needed]
+            elif needed:
+                plan.jobs.append(_Job(code, FormKind.AUDIT, case, needed, form_stem(code, FormKind.AUDIT, case.ref),
+                                      replaces))
+        if not request.case_filter and cycle.cases_for(code):
             mine = [f for f in current if f.identity.kind is FormKind.SUMMARY and f.identity.agency == code]
-            replaces, covered = _existing(mine, reissue, cycle, result_skipped, report, summary=True)
-            if not mine or reissue:
-                jobs.append(_Job(code, FormKind.SUMMARY, None, (), form_stem(code, FormKind.SUMMARY), replaces))
+            replaces, _covered = _existing(mine, request.reissue, cycle, plan, summary=True)
+            if not mine or request.reissue:
+                plan.jobs.append(_Job(code, FormKind.SUMMARY, None, (), form_stem(code, FormKind.SUMMARY), replaces))
+    return plan
 
-    written: list[WrittenForm] = []
-    if jobs:
-        bases = _bases(ws, cycle, jobs)  # every template is rendered and checked before anything is written
+
+def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, plan: IssuePlan,
+              summary: bool = False) -> tuple[list[str], set[int]]:
+    """What is already issued for one agency and case: forms to supersede, or KLOEs already covered."""
+    if reissue:
+        return [f.identity.form_id for f in mine], set()
+    covered: set[int] = set()
+    for f in mine:
+        ident = f.identity
+        covered |= set(ident.kloes)
+        plan.skipped.append(SkippedForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref,
+                                        kloes=ident.kloes, path=f.path, form_id=ident.form_id,
+                                        reason="already issued"))
+        if not summary and ident.fingerprint != cycle.fingerprint(ident.kloes):
+            plan.stale.append(f)
+    return [], covered
+
+
+@dataclass
+class IssueRun:
+    """One generate-forms run under the workspace lock: the register as it stands, and what the run did.
+
+    `run` puts the folders and register in agreement (a killed run finished or undone), decides
+    the forms to write (`decide_forms`, pure), then applies the plan: templates rendered and
+    checked, forms made, staged, recorded in batches and only then published.
+    """
+
+    ws: Workspace
+    store: Store
+    cycle: Cycle
+    request: IssueRequest
+    report: ProblemReport
+    progress: Optional[Callable[[int, int], None]] = None
+    issued: list[IssuedForm] = field(default_factory=list)
+    known_ids: set[str] = field(default_factory=set)
+    written: list[WrittenForm] = field(default_factory=list)
+    skipped: list[SkippedForm] = field(default_factory=list)
+    superseded: list[SupersededForm] = field(default_factory=list)
+
+    @property
+    def cycle_id(self) -> str:
+        return self.cycle.settings.cycle_id
+
+    def run(self) -> GenerateResult:
+        self.issued = self.store.issued_forms()
+        _finish_interrupted_run(self.ws, self.issued, self.report)
+        self.known_ids = {f.identity.form_id for f in self.issued}
+        for code in self.request.agency_codes:
+            _reconcile_folder(self, code)
+        _retire_adopted_twins(self)
+        current = [f for f in self.issued if f.superseded_by is None and f.identity.cycle_id == self.cycle_id]
+        self._warn_missing_files(current)
+        plan = decide_forms(self.cycle, current, self.request)
+        self.skipped = plan.skipped
+        for f in plan.stale:
+            self.report.add("forms.form-wording-changed", file=f.path, value=f.identity.agency)
+        if plan.jobs:
+            # every template is rendered and checked before anything is written
+            bases = _bases(self.ws, self.cycle, plan.jobs)
+            self._add_template_warnings(bases)
+            _write(self, plan.jobs, bases)
+        elif self.progress:
+            self.progress(0, 0)
+        return GenerateResult(written=self.written, skipped=self.skipped, superseded=self.superseded,
+                              per_agency=self._counts(), problems=_summarise_changed_wording(self.report))
+
+    def _warn_missing_files(self, current: list[IssuedForm]) -> None:
+        for f in current:
+            if f.identity.agency in self.request.agency_codes and not (self.ws.root / f.path).is_file():
+                self.report.add("forms.file-missing", f"The register says {f.path} was issued, but the file is no "
+                                "longer there.", "If the agency still needs it, run generate-forms again with "
+                                "--reissue for that agency and case.", file=f.path, severity=Severity.WARNING)
+
+    def _add_template_warnings(self, bases: dict[tuple[FormKind, tuple[int, ...]], FormBase]) -> None:
         seen: set[tuple[str, str]] = set()
         for base in bases.values():
             for w in base.warnings:
                 if (w.code, w.message) not in seen:
                     seen.add((w.code, w.message))
-                    report.extend([w])
-        _write(ws, store, cycle, cycle_id, jobs, bases, issued, known_ids, written, superseded, progress, report)
-    elif progress:
-        progress(0, 0)
+                    self.report.extend([w])
 
-    after = {f.identity.form_id: f for f in store.issued_forms(current_only=True) if f.identity.cycle_id == cycle_id}
-    per_agency = []
-    for code in agency_codes:
-        agency = cycle.agency(code)
-        per_agency.append(AgencyCount(
-            agency=code, name=agency.name,
-            cases=len([c for c in cycle.cases_for(code) if c.ref in selected_cases]),
-            written=sum(1 for w in written if w.agency == code),
-            skipped=sum(1 for s in result_skipped if s.agency == code),
-            issued=sum(1 for f in after.values() if f.identity.agency == code),
-        ))
-    return GenerateResult(written=written, skipped=result_skipped, superseded=superseded, per_agency=per_agency,
-                          problems=_summarise_changed_wording(report))
+    def _counts(self) -> list[AgencyCount]:
+        after = {f.identity.form_id: f for f in self.store.issued_forms(current_only=True)
+                 if f.identity.cycle_id == self.cycle_id}.values()
+        selected = set(self.request.case_refs)
+        return [AgencyCount(agency=code, name=self.cycle.agency(code).name,
+                            cases=len([c for c in self.cycle.cases_for(code) if c.ref in selected]),
+                            written=sum(1 for w in self.written if w.agency == code),
+                            skipped=sum(1 for s in self.skipped if s.agency == code),
+                            issued=sum(1 for f in after if f.identity.agency == code))
+                for code in self.request.agency_codes]
 
 
 def _finish_interrupted_run(ws: Workspace, issued: list[IssuedForm], report: ProblemReport) -> None:
@@ -563,8 +601,7 @@ def _finish_interrupted_run(ws: Workspace, issued: list[IssuedForm], report: Pro
                    severity=Severity.WARNING)
 
 
-def _reconcile_folder(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, code: str,
-                      issued: list[IssuedForm], known_ids: set[str], report: ProblemReport) -> None:
+def _reconcile_folder(run: IssueRun, code: str) -> None:
     """Make one agency's folder agree with the register: one file per current form, nothing else of ours.
 
     A file the register does not know is either a superseded form a killed run did
@@ -572,6 +609,7 @@ def _reconcile_folder(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, 
     only if no current form covers its case and KLOEs, else moved out unissued), or
     something else (left alone, reported).
     """
+    ws, store, cycle, issued, known_ids, report = run.ws, run.store, run.cycle, run.issued, run.known_ids, run.report
     folder = ws.forms_dir / safe_name(code)
     if not folder.is_dir():
         return
@@ -585,7 +623,7 @@ def _reconcile_folder(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, 
         if ours is not None and ours.superseded_by is not None and not (ws.root / ours.path).exists():
             _move_aside(path, ws.root / ours.path, report)  # the move a killed reissue did not make
             continue
-        adopted = _adopt(path, rel, cycle, cycle_id, code, known_ids)
+        adopted = _adopt(path, rel, cycle, run.cycle_id, code, known_ids)
         rival = _current_rival(adopted, issued) if adopted is not None else None
         if adopted is not None and rival is None:
             with store.transaction() as conn:
@@ -624,14 +662,14 @@ def _current_rival(form: IssuedForm, issued: list[IssuedForm]) -> Optional[Issue
     return None
 
 
-def _retire_adopted_twins(ws: Workspace, store: Store, issued: list[IssuedForm], cycle_id: str,
-                          report: ProblemReport) -> None:
+def _retire_adopted_twins(run: IssueRun) -> None:
     """Undo what older versions did after a killed reissue: a form taken in ('recovered') beside a current one.
 
     The form that was in the register first stays current; the adopted twin is
     marked superseded by it and moved to the agency's superseded/ folder (a return
     of it is still accepted, with a warning, like any superseded form).
     """
+    ws, store, issued, cycle_id, report = run.ws, run.store, run.issued, run.cycle_id, run.report
     for i, form in enumerate(issued):
         if form.template_fingerprint != "recovered" or form.superseded_by or form.identity.cycle_id != cycle_id:
             continue
@@ -651,22 +689,6 @@ def _retire_adopted_twins(ws: Workspace, store: Store, issued: list[IssuedForm],
                    f"{ws.relative(target)}.", "If the agency was sent both, tell them to fill in "
                    f"{Path(rival.path).name}; a return of either is accepted.", file=form.path,
                    severity=Severity.WARNING)
-
-
-def _existing(mine: list[IssuedForm], reissue: bool, cycle: Cycle, skipped: list[SkippedForm],
-              report: ProblemReport, summary: bool = False) -> tuple[list[str], set[int]]:
-    """What is already issued for one agency and case: forms to supersede, or KLOEs already covered."""
-    if reissue:
-        return [f.identity.form_id for f in mine], set()
-    covered: set[int] = set()
-    for f in mine:
-        ident = f.identity
-        covered |= set(ident.kloes)
-        skipped.append(SkippedForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
-                                   path=f.path, form_id=ident.form_id, reason="already issued"))
-        if not summary and ident.fingerprint != cycle.fingerprint(ident.kloes):
-            report.add("forms.form-wording-changed", file=f.path, value=ident.agency)
-    return [], covered
 
 
 def _summarise_changed_wording(report: ProblemReport) -> ProblemReport:
@@ -742,73 +764,86 @@ def _values(job: _Job, form_id: str, cycle: Cycle) -> dict[str, str]:
     return values
 
 
-def _write(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, jobs: list[_Job],
-           bases: dict[tuple[FormKind, tuple[int, ...]], FormBase], issued: list[IssuedForm], known_ids: set[str],
-           written: list[WrittenForm], superseded: list[SupersededForm], progress, report: ProblemReport) -> None:
-    taken = {f.path.casefold() for f in issued}
-    by_id = {f.identity.form_id: f for f in issued}
-    batch: list[tuple[IssuedForm, list[str], Path]] = []
-
-    def flush() -> None:
-        if not batch:
-            return
-        moves: dict[str, tuple[Path, Path]] = {}
-        for form, replaces, _staged in batch:
-            for old in replaces:
-                source = ws.root / by_id[old].path
-                if source.is_file():
-                    moves[old] = (source, unique_path(source.parent / SUPERSEDED_FOLDER / source.name))
-        with store.transaction() as conn:  # the new forms exist only in staging until this commits
-            for form, replaces, _staged in batch:
-                store.record_issued_form(form, conn)
-                for old in replaces:
-                    store.mark_superseded(old, form.identity.form_id, conn)
-                    if old in moves:
-                        store.set_issued_path(old, ws.relative(moves[old][1]), conn)
-        for old, (source, target) in moves.items():
-            _move_aside(source, target, report)
-        for form, _replaces, staged in batch:  # a kill from here on is finished by _finish_interrupted_run
-            publish(staged, ws.root / form.path)
-        for form, replaces, _staged in batch:
-            ident = form.identity
-            written.append(WrittenForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref, kloes=ident.kloes,
-                                       path=form.path, form_id=ident.form_id, replaces=tuple(replaces)))
-            for old in replaces:
-                o = by_id[old]
-                where = ws.relative(moves[old][1]) if old in moves else o.path
-                superseded.append(SupersededForm(agency=o.identity.agency, kind=o.identity.kind,
-                                                 case_ref=o.identity.case_ref, form_id=old, path=where,
-                                                 superseded_by=ident.form_id))
-        batch.clear()
-
+def _write(run: IssueRun, jobs: list[_Job], bases: dict[tuple[FormKind, tuple[int, ...]], FormBase]) -> None:
+    """Make, stage and record every job's form, BATCH_SIZE per register transaction, then publish them."""
+    taken = {f.path.casefold() for f in run.issued}
+    batch: list[_Staged] = []
     total = len(jobs)
-    if progress:
-        progress(0, total)
+    if run.progress:
+        run.progress(0, total)
     try:
         for n, job in enumerate(jobs, start=1):
-            base = bases[(job.kind, job.kloes)]
-            form_id = secrets.token_hex(8).upper()
-            while form_id in known_ids:
-                form_id = secrets.token_hex(8).upper()
-            known_ids.add(form_id)
-            kloes = job.kloes if job.kind is FormKind.AUDIT else ()
-            identity = FormIdentity(form_id=form_id, cycle_id=cycle_id, agency=job.agency, kind=job.kind,
-                                    case_ref=job.case.ref if job.case else None, kloes=kloes,
-                                    fingerprint=cycle.fingerprint(kloes))
-            data = base.build(_values(job, form_id, cycle), identity_properties(identity))
-            path, rel = _free_path(ws, safe_name(job.agency), job.stem, taken)
-            staged = stage_bytes(ws, path, data)  # never in the agency's folder before the register has it
-            taken.add(rel.casefold())
-            batch.append((IssuedForm(identity=identity, path=rel, file_sha256=hashlib.sha256(data).hexdigest(),
-                                     template_fingerprint=base.template_fingerprint,
-                                     issued_at=datetime.now(timezone.utc).replace(microsecond=0)), job.replaces,
-                          staged))
+            batch.append(_stage(run, job, bases[(job.kind, job.kloes)], taken))
             if len(batch) >= BATCH_SIZE:
-                flush()
-            if progress:
-                progress(n, total)
+                _flush(run, batch)
+            if run.progress:
+                run.progress(n, total)
     finally:
-        flush()  # whatever was written is recorded, even when a later file fails
+        _flush(run, batch)  # whatever was written is recorded, even when a later file fails
+
+
+@dataclass
+class _Staged:
+    """A form made and written under staging, not yet recorded or in the agency's folder."""
+
+    form: IssuedForm
+    replaces: list[str]
+    path: Path
+
+
+def _stage(run: IssueRun, job: _Job, base: FormBase, taken: set[str]) -> _Staged:
+    form_id = secrets.token_hex(8).upper()
+    while form_id in run.known_ids:
+        form_id = secrets.token_hex(8).upper()
+    run.known_ids.add(form_id)
+    kloes = job.kloes if job.kind is FormKind.AUDIT else ()
+    identity = FormIdentity(form_id=form_id, cycle_id=run.cycle_id, agency=job.agency, kind=job.kind,
+                            case_ref=job.case.ref if job.case else None, kloes=kloes,
+                            fingerprint=run.cycle.fingerprint(kloes))
+    data = base.build(_values(job, form_id, run.cycle), identity_properties(identity))
+    path, rel = _free_path(run.ws, safe_name(job.agency), job.stem, taken)
+    staged = stage_bytes(run.ws, path, data)  # never in the agency's folder before the register has it
+    taken.add(rel.casefold())
+    form = IssuedForm(identity=identity, path=rel, file_sha256=hashlib.sha256(data).hexdigest(),
+                      template_fingerprint=base.template_fingerprint,
+                      issued_at=datetime.now(timezone.utc).replace(microsecond=0))
+    return _Staged(form, job.replaces, staged)
+
+
+def _flush(run: IssueRun, batch: list[_Staged]) -> None:
+    """Record a batch in one transaction, move the forms it replaces aside, publish it; then empty it."""
+    if not batch:
+        return
+    ws, by_id = run.ws, {f.identity.form_id: f for f in run.issued}
+    moves: dict[str, tuple[Path, Path]] = {}
+    for staged in batch:
+        for old in staged.replaces:
+            source = ws.root / by_id[old].path
+            if source.is_file():
+                moves[old] = (source, unique_path(source.parent / SUPERSEDED_FOLDER / source.name))
+    with run.store.transaction() as conn:  # the new forms exist only in staging until this commits
+        for staged in batch:
+            run.store.record_issued_form(staged.form, conn)
+            for old in staged.replaces:
+                run.store.mark_superseded(old, staged.form.identity.form_id, conn)
+                if old in moves:
+                    run.store.set_issued_path(old, ws.relative(moves[old][1]), conn)
+    for source, target in moves.values():
+        _move_aside(source, target, run.report)
+    for staged in batch:  # a kill from here on is finished by _finish_interrupted_run
+        publish(staged.path, ws.root / staged.form.path)
+    for staged in batch:
+        ident = staged.form.identity
+        run.written.append(WrittenForm(agency=ident.agency, kind=ident.kind, case_ref=ident.case_ref,
+                                       kloes=ident.kloes, path=staged.form.path, form_id=ident.form_id,
+                                       replaces=tuple(staged.replaces)))
+        for old in staged.replaces:
+            o = by_id[old]
+            where = ws.relative(moves[old][1]) if old in moves else o.path
+            run.superseded.append(SupersededForm(agency=o.identity.agency, kind=o.identity.kind,
+                                                 case_ref=o.identity.case_ref, form_id=old, path=where,
+                                                 superseded_by=ident.form_id))
+    batch.clear()
 
 
 SUPERSEDED_FOLDER = "superseded"

@@ -72,7 +72,8 @@ from .models import (
     Standard,
     normalise_label,
 )
-from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, declares_doctype, open_package, parse_xml, sniff
+from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, open_package, sniff
+from .ooxml.preflight import inspect_package, legacy_office_kind, workbook_sheets
 from .problems import CaseAuditError, ProblemReport, Severity
 from .workspace import open_elsewhere
 
@@ -311,10 +312,6 @@ def split_lines(value: Any) -> tuple[str, ...]:
 
 # --- the file before openpyxl sees it ---------------------------------------
 
-NS_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-STRICT_PREFIX = "http://purl.oclc.org/ooxml/"
-OFFICE_DOCUMENT_REL = "/officeDocument"
 SPREADSHEET_MAIN_TYPES = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
@@ -366,25 +363,17 @@ def _read_file(path: Path, report: ProblemReport) -> Optional[bytes]:
     return data
 
 
-def _ole2_is_encrypted(data: bytes) -> bool:
-    """A password-protected .xlsx is an OLE2 file holding an 'EncryptedPackage' stream."""
-    return "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data
-
-
-def _ole2_is_legacy_excel(data: bytes) -> bool:
-    return "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data
-
-
 def _preflight(path: Path, data: bytes, report: ProblemReport) -> Optional[list[str]]:
     """Refuse anything that is not a safe, plain .xlsx; return its sheet names if it is one."""
     kind = sniff(data)
     if kind == "ole2":
-        if _ole2_is_encrypted(data):
+        legacy = legacy_office_kind(data)
+        if legacy == "encrypted-package":
             _problem(report, "workbook.encrypted",
                      "This file is protected with a password to open, so case-audit cannot read it.",
                      "Open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
                      "Password, clear the box), save, and run the command again.", path)
-        elif _ole2_is_legacy_excel(data):
+        elif legacy == "excel":
             _problem(report, "workbook.not-xlsx",
                      "This file is in the old Excel 97-2003 format (.xls), not an Excel Workbook (.xlsx).",
                      SAVE_AS_XLSX, path)
@@ -429,72 +418,44 @@ def _package_problem(path: Path, exc: PackageError, report: ProblemReport) -> No
 
 
 def _inspect_package(path: Path, package: Package, report: ProblemReport) -> Optional[list[str]]:
-    # Every XML part first: a DOCTYPE anywhere refuses the whole file.
-    for name in sorted(package.names):
-        if name.endswith("/"):
-            continue
-        lowered = name.lower()
-        if lowered.endswith((".xml", ".rels", ".vml")) or lowered == "[content_types].xml":
-            body = package.read(name)
-            if declares_doctype(body):
-                raise PackageError("package.doctype", f"The part {name} declares a DOCTYPE.")
-            parse_xml(body, name)
-    content_types = package.xml("[Content_Types].xml")
-    rels = package.xml("_rels/.rels")
-    if content_types is None or rels is None:
+    """The package's facts as the officer's problems; its sheet names when it is a plain .xlsx."""
+    facts = inspect_package(package)  # a DOCTYPE anywhere refuses the whole file
+    if not facts.office_lists:
         _problem(report, "workbook.corrupt",
                  "This file is a zip file but not an Office document (it has no Office content list).",
                  "Use the cycle workbook made by 'case-audit init', saved from Excel as .xlsx.", path)
         return None
-    types = {}
-    defaults = {}
-    for el in content_types:
-        if el.tag == NS_CT + "Override":
-            types[(el.get("PartName") or "").lstrip("/")] = el.get("ContentType") or ""
-        elif el.tag == NS_CT + "Default":
-            defaults[(el.get("Extension") or "").lower()] = el.get("ContentType") or ""
-    rel_types = [(el.get("Type") or "", (el.get("Target") or "").lstrip("/")) for el in rels if el.tag == NS_REL + "Relationship"]
-    if any(t.startswith(STRICT_PREFIX) for t, _ in rel_types):
-        _problem(report, "workbook.strict",
-                 "This file is saved as 'Strict Open XML Spreadsheet', which case-audit cannot read.",
-                 "Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), not Strict Open XML "
-                 "Spreadsheet, then run the command again.", path)
+    if facts.strict_relationships:
+        _problem(report, "workbook.strict", _STRICT_MESSAGE, _STRICT_FIX, path)
         return None
-    all_types = " ".join(list(types.values()) + list(defaults.values())).lower()
-    if ("macroenabled" in all_types or "vbaproject" in all_types
-            or any(n.lower().startswith("xl/macrosheets/") or n.lower().endswith("vbaproject.bin") for n in package.names)):
+    if facts.macros:
         _problem(report, "workbook.macro-enabled",
                  "This file contains macros; case-audit only reads plain workbooks.", SAVE_AS_XLSX, path)
         return None
-    main = next((target for t, target in rel_types if t.endswith(OFFICE_DOCUMENT_REL)), None)
-    main_type = types.get(main or "") or defaults.get((main or "").rsplit(".", 1)[-1].lower(), "")
-    if main is None or main_type not in SPREADSHEET_MAIN_TYPES:
+    if facts.main_part is None or facts.main_type not in SPREADSHEET_MAIN_TYPES:
         # The content type names the kind of document; the officer needs the plain name, not the type.
-        if "wordprocessingml" in main_type:
+        if "wordprocessingml" in facts.main_type:
             message = "This file is a Word document, not an Excel workbook (.xlsx)."
-        elif "presentationml" in main_type:
+        elif "presentationml" in facts.main_type:
             message = "This file is a PowerPoint presentation, not an Excel workbook (.xlsx)."
         else:
             message = "This file is an Office document but not an Excel workbook (.xlsx)."
         _problem(report, "workbook.not-xlsx", message,
                  "Use the cycle workbook made by 'case-audit init' (cycle.xlsx), saved from Excel as .xlsx.", path)
         return None
-    if not package.has(main):
-        _problem(report, "workbook.corrupt", f"This file is damaged: its workbook part ({main}) is missing.",
+    if not facts.main_present:
+        _problem(report, "workbook.corrupt", f"This file is damaged: its workbook part ({facts.main_part}) is missing.",
                  "Open it in Excel and save it again, or go back to your last good copy.", path)
         return None
-    root = package.xml(main)
-    if root is not None and root.tag.startswith("{" + STRICT_PREFIX):
-        _problem(report, "workbook.strict",
-                 "This file is saved as 'Strict Open XML Spreadsheet', which case-audit cannot read.",
-                 "Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), not Strict Open XML "
-                 "Spreadsheet, then run the command again.", path)
-        return None
-    names = []
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag.endswith("}sheet") and el.get("name") is not None:
-            names.append(el.get("name"))
+    names = workbook_sheets(package, facts)
+    if names is None:
+        _problem(report, "workbook.strict", _STRICT_MESSAGE, _STRICT_FIX, path)
     return names
+
+
+_STRICT_MESSAGE = "This file is saved as 'Strict Open XML Spreadsheet', which case-audit cannot read."
+_STRICT_FIX = ("Open it in Excel and use File > Save As > Excel Workbook (*.xlsx), not Strict Open XML "
+               "Spreadsheet, then run the command again.")
 
 
 @dataclass

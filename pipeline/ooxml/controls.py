@@ -37,17 +37,6 @@ MAX_TAG_LENGTH = 64  # Word refuses longer tags
 # The order the schema (CT_SdtPr) puts w:sdtPr children in; the type element comes last.
 _SDTPR_ORDER = ["rPr", "alias", "tag", "id", "lock", "placeholder", "temporary", "showingPlcHdr",
                 "dataBinding", "label", "tabIndex", "docPartObj"]
-# Elements whose schema order in w:settings comes before w:documentProtection.
-_SETTINGS_BEFORE_PROTECTION = [
-    "writeProtection", "view", "zoom", "removePersonalInformation", "removeDateAndTime",
-    "doNotDisplayPageBoundaries", "displayBackgroundShape", "printPostScriptOverText",
-    "printFractionalCharacterWidth", "printFormsData", "embedTrueTypeFonts", "embedSystemFonts",
-    "saveSubsetFonts", "saveFormsData", "mirrorMargins", "alignBordersAndEdges",
-    "bordersDoNotSurroundHeader", "bordersDoNotSurroundFooter", "gutterAtTop", "hideSpellingErrors",
-    "hideGrammaticalErrors", "activeWritingStyle", "proofState", "formsDesign", "attachedTemplate",
-    "linkStyles", "stylePaneFormatFilter", "stylePaneSortMethod", "documentType", "mailMerge",
-    "revisionView", "trackRevisions", "doNotTrackMoves", "doNotTrackFormatting",
-]
 
 
 # --- building (as XML text, for templates) ---------------------------------
@@ -179,23 +168,6 @@ def set_list_items(root: etree._Element, items: Iterable[str], *, tag_prefix: st
             item.set(W + "value", label)
         count += 1
     return count
-
-
-def set_forms_protection(settings: etree._Element, enabled: bool) -> None:
-    """Word's 'Filling in forms' restriction without a password (guidance, not security), or none."""
-    for old in settings.findall(W + "documentProtection"):
-        settings.remove(old)
-    if not enabled:
-        return
-    el = etree.Element(W + "documentProtection")
-    el.set(W + "edit", "forms")
-    el.set(W + "enforcement", "1")
-    index = 0
-    for i, child in enumerate(settings):
-        q = etree.QName(child)
-        if q.namespace == NS_W and q.localname in _SETTINGS_BEFORE_PROTECTION:
-            index = i + 1
-    settings.insert(index, el)
 
 
 # --- filling (as Word does when someone types or picks) ---------------------------

@@ -67,6 +67,8 @@ def declares_doctype(data: bytes) -> bool:
 # Said to agencies and officers alike: plain words, no parser or zip library messages.
 _TAMPERED = "The file holds markup that Word and Excel never write, so it may have been tampered with; it was not opened."
 
+Element = etree._Element  # an XML element, for the type hints of modules that pass one along unopened
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
     huge_tree=False, remove_blank_text=False,

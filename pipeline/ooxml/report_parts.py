@@ -17,34 +17,13 @@ from lxml import etree
 
 from .package import parse_xml
 from .reading import text_of
-from .regions import W_P, W_PPR, W_TBL, outline_styles, paragraph_style, w
+from .regions import W_P, W_PPR, W_TBL, add_bookmark, outline_styles, paragraph_style, w
 
 from .namespaces import A, PIC, R, WP
+from .settings import set_update_fields_on_open  # noqa: F401 - its home is settings.py, where the order is
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 TOC_INSTRUCTION = ' TOC \\o "1-3" \\h \\z \\u '
-
-# settings.xml children that must come after w:updateFields (schema order)
-_AFTER_UPDATE_FIELDS = {
-    w(n) for n in ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "attachedSchema",
-                   "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures",
-                   "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary",
-                   "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")
-} | {"{http://schemas.openxmlformats.org/officeDocument/2006/math}mathPr"}
-
-
-def set_update_fields_on_open(settings: etree._Element) -> None:
-    """Ask Word to refresh every field (the table of contents) when the document opens."""
-    existing = settings.find(w("updateFields"))
-    if existing is None:
-        existing = etree.Element(w("updateFields"))
-        for i, child in enumerate(settings):
-            if child.tag in _AFTER_UPDATE_FIELDS:
-                settings.insert(i, existing)
-                break
-        else:
-            settings.append(existing)
-    existing.set(w("val"), "true")
 
 
 def set_document_language(styles: etree._Element, lang: str) -> None:
@@ -221,6 +200,47 @@ class TextSpot:
 
 _STORY_PARTS = re.compile(r"^word/(document|header\d*|footer\d*|comments|footnotes|endnotes)\.xml$")
 _ALT_ATTRS = ("descr", "title", "name")
+
+def document_language(styles: etree._Element) -> Optional[str]:
+    """The language of all text (w:lang in the style defaults), or None when the styles set none."""
+    found = styles.find(f".//{w('rPrDefault')}/{w('rPr')}/{w('lang')}")
+    return (found.get(w("val")) or None) if found is not None else None
+
+
+def contents_styles(styles: etree._Element) -> tuple[dict[str, int], dict[int, str]]:
+    """Heading style id -> level (outline headings named Heading 1-3), and level -> style id of TOC 1-3."""
+    heading_ids = outline_styles(styles)
+    level_of: dict[str, int] = {}
+    toc_style: dict[int, str] = {}
+    for style in styles.iter(w("style")):
+        sid = style.get(w("styleId"), "")
+        name_el = style.find(w("name"))
+        name = (name_el.get(w("val"), "") if name_el is not None else "").casefold()
+        m = re.fullmatch(r"heading ([1-3])", name)
+        if m and sid in heading_ids:
+            level_of[sid] = int(m.group(1))
+        m = re.fullmatch(r"toc ([1-3])", name)
+        if m:
+            toc_style[int(m.group(1))] = sid
+    return level_of, toc_style
+
+
+def build_contents(body: etree._Element, styles: etree._Element) -> bool:
+    """The contents list filled with a linked line per heading (levels 1-3), each heading bookmarked."""
+    level_of, toc_style = contents_styles(styles)
+    entries = []
+    for n, p in enumerate(body.iter(W_P), start=1):
+        level = level_of.get(paragraph_style(p))
+        if not level:
+            continue
+        text = text_of(p).strip()
+        if not text:
+            continue
+        anchor = f"_TocCa{n:05d}"
+        add_bookmark(p, anchor)
+        entries.append(TocEntry(level, text, anchor))
+    return fill_toc(body, entries, lambda level: toc_style.get(level))
+
 
 
 def iter_texts(parts: dict[str, bytes]) -> Iterator[TextSpot]:

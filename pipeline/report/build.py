@@ -29,15 +29,13 @@ from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxEr
 
 from ..findings import Findings, compute_findings
 from ..models import AuditReturn, Cycle, IssuedForm, SummaryReturn
-from ..ooxml.namespaces import W as NS_W
 from ..ooxml.package import PackageError, open_package, read_parts, write_parts
 from ..ooxml.properties import read_custom_properties, set_custom_properties
-from ..ooxml.regions import add_bookmark, outline_styles, paragraph_style, renumber_bookmarks
-from ..ooxml.reading import text_of
+from ..ooxml.regions import renumber_bookmarks
 from ..ooxml.report_parts import (
-    TocEntry,
+    build_contents,
+    document_language,
     ensure_cells_have_paragraphs,
-    fill_toc,
     repeat_header_rows,
     set_document_language,
     set_picture_alt_text,
@@ -63,7 +61,6 @@ from .narrative import (
 )
 from .privacy import refuse_if_named, refuse_if_quoted
 
-W = f"{{{NS_W}}}"
 TEMPLATE_NAME = "overview-report.docx"
 REPORT_STEM = "overview-report"
 LANGUAGE = "en-GB"
@@ -295,7 +292,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
     related = doc.part.related_parts
     set_picture_alt_text(body, lambda rid: alt.get(hashlib.sha256(related[rid].blob).hexdigest())
                          if rid in related else None)
-    _table_of_contents(doc)
+    build_contents(doc.element.body, doc.styles.element)
     renumber_bookmarks(body)
     if previous is not None:
         for section in edited_outside_narrative(previous):
@@ -385,45 +382,8 @@ def _near(exc: Exception) -> Optional[str]:
 
 
 def _language(doc) -> str:
-    styles = doc.styles.element
-    found = styles.find(f".//{W}rPrDefault/"
-                        f"{W}rPr/"
-                        f"{W}lang")
-    lang = found.get(f"{W}val") if found is not None else None
+    lang = document_language(doc.styles.element)
     if not lang:
         lang = LANGUAGE
-        set_document_language(styles, lang)
+        set_document_language(doc.styles.element, lang)
     return lang
-
-
-def _table_of_contents(doc) -> None:
-    styles = doc.styles.element
-    heading_ids = outline_styles(styles)
-    level_of: dict[str, int] = {}
-    toc_style: dict[int, str] = {}
-    for style in styles.iter(f"{W}style"):
-        sid = style.get(f"{W}styleId", "")
-        name_el = style.find(f"{W}name")
-        name = (name_el.get(f"{W}val", "")
-                if name_el is not None else "").casefold()
-        m = re.fullmatch(r"heading ([1-3])", name)
-        if m and sid in heading_ids:
-            level_of[sid] = int(m.group(1))
-        m = re.fullmatch(r"toc ([1-3])", name)
-        if m:
-            toc_style[int(m.group(1))] = sid
-    entries = []
-    body = doc.element.body
-    for n, p in enumerate(body.iter(f"{W}p"), start=1):
-        level = level_of.get(paragraph_style(p))
-        if not level:
-            continue
-        text = text_of(p).strip()
-        if not text:
-            continue
-        anchor = f"_TocCa{n:05d}"
-        add_bookmark(p, anchor)
-        entries.append(TocEntry(level, text, anchor))
-    fill_toc(body, entries, lambda level: toc_style.get(level))
-
-

@@ -47,16 +47,26 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 from docx import Document
-from lxml import etree
 
 from ..findings import Figure
-from ..ooxml.package import PackageError, open_package, sniff
+from ..ooxml.narrative_parts import (
+    block_below,
+    blocks_between,
+    blocks_under_headings,
+    comment_authors,
+    comment_ids_in,
+    first_text_run,
+    follows_written_block,
+    heading_1_style_ids,
+    heading_above,
+    marker_paragraphs,
+    remove_paragraphs,
+    replace_blocks,
+    text_before,
+)
+from ..ooxml.package import Element, PackageError, open_package, sniff
 from ..ooxml.properties import read_custom_properties
 from ..ooxml.regions import (
-    W,
-    W_P,
-    W_SECTPR,
-    W_TBL,
     BlockImporter,
     MarkedRange,
     add_bookmark,
@@ -67,7 +77,6 @@ from ..ooxml.regions import (
     paragraph_style,
     remove_bookmarks,
 )
-from ..ooxml.reading import text_of
 from ..problems import CaseAuditError, ProblemReport, Severity
 from ..wording import FIGURES_OF_AN_EARLIER_VERSION, reread_comment
 
@@ -223,11 +232,9 @@ class PreviousReport:
     comment_authors: dict[str, str] = field(default_factory=dict)  # comment id -> author
     generated: dict[str, str] = field(default_factory=dict)  # section heading -> hash of its built text
 
-    def comments_in(self, blocks: list[etree._Element]) -> list[str]:
+    def comments_in(self, blocks: list[Element]) -> list[str]:
         """Authors of the comments anchored in these blocks."""
-        ids = {el.get(f"{{{W}}}id") for b in blocks for el in b.iter(f"{{{W}}}commentRangeStart",
-                                                                   f"{{{W}}}commentReference")}
-        return [self.comment_authors.get(i, "") for i in ids if i is not None]
+        return [self.comment_authors.get(i, "") for i in comment_ids_in(blocks)]
 
     def find(self, region_id: str) -> Optional[MarkedRange]:
         key = bookmark_key(region_id)
@@ -240,7 +247,7 @@ class PreviousReport:
             return None
         return find_range_under_heading(body, record.heading, self._is_heading, _is_marker)
 
-    def _is_heading(self, p: etree._Element) -> bool:
+    def _is_heading(self, p: Element) -> bool:
         return paragraph_style(p) in self.headings
 
 
@@ -300,10 +307,7 @@ def read_previous(path: Path) -> PreviousReport:
         record = RegionRecord.from_value(unchunked(props, PROP_PREFIX + region_id) or "")
         if record is not None:
             records[region_id] = record
-    authors = {}
-    if pkg.has("word/comments.xml"):
-        for c in pkg.xml("word/comments.xml").iter(f"{{{W}}}comment"):
-            authors[c.get(f"{{{W}}}id")] = c.get(f"{{{W}}}author", "")
+    authors = comment_authors(pkg)
     generated = {}
     raw = unchunked(props, PROP_GENERATED)
     if raw:
@@ -339,21 +343,21 @@ class NarrativeOutcome:
 @dataclass
 class _Region:
     region_id: str
-    begin: etree._Element
-    end: etree._Element
-    blocks: list[etree._Element]
+    begin: Element
+    end: Element
+    blocks: list[Element]
 
 
-def _find_regions(body: etree._Element, template_name: str) -> list[_Region]:
+_MARK = "[[case-audit narrative"
+
+
+def _find_regions(body: Element, template_name: str) -> list[_Region]:
     problems = ProblemReport()
     found: list[_Region] = []
-    open_region: Optional[tuple[str, etree._Element]] = None
-    for p in body.iter(W_P):
-        text = text_of(p).strip()
-        if "[[case-audit narrative" not in text:
-            continue
-        where = f"near '{_preceding_text(p)}'"
-        if p.getparent() is not body:
+    open_region: Optional[tuple[str, Element]] = None
+    for p, text, in_body in marker_paragraphs(body, _MARK):
+        where = f"near '{text_before(p, '[[case-audit')}'"
+        if not in_body:
             problems.add("report.template-region", "A narrative marker sits inside a table or box; it must be a "
                          "paragraph of its own in the body of the document.",
                          "Move the narrative_begin/narrative_end tag out of the table in the template.",
@@ -372,7 +376,7 @@ def _find_regions(body: etree._Element, template_name: str) -> list[_Region]:
                              "Remove it, or add the matching narrative_begin(\"name\").",
                              file=template_name, location=where)
                 continue
-            found.append(_Region(open_region[0], open_region[1], p, _siblings_between(open_region[1], p)))
+            found.append(_Region(open_region[0], open_region[1], p, blocks_between(open_region[1], p)))
             open_region = None
         else:
             problems.add("report.template-region", "A narrative marker shares its paragraph with other text.",
@@ -387,8 +391,7 @@ def _find_regions(body: etree._Element, template_name: str) -> list[_Region]:
             problems.add("report.template-region", f"The narrative region '{region.region_id}' appears twice.",
                          "Give every narrative_begin(...) its own name.", file=template_name)
         seen.add(region.region_id)
-        before = region.begin.getprevious()
-        if before is None or before.tag not in (W_P, W_TBL) or _is_sentinel(before):
+        if not follows_written_block(region.begin, _MARK):
             problems.add("report.template-region",
                          f"The narrative region '{region.region_id}' must follow a heading (or another paragraph "
                          "or table that the build writes), so that rebuilds can find it.",
@@ -396,30 +399,6 @@ def _find_regions(body: etree._Element, template_name: str) -> list[_Region]:
                          file=template_name)
     problems.raise_if_errors(f"The report template {template_name} has misplaced narrative markers.")
     return found
-
-
-def _siblings_between(begin: etree._Element, end: etree._Element) -> list[etree._Element]:
-    out = []
-    el = begin.getnext()
-    while el is not None and el is not end:
-        if el.tag != W_SECTPR:
-            out.append(el)
-        el = el.getnext()
-    return out
-
-
-def _is_sentinel(el: etree._Element) -> bool:
-    return el.tag == W_P and "[[case-audit narrative" in text_of(el)
-
-
-def _preceding_text(p: etree._Element) -> str:
-    el = p.getprevious()
-    while el is not None:
-        text = text_of(el).strip()
-        if text and "[[case-audit" not in text:
-            return text[:50]
-        el = el.getprevious()
-    return "the start of the document"
 
 
 @dataclass
@@ -479,11 +458,8 @@ def apply_narrative(doc, previous: Optional[PreviousReport], figures: NarrativeF
     importer = BlockImporter(previous.doc, doc) if previous is not None else None
     for region in _find_regions(body, template_name):
         rid = region.region_id
-        before, after = region.begin.getprevious(), region.end.getnext()
-        if after is None or after.tag == W_SECTPR:
-            after = etree.Element(W_P)
-            region.end.addnext(after)
-        heading = text_of(before).strip() if before.tag == W_P else ""
+        before, heading = heading_above(region.begin)
+        after = block_below(region.end)
         old = previous.records.get(rid) if previous is not None else None
         found = previous.find(rid) if old is not None else None
         decision = decide_region(
@@ -492,15 +468,14 @@ def apply_narrative(doc, previous: Optional[PreviousReport], figures: NarrativeF
             previous.comments_in(found.blocks) if found is not None else [], figures.describe)
         _note(outcome.problems, decision, rid, heading, old, previous)
         if decision.carry:
-            new_blocks = _replace_blocks(body, region, importer.copy(found.blocks))
+            new_blocks = _replace_blocks(region, importer.copy(found.blocks))
             outcome.carried.append(rid)
             if decision.stale is not None:
                 outcome.stale.append(decision.stale)
                 decision.record.flagged = _ask_to_reread(doc, new_blocks or [before], decision.stale)
         else:
             outcome.regenerated.append(rid)
-        body.remove(region.begin)
-        body.remove(region.end)
+        remove_paragraphs(region.begin, region.end)
         add_bookmark(before, START_PREFIX + bookmark_key(rid), last=True)
         add_bookmark(after, END_PREFIX + bookmark_key(rid))
         outcome.records[rid] = decision.record
@@ -509,15 +484,11 @@ def apply_narrative(doc, previous: Optional[PreviousReport], figures: NarrativeF
     return outcome
 
 
-def _replace_blocks(body: etree._Element, region: _Region, new_blocks: list[etree._Element]) -> list[etree._Element]:
+def _replace_blocks(region: _Region, new_blocks: list[Element]) -> list[Element]:
     """Put the carried blocks where the draft was (our region bookmarks in them dropped)."""
-    for block in region.blocks:
-        body.remove(block)
-    anchor = region.begin
     for block in new_blocks:
         remove_bookmarks(block, lambda name: not _is_marker(name))
-        anchor.addnext(block)
-        anchor = block
+    replace_blocks(region.begin, region.blocks, new_blocks)
     return new_blocks
 
 
@@ -560,61 +531,33 @@ def _note_left_behind(outcome: NarrativeOutcome, previous: PreviousReport, impor
                 file=previous.path.name, location=old.heading or rid, severity=Severity.WARNING)
 
 
-def _ask_to_reread(doc, blocks: list[etree._Element], stale: StaleRegion) -> bool:
+def _ask_to_reread(doc, blocks: list[Element], stale: StaleRegion) -> bool:
     """A Word comment on the kept passage: what changed, and 'delete this comment once re-read'."""
     from docx.text.paragraph import Paragraph
     from docx.text.run import Run
 
-    for block in blocks:
-        for p in block.iter(W_P):
-            for r in p.iter(f"{{{W}}}r"):
-                if any((t.text or "").strip() for t in r.iter(f"{{{W}}}t")):
-                    run = Run(r, Paragraph(p, doc._body))
-                    doc.add_comment(run, text=reread_comment(stale.changes), author=COMMENT_AUTHOR, initials="CA")
-                    return True
-    return False
+    found = first_text_run(blocks)
+    if found is None:
+        return False
+    p, r = found
+    doc.add_comment(Run(r, Paragraph(p, doc._body)), text=reread_comment(stale.changes), author=COMMENT_AUTHOR,
+                    initials="CA")
+    return True
 
 
-def _is_toc_block(el: etree._Element) -> bool:
-    if el.tag == f"{{{W}}}sdt":
-        gallery = el.find(f".//{{{W}}}docPartGallery")
-        if gallery is not None and "contents" in (gallery.get(f"{{{W}}}val") or "").casefold():
-            return True
-    for i in el.iter(f"{{{W}}}instrText"):
-        if (i.text or "").strip().upper().startswith("TOC"):
-            return True
-    for link in el.iter(f"{{{W}}}hyperlink"):
-        if (link.get(f"{{{W}}}anchor") or "").startswith("_Toc"):
-            return True
-    return False
-
-
-def generated_sections(body: etree._Element, narrative: list[list[etree._Element]],
-                       top_heading_ids: set[str]) -> dict[str, str]:
+def generated_sections(body: Element, narrative: list[list[Element]], top_heading_ids: set[str]) -> dict[str, str]:
     """A hash of the built (non-narrative) text under each top-level heading, contents list left out.
 
     Comparing these with the previous report shows edits made where the build
     rewrites everything: tables, headings, figures.
     """
     skip = {id(b) for blocks in narrative for b in blocks}
-    sections: dict[str, list[etree._Element]] = {}
-    current = "the cover"
-    for block in body:
-        if block.tag not in (W_P, W_TBL, f"{{{W}}}sdt") or id(block) in skip or _is_toc_block(block):
-            continue
-        if block.tag == W_P and paragraph_style(block) in top_heading_ids:
-            current = text_of(block).strip() or current
-        sections.setdefault(current, []).append(block)
+    sections = blocks_under_headings(body, top_heading_ids, "the cover", lambda block: id(block) in skip)
     return {name: text_hash(blocks_text(blocks)) for name, blocks in sections.items()}
 
 
-def top_heading_styles(styles_root: etree._Element) -> set[str]:
-    found = set()
-    for style in styles_root.iter(f"{{{W}}}style"):
-        name = style.find(f"{{{W}}}name")
-        if name is not None and (name.get(f"{{{W}}}val") or "").casefold() == "heading 1":
-            found.add(style.get(f"{{{W}}}styleId", ""))
-    return found
+def top_heading_styles(styles_root: Element) -> set[str]:
+    return heading_1_style_ids(styles_root)
 
 
 def built_sections(doc, region_ids: Iterable[str]) -> dict[str, str]:
