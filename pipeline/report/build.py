@@ -178,6 +178,7 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
     if returns is None or summaries is None or (issued is None and ws.store_path.is_file()):
         from ..store import Store
         store = Store.open(ws.store_path)
+    from_store = returns is None
     try:
         if returns is None:
             returns = store.current_audit_returns(cycle)
@@ -200,9 +201,10 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         results_path, sheets = None, []
         if write_results and store is not None:
             from ..results import write_results as write_results_file
-            from .excel import BY_AGENCY, BY_STANDARD, summary_sheet_writer
-            results_path = _soft(problems, lambda: write_results_file(ws, cycle, store,
-                                                                       extra_sheets=[summary_sheet_writer(findings)]))
+            from .excel import BY_AGENCY, BY_STANDARD
+            stored = returns if from_store else None  # read once; left as it is when nothing in it changed
+            results_path = _soft(problems, lambda: write_results_file(ws, cycle, store, findings=findings,
+                                                                       returns=stored))
             sheets = [BY_STANDARD, BY_AGENCY] if results_path else []
     finally:
         if store is not None:

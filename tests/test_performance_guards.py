@@ -1,0 +1,126 @@
+"""Behaviour that keeps the commands fast at a thousand returns (issue 11), tested on real files, never timed.
+
+- outbox/results.xlsx is not written again when nothing in it would change (build-report straight after
+  ingest used to rewrite every sheet ingest had just written), and is written again whenever anything in
+  it would: a new return, the cycle workbook edited, the file itself edited or deleted by the officer.
+- generate-forms run again with nothing new writes nothing, and writes only the forms of a case added.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipeline.demo import simulate_agency_returns
+from pipeline.forms import generate_forms
+from pipeline.ingest import ingest_inbox
+from pipeline.models import Case
+from pipeline.report import build_report
+from pipeline.report.excel import BY_AGENCY, BY_STANDARD
+from pipeline.workbook import load_cycle
+
+
+def written(path: Path) -> tuple[int, int]:
+    """What tells one write of a file from the next: atomic writes replace the file (a new inode)."""
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+@pytest.fixture
+def ingested(tmp_workspace):
+    """The example cycle issued, every simulated return but one ingested; that one held back in `late`."""
+    ws = tmp_workspace
+    cycle = load_cycle(ws.cycle_path)
+    simulate_agency_returns(ws, cycle, generate_forms(ws, cycle))
+    late = sorted((ws.inbox / "returned-by-email").glob("*.docx"))[0]
+    held = ws.root / "held-back" / late.name
+    held.parent.mkdir()
+    late.rename(held)
+    result = ingest_inbox(ws, cycle)
+    assert result.results_written and ws.results_path.is_file()
+    return ws, cycle, held
+
+
+def test_build_report_after_ingest_leaves_results_workbook_as_ingest_wrote_it(ingested):
+    ws, cycle, _ = ingested
+    before = written(ws.results_path)
+    built = build_report(ws, cycle)
+    assert built.results == ws.results_path
+    assert written(ws.results_path) == before
+    # and what ingest wrote is what build-report would have written: its summary sheets hold the report's figures
+    book = openpyxl.load_workbook(ws.results_path, read_only=True)
+    assert {BY_STANDARD, BY_AGENCY} <= set(book.sheetnames)
+    rows = list(book[BY_STANDARD].iter_rows(min_row=2, max_row=1 + len(built.findings.standards), values_only=True))
+    assert [(r[1], r[3], r[4]) for r in rows] == [(s.number, s.cases_met, s.cases_assessed)
+                                                  for s in built.findings.standards]
+    book.close()
+
+
+def test_second_build_report_does_not_write_results_workbook_again(ingested):
+    ws, cycle, _ = ingested
+    build_report(ws, cycle)
+    before = written(ws.results_path)
+    again = build_report(ws, cycle)
+    assert again.version == 2 and again.results == ws.results_path
+    assert written(ws.results_path) == before
+
+
+def test_a_late_return_rewrites_results_workbook_with_its_rows(ingested):
+    ws, cycle, held = ingested
+    build_report(ws, cycle)
+    before = written(ws.results_path)
+    agency, case_ref = held.stem.split("_", 1)
+    held.rename(ws.inbox / held.name)
+    assert ingest_inbox(ws, cycle).results_written
+    assert written(ws.results_path) != before
+    book = openpyxl.load_workbook(ws.results_path, read_only=True)
+    cases = {(r[0], r[2]) for r in book["Responses"].iter_rows(min_row=2, values_only=True)}
+    book.close()
+    assert (agency, case_ref) in cases
+    after_ingest = written(ws.results_path)
+    build_report(ws, cycle)
+    assert written(ws.results_path) == after_ingest
+
+
+def test_an_edited_cycle_workbook_rewrites_results_workbook(ingested):
+    ws, cycle, _ = ingested
+    build_report(ws, cycle)
+    before = written(ws.results_path)
+    first = cycle.agencies[0]
+    renamed = cycle.model_copy(update={"agencies": (first.model_copy(update={"name": "Renamed Agency Trust"}),
+                                                    *cycle.agencies[1:])})
+    build_report(ws, renamed)
+    assert written(ws.results_path) != before
+    book = openpyxl.load_workbook(ws.results_path, read_only=True)
+    names = {r[1] for r in book["Responses"].iter_rows(min_row=2, values_only=True) if r[0] == first.code}
+    book.close()
+    assert names == {"Renamed Agency Trust"}
+
+
+def test_results_workbook_edited_or_deleted_by_the_officer_is_written_again(ingested):
+    ws, cycle, _ = ingested
+    book = openpyxl.load_workbook(ws.results_path)
+    book["Responses"]["A2"] = "typed over"
+    book.save(ws.results_path)
+    build_report(ws, cycle)
+    book = openpyxl.load_workbook(ws.results_path, read_only=True)
+    assert next(book["Responses"].iter_rows(min_row=2, max_row=2, values_only=True))[0] != "typed over"
+    book.close()
+    ws.results_path.unlink()
+    build_report(ws, cycle)
+    assert ws.results_path.is_file()
+
+
+def test_generate_forms_again_writes_nothing_and_then_only_a_new_case(tmp_workspace):
+    ws = tmp_workspace
+    cycle = load_cycle(ws.cycle_path)
+    first = generate_forms(ws, cycle)
+    assert first.written
+    assert not generate_forms(ws, cycle).written
+    template = cycle.cases[0]
+    added = Case(ref="NEW-01", priority_area=template.priority_area, child_name="Quentin Zarkovsky",
+                 agencies=template.agencies[:2])
+    more = generate_forms(ws, cycle.model_copy(update={"cases": (*cycle.cases, added)}))
+    assert sorted((f.agency, f.case_ref) for f in more.written) == sorted((a, "NEW-01") for a in added.agencies)
