@@ -653,11 +653,13 @@ def _run(ws: Workspace, store: Store, cycle: Cycle, cycle_id: str, agency_codes:
     superseded: list[SupersededForm] = []
     jobs: list[_Job] = []
     selected_cases = set(case_refs)
+    by_slot: dict[tuple[FormKind, str, Optional[str]], list[IssuedForm]] = {}  # one pass, not one per agency x case
+    for f in current:
+        by_slot.setdefault((f.identity.kind, f.identity.agency, f.identity.case_ref), []).append(f)
     for code in agency_codes:
         agency_cases = [c for c in cycle.cases_for(code) if c.ref in selected_cases]
         for case in agency_cases:
-            mine = [f for f in current if f.identity.kind is FormKind.AUDIT and f.identity.agency == code
-                    and f.identity.case_ref == case.ref]
+            mine = by_slot.get((FormKind.AUDIT, code, case.ref), [])
             replaces, covered = _existing(mine, reissue, cycle, result_skipped, report)
             needed = tuple(k for k in all_kloes if k not in covered)
             if not needed:
