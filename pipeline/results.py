@@ -42,6 +42,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .cache import code_fingerprint
 from .models import AuditReturn, Cycle, RatingKind, SummaryReturn
 from .problems import Severity
 from .store import Store
@@ -123,26 +124,13 @@ def content_digest(cycle: Cycle, store: Store, returns: Sequence[AuditReturn], s
     keys = [getattr(writer, "content_key", None) for writer in sheets]
     if any(key is None for key in keys):
         return None
-    h = hashlib.sha256(_code_fingerprint().encode())
+    h = hashlib.sha256(code_fingerprint().encode())
     for rows in (response_rows(cycle, returns), summary_rows(cycle, summaries), returns_log_rows(store),
                  problem_rows(store), ([key] for key in keys)):
         for row in rows:
             h.update(repr(row).encode("utf-8", "surrogatepass"))
         h.update(b"\x00sheet\x00")
     return h.hexdigest()
-
-
-_CODE: list[str] = []
-
-
-def _code_fingerprint() -> str:
-    """The package's own source: a change to how the workbook is laid out changes it."""
-    if not _CODE:
-        h = hashlib.sha256()
-        for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-            h.update(path.read_bytes())
-        _CODE.append(h.hexdigest())
-    return _CODE[0]
 
 
 def _is_current(ws: Workspace, digest: str) -> bool:

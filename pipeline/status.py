@@ -13,17 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from openpyxl import Workbook
-
 from .child_names import NameTerms, redact, terms_for
 from .models import Agency, Cycle, FormKind, IssuedForm
 from .problems import Problem, Severity
-from .results import fill_sheet
-from .returns import CHILD_NAMED
 from .store import ReceivedFile, Store, StoredReturn, return_slot
 from .workspace import Workspace, atomic_write_bytes
 
 OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
+# returns.CHILD_NAMED (a test holds them equal): importing it would load the whole form reader into every `status`
+CHILD_NAMED = "return.child-named"
 
 
 @dataclass
@@ -234,6 +232,10 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
     Made to be shared (the chase sheet is for emailing): no child's name goes in,
     not even in the name an agency gave the file it sent back.
     """
+    from openpyxl import Workbook  # here, not at the top: plain `status` starts without openpyxl (and numpy)
+
+    from .results import fill_sheet
+
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("Status")
     rows = [[a.agency.code, a.agency.name, a.issued, a.complete, a.incomplete, a.no_involvement, a.outstanding,

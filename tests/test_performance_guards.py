@@ -4,19 +4,25 @@
   ingest used to rewrite every sheet ingest had just written), and is written again whenever anything in
   it would: a new return, the cycle workbook edited, the file itself edited or deleted by the officer.
 - generate-forms run again with nothing new writes nothing, and writes only the forms of a case added.
+- The cycle workbook is read with openpyxl once per change to it, not by every command (status starts
+  without openpyxl): the copy kept is exactly what the workbook gives, and any edit to the workbook is seen.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from pipeline.cache import CYCLE_CACHE_NAME, load_cycle_cached
 from pipeline.demo import simulate_agency_returns
 from pipeline.forms import generate_forms
 from pipeline.ingest import ingest_inbox
 from pipeline.models import Case
+from pipeline.problems import CaseAuditError
 from pipeline.report import build_report
 from pipeline.report.excel import BY_AGENCY, BY_STANDARD
 from pipeline.workbook import load_cycle
@@ -124,3 +130,86 @@ def test_generate_forms_again_writes_nothing_and_then_only_a_new_case(tmp_worksp
                  agencies=template.agencies[:2])
     more = generate_forms(ws, cycle.model_copy(update={"cases": (*cycle.cases, added)}))
     assert sorted((f.agency, f.case_ref) for f in more.written) == sorted((a, "NEW-01") for a in added.agencies)
+
+
+# --- the cycle workbook, read once per change -------------------------------------------------------
+
+
+def test_cycle_read_from_the_kept_copy_is_the_cycle_read_from_the_workbook(tmp_workspace, monkeypatch):
+    ws = tmp_workspace
+    ws.ensure_folders()
+    fresh = load_cycle(ws.cycle_path)
+    assert load_cycle_cached(ws, ws.cycle_path) == fresh
+    assert (ws.state_dir / CYCLE_CACHE_NAME).is_file()
+
+    def no_workbook(path):
+        raise AssertionError("the workbook was read again")
+
+    monkeypatch.setattr("pipeline.workbook.load_cycle", no_workbook)
+    kept = load_cycle_cached(ws, ws.cycle_path)
+    assert kept == fresh and kept.model_dump() == fresh.model_dump()
+
+
+def test_an_edited_cycle_workbook_is_read_again(tmp_workspace):
+    ws = tmp_workspace
+    ws.ensure_folders()
+    before = load_cycle_cached(ws, ws.cycle_path)
+    book = openpyxl.load_workbook(ws.cycle_path)
+    sheet = book["Agencies"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == before.agencies[0].code)
+    name_col = next(c.column - 1 for c in sheet[1] if c.value == "Full name")
+    row[name_col].value = "Renamed Agency Trust"
+    book.save(ws.cycle_path)
+    after = load_cycle_cached(ws, ws.cycle_path)
+    assert after.agencies[0].name == "Renamed Agency Trust" == load_cycle(ws.cycle_path).agencies[0].name
+
+
+def test_a_damaged_kept_copy_is_ignored_and_replaced(tmp_workspace):
+    ws = tmp_workspace
+    ws.ensure_folders()
+    fresh = load_cycle_cached(ws, ws.cycle_path)
+    kept = ws.state_dir / CYCLE_CACHE_NAME
+    key = kept.read_bytes().split(b"\n", 1)[0]
+    kept.write_bytes(key + b"\n{\"settings\": 1")
+    assert load_cycle_cached(ws, ws.cycle_path) == fresh
+    assert load_cycle_cached(ws, ws.cycle_path) == fresh and kept.read_bytes() != key + b"\n{\"settings\": 1"
+
+
+def test_a_cycle_workbook_with_errors_is_refused_every_time(tmp_workspace):
+    ws = tmp_workspace
+    ws.ensure_folders()
+    load_cycle_cached(ws, ws.cycle_path)
+    book = openpyxl.load_workbook(ws.cycle_path)
+    del book["Agencies"]
+    book.save(ws.cycle_path)
+    for _ in range(2):
+        with pytest.raises(CaseAuditError):
+            load_cycle_cached(ws, ws.cycle_path)
+
+
+# --- what `status` loads to start ---------------------------------------------------------------------
+
+
+def test_status_starts_without_openpyxl_numpy_or_the_form_reader(tmp_workspace):
+    """Imports were most of `case-audit status`'s start-up: the cycle workbook (openpyxl, numpy), the status
+    workbook writer (only for --xlsx) and the returned-form reader are not loaded for a plain `status`."""
+    ws = tmp_workspace
+    generate_forms(ws, load_cycle(ws.cycle_path))
+    probe = ("import sys\nfrom pipeline.cli import cli\n"
+             "try:\n    cli(['status', '--workspace', sys.argv[1]], prog_name='case-audit')\nexcept SystemExit as exit:\n"
+             "    assert exit.code in (0, None, 1), exit.code\n"
+             "print(' '.join(sorted(m for m in sys.modules if '.' not in m or m.startswith('pipeline.'))))\n")
+    runs = [subprocess.run([sys.executable, "-c", probe, str(ws.root)], capture_output=True, text=True, timeout=120)
+            for _ in range(2)]  # the first reads cycle.xlsx and keeps it; the second is every later `status`
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    assert "Outstanding" in runs[1].stdout
+    loaded = set(runs[1].stdout.split())
+    assert "pipeline.status" in loaded
+    assert not loaded & {"openpyxl", "numpy", "matplotlib", "docx", "docxtpl", "pipeline.returns", "pipeline.results",
+                         "pipeline.workbook"}
+
+
+def test_status_problem_code_for_a_named_child_is_the_one_ingest_records():
+    from pipeline import returns, status
+
+    assert status.CHILD_NAMED == returns.CHILD_NAMED
