@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -213,3 +214,50 @@ def test_status_problem_code_for_a_named_child_is_the_one_ingest_records():
     from pipeline import returns, status
 
     assert status.CHILD_NAMED == returns.CHILD_NAMED
+
+
+# --- charts drawn once per change of their figures -----------------------------------------------------
+
+
+def chart_images(report: Path) -> list[bytes]:
+    with zipfile.ZipFile(report) as z:
+        return [z.read(n) for n in sorted(z.namelist()) if n.startswith("word/media/")]
+
+
+def test_a_rebuild_with_the_same_figures_draws_no_chart_and_shows_the_same_ones(ingested, monkeypatch):
+    ws, cycle, _ = ingested
+    first = build_report(ws, cycle)
+
+    def no_drawing(fig):
+        raise AssertionError("a chart was drawn again")
+
+    monkeypatch.setattr("pipeline.report.charts._png", no_drawing)
+    again = build_report(ws, cycle)
+    assert chart_images(again.path) == chart_images(first.path) and len(chart_images(first.path)) == 6
+
+
+def test_a_late_return_redraws_the_charts_it_changes_and_old_ones_are_removed(ingested, monkeypatch):
+    ws, cycle, held = ingested
+    first = build_report(ws, cycle)
+    kept_before = set((ws.state_dir / "charts").glob("*.chart"))
+    held.rename(ws.inbox / held.name)
+    ingest_inbox(ws, cycle)
+    from pipeline.report import charts
+
+    drawn = []
+    original = charts._png
+    monkeypatch.setattr("pipeline.report.charts._png", lambda fig: drawn.append(1) or original(fig))
+    again = build_report(ws, cycle)
+    assert drawn  # the late return's figures changed at least the agency grid
+    assert chart_images(again.path) != chart_images(first.path)
+    kept_after = set((ws.state_dir / "charts").glob("*.chart"))
+    assert len(kept_after) == 6 and kept_after != kept_before
+
+
+def test_a_damaged_kept_chart_is_drawn_again(ingested):
+    ws, cycle, _ = ingested
+    first = build_report(ws, cycle)
+    for path in (ws.state_dir / "charts").glob("*.chart"):
+        path.write_bytes(b"{not json\n")
+    again = build_report(ws, cycle)
+    assert chart_images(again.path) == chart_images(first.path)

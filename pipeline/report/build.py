@@ -46,6 +46,7 @@ from ..ooxml.report_parts import (
 )
 from ..problems import CaseAuditError, ProblemReport, Severity
 from ..workspace import Workspace, atomic_write_bytes
+from .charts import ChartCache
 from .context import build_inputs
 from .learning_log import write_learning_log
 from .narrative import (
@@ -291,11 +292,13 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
     tpl = _open_template(template_path)
+    charts = ChartCache(ws.state_dir / "charts")  # unchanged charts are not drawn again
     inputs = build_inputs(
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
-        narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on,
+        narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
     )
+    charts.prune()
     _render(tpl, inputs.context, template_path)
     doc = tpl.docx
     outcome = apply_narrative(doc, previous, inputs.narrative, template_name=template_path.name)
