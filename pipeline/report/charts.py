@@ -125,7 +125,11 @@ def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[Agency
                 if f is not None and f.rated:
                     grid[ri][ci] = f.met / f.rated
         masked = [[(v if v == v else 0.0) for v in row] for row in grid]
-        ax.imshow(masked, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        # cells as vector quads: imshow resampled the grid to a page-sized float image (+55 MB at the peak)
+        ax.pcolormesh([c - 0.5 for c in range(n_cols + 1)], [r - 0.5 for r in range(n_rows + 1)], masked,
+                      cmap=cmap, vmin=0, vmax=1)
+        ax.set_xlim(-0.5, n_cols - 0.5)
+        ax.set_ylim(n_rows - 0.5, -0.5)  # the first standard at the top, as before
         for ci, agency in enumerate(cols):
             by_std = {f.standard: f for f in agency.standards}
             for ri, s in enumerate(rows):
