@@ -5,7 +5,8 @@
 Targets (issue 11), each printed met or NOT met; exits 1 when one is missed:
 - build-report at 1,000 returns, straight after the ingest that wrote
   results.xlsx: <= 2.0 s end to end (the `build_report` call);
-- the rebuild after the comms team edited a passage: <= 2.0 s;
+- the rebuild after the comms team edited a passage: <= 2.0 s (both judged
+  only at up to 1,500 returns: at other sizes the times are printed);
 - peak memory (the whole process, imports included) <= 250 MB at 1,000
   returns and <= 600 MB at 10,000 (`--cases 1000`), in between pro rata.
 A contents page-numbering pass through LibreOffice (the publish issue) is not
@@ -258,8 +259,10 @@ def main() -> int:
 
     print()
     peak = max((m["peak_mb"] or 0) for m in (first, again, rewrite))
-    ok = verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s")
-    ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s")
+    ok = True
+    if len(returns) <= 1500:  # the time targets are set at 1,000 returns; other sizes print theirs above
+        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s")
+        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s")
     if first["peak_mb"] is not None:
         ok &= verdict(f"peak memory at {len(returns):,} returns", peak, round(memory_limit_mb(len(returns))), "MB")
     if args.keep is None:
