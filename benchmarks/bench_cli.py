@@ -8,7 +8,9 @@ Targets (issue 11), as ratios because the machine is noisy:
 
 Each command runs in a fresh process `--runs` times, interleaved so that a
 busy moment hits all three alike; the median of each is compared. The demo
-workspace is built once in a temporary folder (not timed). Not a test:
+workspace is built once in a temporary folder (not timed). CPU time (user +
+system, where the OS gives it) is printed beside for a busy machine; the
+targets are judged on wall-clock time, as the issue states them. Not a test:
 prints each target, met or not, and exits 1 when one is missed.
 """
 
@@ -26,14 +28,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _timed(argv: list[str], cwd: Path | None = None) -> float:
-    start = time.perf_counter()
+def _child_cpu() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows: no CPU figures, wall-clock only
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run (CPU is steadier when the machine is busy)."""
+    cpu, start = _child_cpu(), time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed with exit code {done.returncode}")
-    return elapsed
+    return elapsed, _child_cpu() - cpu
 
 
 def main() -> int:
@@ -54,16 +66,18 @@ def main() -> int:
         }
         for argv, cwd in commands.values():  # warm the file cache once
             _timed(argv, cwd)
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, (argv, cwd) in commands.items():
                 times[name].append(_timed(argv, cwd))
 
-    median = {name: statistics.median(t) for name, t in times.items()}
-    base = median["python -c 'import click'"]
-    print(f"{'command':28} {'median':>9} {'ratio':>7}")
+    median = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
+    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
+    base, base_cpu = median["python -c 'import click'"], cpu["python -c 'import click'"] or 1e-9
+    print(f"{'command':28} {'median':>9} {'ratio':>7}   {'CPU':>9} {'ratio':>7}")
     for name, value in median.items():
-        print(f"{name:28} {value * 1000:7.0f} ms {value / base:6.2f}x")
+        print(f"{name:28} {value * 1000:7.0f} ms {value / base:6.2f}x   {cpu[name] * 1000:7.0f} ms "
+              f"{cpu[name] / base_cpu:6.2f}x")
     targets = [("case-audit --help", 2.0), ("case-audit status (demo)", 4.0)]
     ok = True
     for name, limit in targets:

@@ -1,22 +1,31 @@
-"""How long `build-report` takes, and how much memory it needs, for a ~1,000-form cycle.
+"""How long `build-report` takes, and how much memory it needs, for a ~1,000-return cycle.
 
     python benchmarks/bench_report.py [--cases 100] [--agencies-per-case 10] [--keep DIR]
 
-Target (from the issue): under 5 s, peak memory at most 400 MB.
+Targets (issue 11), each printed met or NOT met; exits 1 when one is missed:
+- build-report at 1,000 returns, straight after the ingest that wrote
+  results.xlsx: <= 2.0 s end to end (the `build_report` call);
+- the rebuild after the comms team edited a passage: <= 2.0 s (both judged
+  only at up to 1,500 returns: at other sizes the times are printed);
+- peak memory (the whole process, imports included) <= 250 MB at 1,000
+  returns and <= 600 MB at 10,000 (`--cases 1000`), in between pro rata.
+A contents page-numbering pass through LibreOffice (the publish issue) is not
+part of build-report yet; when it is, it is to be timed and printed apart.
 
 A synthetic cycle: the shipped example's toolkit (5 KLOEs, 22 standards, 11
 agencies) with 100 invented cases, each audited by 10 agencies: 1,000 audit
 returns plus 11 summary forms, recorded in a real workspace store the way
-ingest records them. Timed, separately:
+ingest records them, then results.xlsx written as ingest writes it (timed,
+printed as ingest's cost). Then, each in a fresh process:
 
-1. the first build (report, learning log, results.xlsx with summary sheets);
-2. a rebuild after the comms team edited a passage (narrative read back and
-   carried over, a second report version written).
+1. the first build (report, learning log; results.xlsx found up to date);
+2. a rebuild after a narrative edit (its charts kept from the first build);
+3. for information, a build that must write results.xlsx again (the officer
+   had edited it): what the first build cost before issue 11;
+4. for information, the first build's stages timed one by one (CPU seconds
+   too: the machine may be busy; wall-clock figures are then inflated).
 
-Each build runs in a fresh process, timed stage by stage (the stages
-build_report runs, in its order) and then end to end. Not a test: timings
-depend on the machine. Peak memory is the process's maximum resident set
-(Linux/macOS), imports included.
+Not a test: timings depend on the machine.
 """
 
 from __future__ import annotations
@@ -122,63 +131,85 @@ def peak_rss_mb() -> float | None:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
-def measure(root: Path, cases: int, per_case: int, with_results: bool) -> dict:
-    """In a fresh process: one build, timed stage by stage as build_report runs them, then end to end."""
+def measure(root: Path, cases: int, per_case: int, mode: str) -> dict:
+    """In a fresh process: one `build_report` end to end ("build"), or its stages one by one ("stages")."""
+    from pipeline.report import build_report as build  # what the CLI imports for build-report
+    from pipeline.workspace import Workspace
+
+    ws = Workspace(root)
+    cycle, _, _ = synthetic(load_cycle(ws.cycle_path), cases, per_case)
+    imports = {"cpu": time.process_time()}  # since the process started: Python, imports, the cycle workbook
+    if mode == "stages":
+        return {"stages": stage_times(ws, cycle), "peak_mb": peak_rss_mb(), "imports": imports}
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = build(ws, cycle)
+    seconds = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+    return {"seconds": seconds, "imports": imports, "peak_mb": peak_rss_mb(), "path": result.path.name,
+            "carried": result.carried, "size_kb": round(result.path.stat().st_size / 1024)}
+
+
+def stage_times(ws, cycle) -> dict:
+    """The stages build_report runs, in its order, each timed (wall and CPU seconds); nothing is kept."""
     from pipeline.findings import compute_findings
     from pipeline.report import latest_report
     from pipeline.report.build import render_report
     from pipeline.report.learning_log import write_learning_log
     from pipeline.report.narrative import read_previous
-    from pipeline.workspace import Workspace, atomic_write_bytes
+    from pipeline.results import write_results
 
-    ws = Workspace(root)
-    cycle, _, _ = synthetic(load_cycle(ws.cycle_path), cases, per_case)
-    times = {}
-    t = time.perf_counter()
-    with Store.open(ws.store_path) as store:
-        returns, summaries, issued = store.current_audit_returns(cycle), store.current_summary_returns(), []
-    times["read the store"] = time.perf_counter() - t
-    t = time.perf_counter()
-    findings = compute_findings(cycle, returns, summaries, issued)
-    times["findings"] = time.perf_counter() - t
-    t = time.perf_counter()
-    latest = latest_report(ws.report_dir)
-    previous = read_previous(latest) if latest else None
-    data, _ = render_report(ws, cycle, findings, previous, output_name="x.docx")
-    atomic_write_bytes(root / "timing-copy.docx", data)
-    times["report (render, narrative, privacy scan, write)"] = time.perf_counter() - t
-    t = time.perf_counter()
-    write_learning_log(ws, cycle)
-    times["learning log"] = time.perf_counter() - t
-    if with_results:
-        from pipeline.report.excel import summary_sheet_writer
-        from pipeline.results import write_results
-        t = time.perf_counter()
-        with Store.open(ws.store_path) as store:
-            write_results(ws, cycle, store, extra_sheets=[summary_sheet_writer(findings)])
-        times["results.xlsx (all sheets)"] = time.perf_counter() - t
-    (root / "timing-copy.docx").unlink()
-    t = time.perf_counter()
-    result = build_report(ws, cycle, write_results=with_results)
-    times["build_report end to end"] = time.perf_counter() - t
-    return {"times": times, "peak_mb": peak_rss_mb(), "path": result.path.name, "carried": result.carried,
-            "size_kb": round(result.path.stat().st_size / 1024)}
+    times: dict[str, tuple[float, float]] = {}
+    state: dict = {}
+
+    def stage(name, work):
+        cpu, wall = time.process_time(), time.perf_counter()
+        work()
+        times[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+
+    store = Store.open(ws.store_path)
+    try:
+        stage("read the store", lambda: state.update(returns=store.current_audit_returns(cycle),
+                                                     summaries=store.current_summary_returns(),
+                                                     issued=store.issued_forms()))
+        stage("findings", lambda: state.update(findings=compute_findings(cycle, state["returns"],
+                                                                         state["summaries"], state["issued"])))
+        latest = latest_report(ws.report_dir)
+        stage("read the previous report's narrative", lambda: state.update(
+            previous=read_previous(latest) if latest else None))
+        stage("report (charts, render, narrative, privacy scans)", lambda: state.update(data=render_report(
+            ws, cycle, state["findings"], state["previous"], output_name="x.docx")[0]))
+        stage("learning log", lambda: write_learning_log(ws, cycle))
+        stage("results.xlsx (found up to date, or written)",
+              lambda: write_results(ws, cycle, store, findings=state["findings"], returns=state["returns"]))
+    finally:
+        store.close()
+    return times
 
 
-def run_measure(root: Path, args, with_results: bool) -> dict:
-    cmd = [sys.executable, __file__, "--measure", str(root), "--cases", str(args.cases),
-           "--agencies-per-case", str(args.agencies_per_case)] + ([] if with_results else ["--no-results"])
+def run_measure(root: Path, args, mode: str) -> dict:
+    cmd = [sys.executable, __file__, "--measure", str(root), "--mode", mode, "--cases", str(args.cases),
+           "--agencies-per-case", str(args.agencies_per_case)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def show(title: str, m: dict) -> None:
-    print(f"\n{title}: {m['path']} ({m['size_kb']} KB)" + (f", narrative carried: {', '.join(m['carried'])}"
-                                                          if m["carried"] else ""))
-    for stage, seconds in m["times"].items():
-        print(f"  {stage:<50} {seconds:6.2f} s")
-    print(f"  {'peak memory (whole process, imports included)':<50} "
+    carried = f", narrative carried: {', '.join(m['carried'])}" if m["carried"] else ""
+    print(f"\n{title}: {m['path']} ({m['size_kb']} KB){carried}")
+    print(f"  {'build_report end to end':<52} {m['seconds']['wall']:6.2f} s  (CPU {m['seconds']['cpu']:.2f} s)")
+    print(f"  {'before it: Python, imports, cycle (not counted)':<52}   CPU {m['imports']['cpu']:.2f} s")
+    print(f"  {'peak memory (whole process, imports included)':<52} "
           + (f"{m['peak_mb']:6.0f} MB" if m["peak_mb"] is not None else "   n/a"))
+
+
+def memory_limit_mb(returns: int) -> float:
+    """250 MB at 1,000 returns, 600 MB at 10,000, pro rata between (never below 250)."""
+    return 250 + max(0, returns - 1000) * (600 - 250) / 9000
+
+
+def verdict(name: str, value: float, limit: float, unit: str) -> bool:
+    met = value <= limit
+    print(f"target {name} <= {limit:g} {unit}: {'met' if met else 'NOT met'} ({value:.2f} {unit})")
+    return met
 
 
 def main() -> int:
@@ -187,10 +218,10 @@ def main() -> int:
     parser.add_argument("--agencies-per-case", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--no-results", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="build", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.cases, args.agencies_per_case, not args.no_results)))
+        print(json.dumps(measure(args.measure, args.cases, args.agencies_per_case, args.mode)))
         return 0
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
@@ -201,23 +232,39 @@ def main() -> int:
     record(ws, returns, summaries)
     print(f"cycle: {len(cycle.cases)} cases, {len(cycle.agencies)} agencies, {len(cycle.standards)} standards; "
           f"{len(returns)} audit returns + {len(summaries)} summary forms")
+    from pipeline.results import write_results
 
-    first = run_measure(root, args, with_results=True)
-    show("first build", first)
+    cpu, wall = time.process_time(), time.perf_counter()
+    with Store.open(ws.store_path) as store:
+        write_results(ws, cycle, store)  # as ingest does after its last file
+    print(f"ingest's results.xlsx write (not build-report): {time.perf_counter() - wall:.2f} s "
+          f"(CPU {time.process_time() - cpu:.2f} s)")
+
+    first = run_measure(root, args, "build")
+    show("first build, after ingest", first)
     latest = sorted(ws.report_dir.glob("overview-report*.docx"))[-1]
     doc = Document(str(latest))
     at = next(i for i, p in enumerate(doc.paragraphs) if p.style.name == "Heading 2" and p.text.startswith("KLOE 2:"))
     doc.paragraphs[at + 1].text = "Wording rewritten by the communications team."
     doc.save(str(latest))
-    again = run_measure(root, args, with_results=True)
+    again = run_measure(root, args, "build")
     show("rebuild after a narrative edit", again)
-    report_only = run_measure(root, args, with_results=False)
-    show("rebuild without results.xlsx (the report, its narrative and the learning log)", report_only)
+    ws.results_path.write_bytes(ws.results_path.read_bytes() + b"\0")  # as if the officer had saved it from Excel
+    rewrite = run_measure(root, args, "build")
+    show("for information: a build that writes results.xlsx again", rewrite)
+    stages = run_measure(root, args, "stages")
+    print("\nfor information: the stages of a build, one by one (wall, CPU)")
+    for stage, (wall_s, cpu_s) in stages["stages"].items():
+        print(f"  {stage:<52} {wall_s:6.2f} s  (CPU {cpu_s:.2f} s)")
 
-    worst = max(first["times"]["build_report end to end"], again["times"]["build_report end to end"])
-    peak = max((m["peak_mb"] or 0) for m in (first, again))
-    ok = worst < 5 and peak <= 400
-    print(f"\ntarget (< 5 s, <= 400 MB): {'met' if ok else 'NOT met'} (slowest build {worst:.2f} s, peak {peak:.0f} MB)")
+    print()
+    peak = max((m["peak_mb"] or 0) for m in (first, again, rewrite))
+    ok = True
+    if len(returns) <= 1500:  # the time targets are set at 1,000 returns; other sizes print theirs above
+        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s")
+        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s")
+    if first["peak_mb"] is not None:
+        ok &= verdict(f"peak memory at {len(returns):,} returns", peak, round(memory_limit_mb(len(returns))), "MB")
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1

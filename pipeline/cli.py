@@ -140,9 +140,9 @@ def init(folder: Path, example: bool, force: bool) -> None:
 
 def load_cycle_for(ws: Workspace):
     """Every command but init starts here: a valid cycle workbook or exit 2 with its problems."""
-    from .workbook import load_cycle
+    from .cache import load_cycle_cached  # the workbook read once per change, not once per command
 
-    return load_cycle(ws.require_cycle())
+    return load_cycle_cached(ws, ws.require_cycle())
 
 
 def emit_json(ctx: click.Context, payload: dict) -> bool:

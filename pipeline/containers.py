@@ -29,7 +29,6 @@ from .ooxml.reading import describe_ole2, describe_package
 
 ZIP, EMAIL, OUTLOOK = "zip", "email", "outlook"
 WHAT = {ZIP: "a zip file", EMAIL: "a saved email", OUTLOOK: "a saved Outlook email"}
-ORIGIN_SEP = " > "  # "returns.zip > POLICE_N-01.docx": '>' cannot be in a Windows file name, so this never misleads
 
 OFFICE_SUFFIXES = {".docx", ".docm", ".dotx", ".dotm", ".doc", ".dot", ".odt", ".ott", ".rtf",
                    ".xlsx", ".xlsm", ".xltx", ".pptx", ".ods", ".odp"}
@@ -79,17 +78,6 @@ def junk_reason(name: str) -> Optional[str]:
     if (name.startswith("~") and lower.endswith(".tmp")) or PurePosixPath(lower).suffix in TEMP_SUFFIXES:
         return "temporary file"
     return None
-
-
-def member_path(container: str, member: str) -> str:
-    """How a file inside a container is named in the listing, the records and feedback."""
-    return f"{container}{ORIGIN_SEP}{member}"
-
-
-def split_origin(original_path: str) -> tuple[Optional[str], str]:
-    """(container, member name) for a file that came inside a container, else (None, the path)."""
-    container, sep, member = original_path.partition(ORIGIN_SEP)
-    return (container, member) if sep else (None, original_path)
 
 
 # --- what is a container ------------------------------------------------------------

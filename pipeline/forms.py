@@ -476,10 +476,12 @@ def decide_forms(cycle: Cycle, current: list[IssuedForm], request: IssueRequest)
     plan = IssuePlan()
     all_kloes = tuple(sorted(k.number for k in cycle.kloes))
     selected = set(request.case_refs)
+    by_slot: dict[tuple[FormKind, str, Optional[str]], list[IssuedForm]] = {}  # one pass, not one per agency x case
+    for f in current:
+        by_slot.setdefault((f.identity.kind, f.identity.agency, f.identity.case_ref), []).append(f)
     for code in request.agency_codes:
         for case in (c for c in cycle.cases_for(code) if c.ref in selected):
-            mine = [f for f in current if f.identity.kind is FormKind.AUDIT and f.identity.agency == code
-                    and f.identity.case_ref == case.ref]
+            mine = by_slot.get((FormKind.AUDIT, code, case.ref), [])
             replaces, covered = _existing(mine, request.reissue, cycle, plan)
             needed = tuple(k for k in all_kloes if k not in covered)
             if needed and request.per_kloe:
@@ -489,7 +491,7 @@ def decide_forms(cycle: Cycle, current: list[IssuedForm], request: IssueRequest)
                 plan.jobs.append(_Job(code, FormKind.AUDIT, case, needed, form_stem(code, FormKind.AUDIT, case.ref),
                                       replaces))
         if not request.case_filter and cycle.cases_for(code):
-            mine = [f for f in current if f.identity.kind is FormKind.SUMMARY and f.identity.agency == code]
+            mine = by_slot.get((FormKind.SUMMARY, code, None), [])
             replaces, _covered = _existing(mine, request.reissue, cycle, plan, summary=True)
             if not mine or request.reissue:
                 plan.jobs.append(_Job(code, FormKind.SUMMARY, None, (), form_stem(code, FormKind.SUMMARY), replaces))

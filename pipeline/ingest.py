@@ -27,9 +27,10 @@ from typing import Callable, Optional, Sequence
 
 from .child_names import NameTerms, name_terms, redact
 from .containers import (CONVERTED_NOTE, SEND_DOCX, Member, container_kind, convert_for_reading, convertible,
-                         junk_reason, member_path, split_origin, unwrap)
+                         junk_reason, unwrap)
 from .faults import environment_failure, kind_of
 from .models import Cycle
+from .origins import agency_from_file_name, file_name, member_path
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
@@ -530,15 +531,6 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     return written
 
 
-def agency_from_file_name(original_path: str, cycle: Cycle) -> Optional[str]:
-    """The agency a file's name says sent it ("POLICE_N-01.pdf"): the forms are issued named that way."""
-    name = _file_name(split_origin(original_path)[1]).casefold()
-    for agency in sorted(cycle.agencies, key=lambda a: len(a.code), reverse=True):
-        if name.startswith(agency.code.casefold() + "_"):
-            return agency.code
-    return None
-
-
 def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now: datetime) -> str:
     """The note itself: which form, which standard, what is wrong, what to do.
 
@@ -562,7 +554,7 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
         lines += ["For the case audit officer: these files could not be matched to an agency.",
                   "Find out who sent each one and ask them for the form they were sent."]
     for number, item in enumerate(items, start=1):
-        shown = _file_name(item.original_path) if agency is not None else item.original_path
+        shown = file_name(item.original_path) if agency is not None else item.original_path
         lines += ["", f"{number}. File: {_scrub(shown, names)}"]
         ident = ([f"Case reference {item.case_ref}"] if item.case_ref else []) + \
             ([f"Form ID {item.form_id}"] if item.form_id else [])
@@ -588,13 +580,6 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
     if settings.return_instructions and agency is not None:
         lines += ["", settings.return_instructions]
     return "\n".join(lines) + "\n"
-
-
-def _file_name(original_path: str) -> str:
-    """The file's own name, without the inbox sub-folders it was saved under (and the .zip or email it came in)."""
-    container, member = split_origin(original_path)
-    name = member.replace("\\", "/").rsplit("/", 1)[-1]
-    return f"{name} (inside {_file_name(container)})" if container else name
 
 
 def _scrub(text: str, names: NameTerms) -> str:

@@ -11,14 +11,27 @@ returns themselves are) on a first "Read me" sheet, in every sheet's printed
 header and footer, and in its document properties; its contents are left
 whole, as the officer needs them to follow up returns.
 
-Other stages add sheets through `extra_sheets`: callables given the openpyxl
-workbook (write-only: create sheets, append rows, add charts), the cycle and
-the store, run after the sheets below.
+It always ends with the report's summary sheets ("By standard", "By agency",
+from the same `Findings` as the report), so ingest and build-report write the
+same workbook. Other stages add sheets through `extra_sheets`: callables given
+the openpyxl workbook (write-only: create sheets, append rows, add charts), the
+cycle and the store, run after those.
+
+Not written again when nothing in it would change: a digest of everything it
+would hold (every row, the findings behind the summary sheets, the code that
+lays it out) is kept in `.case-audit/results.digest` with the sha256 of the
+file written; when both match, the file is left alone. Anything else (a new
+return, an edited cycle workbook, the officer editing or deleting the file, an
+extra sheet without a `content_key`) writes it again. At a thousand returns
+the write is most of build-report's time, and build-report usually follows
+an ingest that has just written the same workbook.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -29,7 +42,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .models import AuditReturn, Cycle, RatingKind
+from .cache import code_fingerprint
+from .models import AuditReturn, Cycle, RatingKind, SummaryReturn
 from .problems import Severity
 from .store import Store
 from .workspace import Workspace, atomic_write_bytes
@@ -60,28 +74,106 @@ RESPONSES_COLUMNS = [
 ]
 
 
-def write_results(ws: Workspace, cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None) -> Path:
-    """Rebuild outbox/results.xlsx; raises CaseAuditError (file.locked) if Excel has it open."""
-    wb = results_workbook(cycle, store, extra_sheets)
+DIGEST_NAME = "results.digest"  # in the workspace's private .case-audit folder
+
+
+def write_results(ws: Workspace, cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None,
+                  *, findings=None, returns: Optional[Sequence[AuditReturn]] = None) -> Path:
+    """Bring outbox/results.xlsx up to date with the store; raises CaseAuditError (file.locked) if Excel has it open.
+
+    `findings` (the report's, when build-report has them) and `returns` (the
+    store's current audit returns, when already read) save computing them again.
+    Left as it is when what it would hold is what it holds (see the module's notes).
+    """
+    if returns is None:
+        returns = store.current_audit_returns(cycle)
+    summaries = store.current_summary_returns()
+    sheets = [_summary_sheets(cycle, store, returns, summaries, findings), *(extra_sheets or ())]
+    digest = content_digest(cycle, store, returns, summaries, sheets)
+    if digest is not None and _is_current(ws, digest):
+        return ws.results_path
+    wb = results_workbook(cycle, store, sheets, returns=returns, summaries=summaries)
     buffer = io.BytesIO()
     wb.save(buffer)
-    atomic_write_bytes(ws.results_path, buffer.getvalue())
+    data = buffer.getvalue()
+    digest_path = ws.state_dir / DIGEST_NAME
+    digest_path.unlink(missing_ok=True)  # a crash between the two writes leaves no digest, so the next run writes
+    atomic_write_bytes(ws.results_path, data)
+    if digest is not None:
+        record = {"content": digest, "file_sha256": hashlib.sha256(data).hexdigest()}
+        atomic_write_bytes(digest_path, json.dumps(record).encode("utf-8"))
     return ws.results_path
 
 
-def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None) -> Workbook:
+def _summary_sheets(cycle: Cycle, store: Store, returns: Sequence[AuditReturn], summaries: Sequence[SummaryReturn],
+                    findings) -> SheetWriter:
+    """The report's 'By standard' and 'By agency' sheets, keyed by the findings they show."""
+    from .findings import compute_findings
+    from .report.excel import summary_sheet_writer
+
+    if findings is None:
+        findings = compute_findings(cycle, returns, summaries, store.issued_forms())
+    writer = summary_sheet_writer(findings)
+    writer.content_key = findings_key(findings)
+    return writer
+
+
+def findings_key(findings) -> str:
+    """sha256 of every figure and word of the findings, item by item: their whole JSON is ~12 MB at 1k returns."""
+    h = hashlib.sha256()
+    for name in type(findings).model_fields:
+        value = getattr(findings, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            h.update(f"\x00{name}\x00".encode())
+            h.update(item.model_dump_json().encode("utf-8") if hasattr(item, "model_dump_json") else repr(item).encode())
+    return h.hexdigest()
+
+
+def content_digest(cycle: Cycle, store: Store, returns: Sequence[AuditReturn], summaries: Sequence[SummaryReturn],
+                   sheets: Sequence[SheetWriter]) -> Optional[str]:
+    """sha256 of everything results.xlsx would hold; None when a sheet writer cannot say what it writes."""
+    keys = [getattr(writer, "content_key", None) for writer in sheets]
+    if any(key is None for key in keys):
+        return None
+    h = hashlib.sha256(code_fingerprint().encode())
+    # the Responses and Summaries rows are made from the cycle and these returns alone: their JSON is quicker to hash
+    for item in (cycle, *returns, *summaries):
+        h.update(item.model_dump_json().encode("utf-8") + b"\x00")
+    for rows in (returns_log_rows(store), problem_rows(store), ([key] for key in keys)):
+        for row in rows:
+            h.update(repr(row).encode("utf-8", "surrogatepass"))
+        h.update(b"\x00sheet\x00")
+    return h.hexdigest()
+
+
+def _is_current(ws: Workspace, digest: str) -> bool:
+    """results.xlsx is the file last written for exactly this content (unedited, not deleted)."""
+    try:
+        record = json.loads((ws.state_dir / DIGEST_NAME).read_text(encoding="utf-8"))
+        if record.get("content") != digest:
+            return False
+        return hashlib.sha256(ws.results_path.read_bytes()).hexdigest() == record.get("file_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence[SheetWriter]] = None, *,
+                     returns: Optional[Sequence[AuditReturn]] = None,
+                     summaries: Optional[Sequence[SummaryReturn]] = None) -> Workbook:
     """The workbook in write-only (streaming) mode: a thousand returns are 22,000 rows, and memory stays small.
 
     Extra sheet writers therefore create sheets and append rows (openpyxl's
     write-only API: `wb.create_sheet`, `sheet.append`, `sheet.add_chart`).
     """
+    if returns is None:
+        returns = store.current_audit_returns(cycle)
     wb = Workbook(write_only=True)
     _read_me(wb.create_sheet(READ_ME))
-    fill_sheet(wb.create_sheet("Responses"), RESPONSES_COLUMNS, response_rows(cycle, store.current_audit_returns(cycle)))
+    fill_sheet(wb.create_sheet("Responses"), RESPONSES_COLUMNS, response_rows(cycle, returns))
     fill_sheet(wb.create_sheet("Summaries"), [("Agency", 10), ("Agency name", 28), ("Improvements to be made", 60),
                                               ("Partnership working", 60), ("Other comments", 60),
                                               ("Source file", 36), ("Received", 17)],
-               summary_rows(cycle, store))
+               summary_rows(cycle, store.current_summary_returns() if summaries is None else summaries))
     fill_sheet(wb.create_sheet("Returns"), [("Received", 17), ("File", 40), ("Outcome", 12), ("Counts", 8),
                                             ("Agency", 10), ("Case ref", 12), ("Form ID", 22), ("Message", 70),
                                             ("Tracked changes", 9), ("Comments", 9), ("Now at", 40),
@@ -148,16 +240,16 @@ def _kind_text(kind: Optional[RatingKind]) -> str:
     return kind.value if kind else ""
 
 
-def summary_rows(cycle: Cycle, store: Store) -> Iterable[list[Any]]:
+def summary_rows(cycle: Cycle, summaries: Iterable[SummaryReturn]) -> Iterable[list[Any]]:
     agencies = {a.code: a.name for a in cycle.agencies}
-    for s in store.current_summary_returns():
+    for s in summaries:
         yield [s.identity.agency, agencies.get(s.identity.agency, ""), s.improvements, s.partnership, s.comments,
                s.source_file, s.received_at]
 
 
 def returns_log_rows(store: Store, cycle: Optional[Cycle] = None) -> Iterable[list[Any]]:
     """Every file received; a rejected one whose identity could not be read is put against the agency its name says."""
-    from .ingest import agency_from_file_name
+    from .origins import agency_from_file_name
 
     counting = {r.file_sha256 for r in store.return_history() if r.counts}
     for f in store.received_files():

@@ -13,19 +13,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from openpyxl import Workbook
-
 from .child_names import NameTerms, redact, terms_for
 from .models import Agency, Cycle, FormKind, IssuedForm
+from .origins import agency_from_file_name, file_name, split_origin
 from .problems import Problem, Severity
-from .results import fill_sheet
-from .returns import CHILD_NAMED, agency_fix
-from .ingest import agency_from_file_name
 from .store import ReceivedFile, Store, StoredReturn, return_slot
 from .workspace import Workspace, atomic_write_bytes
 
 OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
 REJECTED = "rejected"  # a received file's outcome
+# returns.CHILD_NAMED (a test holds them equal): importing it would load the whole form reader into every `status`
+CHILD_NAMED = "return.child-named"
 
 
 @dataclass
@@ -194,7 +192,7 @@ def _form_for(f: ReceivedFile, forms: list[FormStatus]) -> Optional[FormStatus]:
                       and s.form.identity.kind is FormKind.AUDIT), None)
         if found is not None:
             return found
-    sent = Path(f.original_path.replace("\\", "/")).stem.casefold()
+    sent = Path(split_origin(f.original_path)[1].replace("\\", "/")).stem.casefold()
     named = [s for s in forms if _names(sent, Path(s.form.path).stem.casefold())]
     return max(named, key=lambda s: len(Path(s.form.path).stem), default=None)
 
@@ -267,20 +265,17 @@ def _refused_lines(f: FormStatus) -> list[str]:
     issued = Path(f.form.path).name
     lines = [f"  - {f.label}: {issued}"]
     for sent in f.not_accepted:
-        lines.append(f"      You sent {_file_name(sent.original_path)} on {sent.received_at:%d %B %Y}.")
+        lines.append(f"      You sent {file_name(sent.original_path)} on {sent.received_at:%d %B %Y}.")
         errors = [p for p in sent.problems if p.severity is Severity.ERROR] or \
             [Problem(code="return.rejected", message=sent.message)]
         fixes = []
+        from .returns import agency_fix  # here: plain `status` starts without the form reader
         for p in errors:
             lines.append(f"      Why it was not accepted: {p.message}")
             fixes += [fix] if (fix := agency_fix(p.code, p.fix)) and fix not in fixes else []
         for fix in fixes or [f"Please send the Word form {issued}, filled in and saved as a Word document (.docx)."]:
             lines.append(f"      What to send instead: {fix}")
     return lines
-
-
-def _file_name(original_path: str) -> str:
-    return original_path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = None) -> list[ChaseEntry]:
@@ -305,6 +300,10 @@ def write_status_xlsx(ws: Workspace, report: StatusReport, chase: Optional[list[
     Made to be shared (the chase sheet is for emailing): no child's name goes in,
     not even in the name an agency gave the file it sent back.
     """
+    from openpyxl import Workbook  # here, not at the top: plain `status` starts without openpyxl (and numpy)
+
+    from .results import fill_sheet
+
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("Status")
     rows = [[a.agency.code, a.agency.name, a.issued, a.complete, a.incomplete, a.no_involvement, a.outstanding,
@@ -352,5 +351,5 @@ def _wrong(f: FormStatus, terms: NameTerms) -> str:
     said = [f"{p.location}: {p.message}" if p.code == CHILD_NAMED else p.message for p in f.to_put_right]
     for sent in f.not_accepted:  # outstanding: what came was refused, and why
         why = [p.message for p in sent.problems if p.severity is Severity.ERROR] or [sent.message]
-        said.append(f"{_file_name(sent.original_path)} not accepted: {' '.join(why)}")
+        said.append(f"{file_name(sent.original_path)} not accepted: {' '.join(why)}")
     return redact("; ".join(said), terms)

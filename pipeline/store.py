@@ -3,6 +3,10 @@
 Rollback-journal mode on purpose: workspaces live on council shared drives,
 and WAL needs shared memory that network file systems do not give. Every
 change is one transaction; the schema is versioned and migrated forward.
+
+Its own records (ReceivedFile, FileReading, StoredReturn) are frozen dataclasses,
+not pydantic models: they are only ever built here from rows already checked,
+and building their validators cost every command (`status` included) at start-up.
 """
 
 from __future__ import annotations
@@ -10,11 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Optional, Union
-
-from pydantic import BaseModel, ConfigDict
 
 from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, RatingKind, SummaryReturn
 from .faults import environment_failure, is_corruption
@@ -114,10 +117,9 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class ReceivedFile(BaseModel):
+@dataclass(frozen=True)
+class ReceivedFile:
     """One file that arrived in the inbox, whatever became of it: the receipt the officer can point to."""
-
-    model_config = ConfigDict(frozen=True)
 
     sha256: str
     original_path: str  # relative to the inbox, forward slashes
@@ -138,10 +140,9 @@ class ReceivedFile(BaseModel):
     id: Optional[int] = None
 
 
-class FileReading(BaseModel):
+@dataclass(frozen=True)
+class FileReading:
     """One time a received file was read, and what came of it (a rejected file may be read again later)."""
-
-    model_config = ConfigDict(frozen=True)
 
     original_path: str
     read_at: datetime
@@ -150,10 +151,9 @@ class FileReading(BaseModel):
     problems: tuple[Problem, ...] = ()
 
 
-class StoredReturn(BaseModel):
+@dataclass(frozen=True)
+class StoredReturn:
     """A row of the returns history: which file gave which form's answers, and whether it is the version that counts."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: int
     identity: FormIdentity

@@ -191,15 +191,13 @@ def test_a_problem_dumps_to_the_same_json_shape_and_reads_back():
 
 
 def test_models_holding_problems_dump_them_as_before():
-    from datetime import datetime
+    from pipeline.forms import GenerateResult
 
-    from pipeline.store import ReceivedFile
-
-    problem = ProblemReport().add("return.comments", "The form has Word comments.")
-    received = ReceivedFile(sha256="0" * 64, original_path="a.docx", archive_name="a.docx", size=1,
-                            received_at=datetime(2026, 1, 1), outcome="accepted", message="ok", problems=(problem,))
-    assert received.model_dump(mode="json")["problems"] == [problem.model_dump(mode="json")]
-    assert ReceivedFile.model_validate_json(received.model_dump_json()).problems == (problem,)
+    report = ProblemReport()
+    problem = report.add("return.comments", "The form has Word comments.")
+    result = GenerateResult(problems=report)
+    assert result.model_dump(mode="json")["problems"]["problems"] == [problem.model_dump(mode="json")]
+    assert GenerateResult.model_validate_json(result.model_dump_json()).problems.problems == [problem]
 
 
 def test_forms_under_older_wording_roll_up_into_one_warning_in_the_json(tmp_path, example_cycle):

@@ -44,6 +44,7 @@ from ..ooxml.report_parts import (
 from ..problems import CaseAuditError, ProblemReport, Severity
 from ..workspace import Workspace, atomic_write_bytes
 from . import identity
+from .charts import ChartCache
 from .context import build_inputs
 from .learning_log import write_learning_log
 from .narrative import (
@@ -162,6 +163,7 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
     if returns is None or summaries is None or (issued is None and ws.store_path.is_file()):
         from ..store import Store
         store = Store.open(ws.store_path)
+    from_store = returns is None
     try:
         if returns is None:
             returns = store.current_audit_returns(cycle)
@@ -184,9 +186,10 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         results_path, sheets = None, []
         if write_results and store is not None:
             from ..results import write_results as write_results_file
-            from .excel import BY_AGENCY, BY_STANDARD, summary_sheet_writer
-            results_path = _soft(problems, lambda: write_results_file(ws, cycle, store,
-                                                                       extra_sheets=[summary_sheet_writer(findings)]))
+            from .excel import BY_AGENCY, BY_STANDARD
+            stored = returns if from_store else None  # read once; left as it is when nothing in it changed
+            results_path = _soft(problems, lambda: write_results_file(ws, cycle, store, findings=findings,
+                                                                       returns=stored))
             sheets = [BY_STANDARD, BY_AGENCY] if results_path else []
     finally:
         if store is not None:
@@ -276,11 +279,13 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
     tpl = _open_template(template_path)
+    charts = ChartCache(ws.state_dir / "charts")  # unchanged charts are not drawn again
     inputs = build_inputs(
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
-        narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on,
+        narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
     )
+    charts.prune()
     _render(tpl, inputs.context, template_path)
     doc = tpl.docx
     outcome = apply_narrative(doc, previous, inputs.narrative, template_name=template_path.name)

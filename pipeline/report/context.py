@@ -71,7 +71,9 @@ def region_figures(findings: Findings) -> dict[str, RegionFigures]:
 
 def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], Any],
                  narrative_begin: Callable[[str], str], narrative_end: Callable[[], str],
-                 built_on: Optional[date] = None) -> ReportInputs:
+                 built_on: Optional[date] = None, draw: Optional[Callable[..., Chart]] = None) -> ReportInputs:
+    """`draw(chart_function, *figures)` makes each chart (a `charts.ChartCache.draw` keeps them between builds)."""
+    draw = draw or (lambda make, *args: make(*args))
     agency_names = {a.code: a.name for a in cycle.agencies}
     charts: list[Chart] = []
 
@@ -81,7 +83,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
 
     kloes = []
     for figure_no, k in enumerate(findings.kloes, start=1):
-        c = kloe_chart(k)
+        c = draw(kloe_chart, k)
         kloes.append({
             "number": k.number,
             "question": k.question,
@@ -94,7 +96,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
             "chart_caption": wording.figure_caption(figure_no, c.title),
             "rows": [_standard_row(s) for s in k.standards],
         })
-    grid = agency_grid(findings.standards, findings.agencies)
+    grid = draw(agency_grid, findings.standards, findings.agencies)
     words = wording.report_words(findings)
 
     context: dict[str, Any] = {
