@@ -33,7 +33,8 @@ from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
 from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
-from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
+from .workspace import (Workspace, durable_write_bytes, fsync_folder, publish, recover_staged, safe_name, stage_bytes,
+                        unique_path)
 
 PROCESSED, REJECTED = "processed", "rejected"
 SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "icon\r"}
@@ -300,7 +301,7 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
         sha = hashlib.sha256(data).hexdigest()
         target = archive / (archived_as(sha) or _archive_name(sha, path))
         if not (target.exists() and target.stat().st_size == len(data)):
-            _write_durably(target, data)
+            durable_write_bytes(target, data)
         return sha, data, len(data)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=archive)
@@ -317,38 +318,12 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
             os.unlink(tmp)
         else:
             os.replace(tmp, target)
-            _fsync_folder(archive)
+            fsync_folder(archive)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return sha, None, size
-
-
-def _write_durably(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(target.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename durable where the OS allows it (POSIX); Windows has no folder handle to sync."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _destination(ws: Workspace, folder: str, rel: str) -> Path:
@@ -392,7 +367,7 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     for f in store.files_needing_feedback(also_accepted_with=AGENCY_WARNINGS):
         by_agency.setdefault(f.agency or agency_from_file_name(f.original_path, cycle) or UNIDENTIFIED, []).append(f)
     for code, items in sorted(by_agency.items()):
-        folder = ws.feedback_dir / _safe_folder_name(code)
+        folder = ws.feedback_dir / safe_name(code, empty=UNIDENTIFIED)
         target = unique_path(folder / f"feedback {now:%Y-%m-%d %H%M}.txt")
         text = feedback_text(cycle, code, items, now)
         staged = stage_bytes(ws, target, text.replace("\n", os.linesep).encode("utf-8-sig"))
@@ -468,8 +443,3 @@ def _file_name(original_path: str) -> str:
 def _scrub(text: str, names: NameTerms) -> str:
     """Feedback travels by email: a child's name (or any part of it) an agency put in a file name or answer is taken out."""
     return redact(text, names)
-
-
-def _safe_folder_name(code: str) -> str:
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", code).strip(" .")
-    return cleaned or UNIDENTIFIED

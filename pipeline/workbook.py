@@ -74,6 +74,7 @@ from .models import (
 )
 from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, declares_doctype, open_package, parse_xml, sniff
 from .problems import CaseAuditError, ProblemReport, Severity
+from .workspace import windows_reserved
 
 # --- the workbook's layout: shared with dev/build_workbooks.py -------------
 
@@ -172,7 +173,6 @@ RATING_KIND_WORDS = {
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 BULLET = re.compile(r"^\s*[\u2022\u25aa\u25e6\u00b7\u2013*\-]\s*")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_HEADER_SEARCH_ROWS = 10
 
 
@@ -1093,7 +1093,7 @@ def _agency_row(r: _Reader, row: _Row, seen: dict[str, _Cell]) -> Optional[Agenc
     name = r.text(row["name"], required=True, what=f" for agency {code or '?'}")
     if not code:
         return None
-    if not SAFE_NAME.match(code) or len(code) > 20 or code.upper() in WINDOWS_RESERVED:
+    if not SAFE_NAME.match(code) or len(code) > 20 or windows_reserved(code):
         r.broken_agencies.add(code.casefold())
         r.problem("workbook.bad-agency-code",
                   "An agency code names that agency's folder of forms, so it may only use letters, digits, "
