@@ -242,16 +242,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     never leaves one in a folder the officer emails), or beside the file outside a
     workspace or when the two are on different drives.
     """
-    _write_whole(Path(path), data, replace_or_explain)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private = _private_tmp_dir(path)
+    try:
+        _write_via(private or path.parent, path, data, replace_or_explain)
+    except OSError as exc:
+        if private is None or exc.errno != errno.EXDEV:
+            raise
+        _write_via(path.parent, path, data, replace_or_explain)
 
 
 def durable_write_bytes(path: Path, data: bytes) -> None:
-    """`atomic_write_bytes` whose new name also survives a power cut once it returns: for the archive of returns.
+    """Write all of a file or none of it, and have its name survive a power cut once this returns.
 
-    OS errors are raised as they are, for the caller to say what they mean for its file.
+    For the archive of returned files: the temporary copy stays beside the file as
+    `.~incoming-*` (which `clear_leftovers` removes after a kill), and OS errors are
+    raised as they are, for the caller to say what they mean for the file it was reading.
     """
     path = Path(path)
-    _write_whole(path, data, os.replace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_via(path.parent, path, data, os.replace, prefix=".~incoming-")
     fsync_folder(path.parent)
 
 
@@ -266,17 +277,6 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_whole(path: Path, data: bytes, replace: Callable[[Path, Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    private = _private_tmp_dir(path)
-    try:
-        _write_via(private or path.parent, path, data, replace)
-    except OSError as exc:
-        if private is None or exc.errno != errno.EXDEV:
-            raise
-        _write_via(path.parent, path, data, replace)
-
-
 def _private_tmp_dir(path: Path) -> Optional[Path]:
     """`<workspace>/.case-audit/tmp` for a path inside a workspace, else None."""
     for folder in path.resolve().parents:
@@ -287,8 +287,10 @@ def _private_tmp_dir(path: Path) -> Optional[Path]:
     return None
 
 
-def _write_via(folder: Path, path: Path, data: bytes, replace: Callable[[Path, Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=folder)
+def _write_via(folder: Path, path: Path, data: bytes, replace: Callable[[Path, Path], None],
+               prefix: str = ".~tmp-") -> None:
+    """The one write-whole: a temporary file in `folder`, synced to disk, then renamed over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             with contextlib.suppress(OSError):  # mkstemp makes 0600; colleagues on a shared drive must read outputs
