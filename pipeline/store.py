@@ -459,14 +459,7 @@ class Store:
         rows = self._current_rows(FormKind.AUDIT)
         if cycle is not None:
             rows = [r for r in rows if r["cycle_id"] == cycle.settings.cycle_id]
-        answers: dict[int, list[Answer]] = {r["id"]: [] for r in rows}
-        if rows:
-            for a in self.conn.execute("SELECT * FROM answers ORDER BY return_id, standard"):
-                if a["return_id"] in answers:
-                    answers[a["return_id"]].append(Answer(
-                        standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
-                        rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
-                    ))
+        answers = self._answers_of([r["id"] for r in rows])
         return [
             AuditReturn(
                 identity=_identity_from_row(r), no_involvement=bool(r["no_involvement"]),
@@ -477,6 +470,20 @@ class Store:
             )
             for r in rows
         ]
+
+    def _answers_of(self, return_ids: list[int]) -> dict[int, list[Answer]]:
+        """The answers of these returns (by return id, in standard order), read a few hundred returns at a time."""
+        answers: dict[int, list[Answer]] = {i: [] for i in return_ids}
+        for start in range(0, len(return_ids), 500):  # SQLite allows 999 parameters in older builds
+            chunk = return_ids[start:start + 500]
+            rows = self.conn.execute(f"SELECT * FROM answers WHERE return_id IN ({','.join('?' * len(chunk))})"
+                                     " ORDER BY return_id, standard", chunk)
+            for a in rows:
+                answers[a["return_id"]].append(Answer(
+                    standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
+                    rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
+                ))
+        return answers
 
     def current_summary_returns(self) -> list[SummaryReturn]:
         """The latest summary form received from each agency."""
