@@ -1358,13 +1358,17 @@ def _case_ref_ok(r: _Reader, ref_cell: _Cell, child: str, seen: dict[str, _Cell]
 # --- the learning event and the actions (optional sheets) --------------------------------
 
 
+def _optional_rows(r: _Reader, name: str) -> list[_Row]:
+    """An optional sheet's rows; none when the sheet is not there (nothing recorded yet) or cannot be read."""
+    table = r.table(name)
+    return table.rows if table is not None else []
+
+
 def _read_attendance(r: _Reader, agencies: Optional[list[Agency]]) -> list[Attendance]:
-    table = r.table(ATTENDANCE)
-    if table is None:
-        return []
+    rows = _optional_rows(r, ATTENDANCE)
     codes = _agency_lookup(agencies)
     result, seen = [], {}
-    for row in table.rows:
+    for row in rows:
         text = r.text(row["agency"], required=True)
         count = r.number(row["count"], required=True, minimum=0, what=f" for {text}" if text else "")
         if not text:
@@ -1381,12 +1385,10 @@ def _read_attendance(r: _Reader, agencies: Optional[list[Agency]]) -> list[Atten
 
 
 def _read_group_work(r: _Reader, areas: Optional[list[PriorityArea]]) -> list[GroupWork]:
-    table = r.table(GROUP_WORK)
-    if table is None:
-        return []
+    rows = _optional_rows(r, GROUP_WORK)
     lookup = _priority_lookup(areas)
     result = []
-    for row in table.rows:
+    for row in rows:
         text = r.text(row["priority_area"], required=True)
         if not text:
             continue
@@ -1409,12 +1411,10 @@ def _items(row: _Row, key: str) -> tuple[str, ...]:
 
 
 def _read_learning_actions(r: _Reader, kloes: Optional[list[Kloe]]) -> list[LearningAction]:
-    table = r.table(LEARNING_ACTIONS)
-    if table is None:
-        return []
+    rows = _optional_rows(r, LEARNING_ACTIONS)
     known = {k.number for k in kloes} if kloes is not None else None
     result, seen = [], {}
-    for row in table.rows:
+    for row in rows:
         number = r.number(row["number"], required=True)
         label = f" for learning point {number}" if number is not None else ""
         point = r.text(row["learning_point"], required=True, what=label)
@@ -1437,12 +1437,10 @@ def _read_learning_actions(r: _Reader, kloes: Optional[list[Kloe]]) -> list[Lear
 
 
 def _read_agency_actions(r: _Reader, agencies: Optional[list[Agency]]) -> list[AgencyAction]:
-    table = r.table(AGENCY_ACTIONS)
-    if table is None:
-        return []
+    rows = _optional_rows(r, AGENCY_ACTIONS)
     codes = _agency_lookup(agencies)
     result = []
-    for row in table.rows:
+    for row in rows:
         text = r.text(row["agency"], required=True)
         action = r.text(row["action"], required=True, what=f" for {text}" if text else "")
         completed = r.yes_no(row.get("completed"))
