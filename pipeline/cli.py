@@ -7,6 +7,7 @@ This is the one boundary where problems become text and exit codes:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
@@ -85,11 +86,7 @@ class Boundary(click.Group):
 
 
 def _show_error(ctx: click.Context, exc: CaseAuditError) -> None:
-    state = ctx.find_object(State)
-    if state and state.as_json:
-        click.echo(json.dumps({"ok": False, "summary": exc.summary,
-                               "problems": [p.model_dump(mode="json") for p in exc.report]}, indent=2))
-    else:
+    if not emit_json(ctx, {"ok": False, "summary": exc.summary, "problems": exc.report}):
         problems = exc.report.problems
         if not (len(problems) == 1 and problems[0].message == exc.summary):
             click.secho(exc.summary, fg="red", err=True)
@@ -145,12 +142,30 @@ def load_cycle_for(ws: Workspace):
     return load_cycle_cached(ws, ws.require_cycle())
 
 
-def emit_json(ctx: click.Context, payload: dict) -> bool:
+def wants_json(ctx: click.Context) -> bool:
     state = ctx.find_object(State)
-    if state and state.as_json:
-        click.echo(json.dumps(payload, indent=2, default=str))
-        return True
-    return False
+    return bool(state and state.as_json)
+
+
+def emit_json(ctx: click.Context, payload) -> bool:
+    """Under --json, print `payload` and return True: the one way every command writes JSON."""
+    if not wants_json(ctx):
+        return False
+    click.echo(json.dumps(payload, indent=2, default=_json_value))
+    return True
+
+
+def _json_value(value):
+    """What json does not know: models (problems, summaries, results) as their fields, a problem report as its
+    problems, anything else (dates, paths) as text."""
+    if isinstance(value, ProblemReport):
+        return list(value)
+    dump = getattr(value, "model_dump", None)  # pydantic models, and problems (dataclasses that dump the same way)
+    if callable(dump):
+        return dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 @cli.command()
@@ -163,8 +178,7 @@ def check(ctx: click.Context, workspace: Path) -> None:
     ws = workspace_from(ctx, workspace)
     result = read_cycle(ws.require_cycle())
     summary = summarise(result.cycle) if result.report.ok and result.cycle else None
-    if emit_json(ctx, {"ok": result.report.ok, "problems": [p.model_dump(mode="json") for p in result.report],
-                       "summary": summary.model_dump(mode="json") if summary else None}):
+    if emit_json(ctx, {"ok": result.report.ok, "problems": result.report, "summary": summary}):
         ctx.exit(EXIT_OK if result.report.ok else EXIT_INVALID)
     if not result.report.ok:
         click.secho(f"{ws.cycle_path.name} has {len(result.report.errors)} problem(s) to put right:", fg="red", err=True)
@@ -182,8 +196,7 @@ class ProgressBar:
     """A click progress bar fed by the library's progress(done, total) callbacks; silent under --json."""
 
     def __init__(self, ctx: click.Context, label: str):
-        state = ctx.find_object(State)
-        self.enabled = not (state and state.as_json)
+        self.enabled = not wants_json(ctx)
         self.label = label
         self.bar = None
         self.done = 0
@@ -223,7 +236,7 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
                                 progress=bar)
     result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path]))
-    if emit_json(ctx, result.model_dump(mode="json")):
+    if emit_json(ctx, result):
         return
     if result.problems.warnings:
         click.secho("Warnings:", fg="yellow")
@@ -283,13 +296,13 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
     if emit_json(ctx, {
         "files": [{"file": f.file, "outcome": f.outcome, "message": f.message, "agency": f.agency,
                    "case": f.case_ref, "form_id": f.form_id, "moved_to": f.moved_to,
-                   "problems": [p.model_dump(mode="json") for p in f.problems]} for f in result.files],
+                   "problems": f.problems} for f in result.files],
         "ignored": [{"file": f, "why": why} for f, why in result.ignored],
         "totals": result.totals(),
         "feedback": [ws.relative(p) for p in result.feedback_files],
         "results_written": result.results_written,
-        "results_problem": result.results_problem.model_dump(mode="json") if result.results_problem else None,
-        "problems": [p.model_dump(mode="json") for p in result.problems],
+        "results_problem": result.results_problem,
+        "problems": result.problems,
     }):
         ctx.exit(code)
     if not result.files:
@@ -396,7 +409,7 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
         "stale": [{"region": s.region, "heading": s.heading, "changes": s.changes} for s in result.stale],
         "learning_log": ws.relative(result.learning_log) if result.learning_log else None,
         "results": ws.relative(result.results) if result.results else None,
-        "problems": [p.model_dump(mode="json") for p in result.problems],
+        "problems": result.problems,
     }):
         ctx.exit(code)
     click.secho(f"Report written: {ws.relative(result.path)}", fg="green")
@@ -425,8 +438,7 @@ def demo(ctx: click.Context, folder: Path | None) -> None:
     """Run the whole year on the shipped 2015-16 example (simulated returns) in FOLDER."""
     from .demo import run_demo
 
-    state = ctx.find_object(State)
-    quiet = bool(state and state.as_json)
+    quiet = wants_json(ctx)
     result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")))
     ws = result.workspace
     if emit_json(ctx, {"workspace": str(ws.root), "steps": [{"step": a, "result": b} for a, b in result.steps],

@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Optional, Sequence, Union
@@ -39,6 +38,7 @@ from .models import (
     SummaryReturn,
     normalise_label,
 )
+from .versions import counting_versions, in_order_received
 
 # Agency-level exceptions: an agency is called out under a standard when its
 # practice stands well below the rest of the partnership. All three must hold:
@@ -449,19 +449,14 @@ class _Pair:
         self.no_involvement_reason = ""
 
 
-def _received_key(r) -> datetime:
-    return r.received_at or datetime.min
-
-
 def _combine(cycle: Cycle, returns: Sequence[AuditReturn]) -> tuple[dict[tuple[str, str], _Pair], list[ReturnNote], list[AuditReturn]]:
     agencies = {a.code for a in cycle.agencies}
     cases = {c.ref for c in cycle.cases}
     standard_numbers = {s.number for s in cycle.standards}
     ignored: list[ReturnNote] = []
 
-    # Keep one return per form (the latest received); later ones win where forms overlap.
-    latest: dict[str, AuditReturn] = {}
-    order: list[str] = []
+    # Keep the version of each form that counts; later forms win where forms overlap.
+    valid: list[AuditReturn] = []
     for r in returns:
         ident = r.identity
         note = None
@@ -476,13 +471,8 @@ def _combine(cycle: Cycle, returns: Sequence[AuditReturn]) -> tuple[dict[tuple[s
         if note:
             ignored.append(ReturnNote(form_id=ident.form_id, agency=ident.agency, case_ref=ident.case_ref, note=note))
             continue
-        prev = latest.get(ident.form_id)
-        if prev is None:
-            order.append(ident.form_id)
-            latest[ident.form_id] = r
-        elif _received_key(r) >= _received_key(prev):
-            latest[ident.form_id] = r
-    kept = sorted((latest[f] for f in order), key=_received_key)
+        valid.append(r)
+    kept = in_order_received(counting_versions(in_order_received(valid)).values())
 
     pairs: dict[tuple[str, str], _Pair] = {}
     for r in kept:
@@ -625,10 +615,10 @@ def _kloe_findings(k, standard_findings: Sequence[StandardFindings]) -> KloeFind
 def _agency_findings(inputs: _Inputs, standard_findings: Sequence[StandardFindings],
                      summaries: Sequence[SummaryReturn]) -> list[AgencyFindings]:
     cycle = inputs.cycle
-    latest_summary: dict[str, SummaryReturn] = {}
-    for s in sorted(summaries, key=_received_key):
-        if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in inputs.agency_by_code:
-            latest_summary[s.identity.agency] = s
+    ours = [s for s in summaries
+            if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in inputs.agency_by_code]
+    # One summary form per agency: the agency is its slot.
+    latest_summary = counting_versions(in_order_received(ours), slot=lambda s: s.identity.agency)
     out = []
     for a in cycle.agencies:
         if (inputs.audited[a.code] or inputs.no_inv[a.code] or cycle.cases_for(a.code)

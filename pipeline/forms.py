@@ -37,7 +37,7 @@ from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .returns import check_rendered_form
 from .store import Store
-from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
+from .workspace import Workspace, publish, recover_staged, safe_name, stage_bytes, unique_path
 
 # What a form carries and a return is read by (identity properties, tags, labels): pipeline/contract.py.
 AUDIT_TEMPLATE = contract.AUDIT.template
@@ -354,17 +354,8 @@ def check_form_template(path: Path | str, cycle: Cycle, kind: FormKind = FormKin
 
 # --- file names -----------------------------------------------------------------------------
 
-_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-def safe_name(text: str, limit: int = 60) -> str:
-    """A file-name component Windows accepts: no reserved characters or names, no trailing dot or space."""
-    name = _WINDOWS_BAD.sub("-", clean_text(text)).strip().rstrip(". ")
-    name = re.sub(r"\s+", " ", name)[:limit].rstrip(". ") or "_"
-    if name.split(".")[0].upper() in _RESERVED:
-        name = "_" + name
-    return name
+# A file-name component Windows accepts: pipeline.workspace.safe_name (agency codes and case refs are checked by
+# the workbook, so they hold no control characters for clean_text to remove).
 
 
 def form_stem(agency: str, kind: FormKind, case_ref: Optional[str] = None, kloe: Optional[int] = None) -> str:

@@ -37,7 +37,8 @@ from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
 from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
-from .workspace import Workspace, publish, recover_staged, stage_bytes, unique_path
+from .workspace import (Workspace, durable_write_bytes, fsync_folder, publish, recover_staged, safe_name, stage_bytes,
+                        unique_path)
 
 PROCESSED, REJECTED = "processed", "rejected"
 CONVERTED = "file.converted"  # an .odt or .doc return read after LibreOffice converted it
@@ -419,7 +420,7 @@ def archive_bytes(ws: Workspace, archive_name: str, data: bytes) -> None:
 def _keep(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if not (target.exists() and target.stat().st_size == len(data)):
-        _write_durably(target, data)
+        durable_write_bytes(target, data)
 
 
 def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]]) -> tuple[str, Optional[bytes], int]:
@@ -446,38 +447,12 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
             os.unlink(tmp)
         else:
             os.replace(tmp, target)
-            _fsync_folder(archive)
+            fsync_folder(archive)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return sha, None, size
-
-
-def _write_durably(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(target.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename durable where the OS allows it (POSIX); Windows has no folder handle to sync."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _destination(ws: Workspace, folder: str, rel: str) -> Path:
@@ -521,7 +496,7 @@ def write_feedback(ws: Workspace, cycle: Cycle, store: Store, now: Optional[date
     for f in store.files_needing_feedback(also_accepted_with=AGENCY_WARNINGS):
         by_agency.setdefault(f.agency or agency_from_file_name(f.original_path, cycle) or UNIDENTIFIED, []).append(f)
     for code, items in sorted(by_agency.items()):
-        folder = ws.feedback_dir / _safe_folder_name(code)
+        folder = ws.feedback_dir / safe_name(code, empty=UNIDENTIFIED)
         target = unique_path(folder / f"feedback {now:%Y-%m-%d %H%M}.txt")
         text = feedback_text(cycle, code, items, now)
         staged = stage_bytes(ws, target, text.replace("\n", os.linesep).encode("utf-8-sig"))
@@ -585,8 +560,3 @@ def feedback_text(cycle: Cycle, agency_code: str, items: list[ReceivedFile], now
 def _scrub(text: str, names: NameTerms) -> str:
     """Feedback travels by email: a child's name (or any part of it) an agency put in a file name or answer is taken out."""
     return redact(text, names)
-
-
-def _safe_folder_name(code: str) -> str:
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", code).strip(" .")
-    return cleaned or UNIDENTIFIED

@@ -39,10 +39,10 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font
 
 from .cache import code_fingerprint
+from .excel_style import PLAIN, WRAP_TOP, cell, filter_rows, heading_row
 from .models import AuditReturn, Cycle, RatingKind, SummaryReturn
 from .problems import Severity
 from .store import Store
@@ -51,9 +51,6 @@ from .workspace import Workspace, atomic_write_bytes
 SheetWriter = Callable[[Workbook, Cycle, Store], None]
 
 EXCEL_CELL_LIMIT = 32767
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-HEADER_FONT = Font(bold=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 MARKING = "OFFICIAL-SENSITIVE"
@@ -192,10 +189,9 @@ def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence
 def _read_me(sheet) -> None:
     sheet.column_dimensions["A"].width = 110
     for i, line in enumerate(READ_ME_NOTE):
-        cell = WriteOnlyCell(sheet, value=line)
-        cell.font = Font(bold=True, color="C00000", size=14) if i == 0 else Font(size=11)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.append([cell])
+        made = cell(sheet, line, alignment=WRAP_TOP)
+        made.font = Font(bold=True, color="C00000", size=14) if i == 0 else Font(size=11)
+        sheet.append([made])
 
 
 def mark_sensitive(wb: Workbook) -> None:
@@ -274,19 +270,11 @@ def fill_sheet(sheet, columns: Sequence[tuple[str, int]], rows: Iterable[Sequenc
 
     `sheet` is a write-only worksheet: rows are streamed, never held.
     """
-    for i, (_, width) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = "A2"
     sheet.page_setup.orientation = "landscape"  # printed: all columns across, as many pages down as needed
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.print_title_rows = "1:1"
-    header = []
-    for name, _ in columns:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
-        header.append(cell)
-    sheet.append(header)
+    heading_row(sheet, columns, PLAIN)
     wrap_columns = {i for i, (_, width) in enumerate(columns) if width >= 36}
     count = 0
     for row in rows:
@@ -297,7 +285,7 @@ def fill_sheet(sheet, columns: Sequence[tuple[str, int]], rows: Iterable[Sequenc
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"  # text an auditor typed is never a formula
                 if i in wrap_columns:
-                    cell.alignment = WRAP
+                    cell.alignment = WRAP_TOP
                 value = cell
             elif isinstance(value, datetime):
                 cell = WriteOnlyCell(sheet, value=value)
@@ -306,7 +294,7 @@ def fill_sheet(sheet, columns: Sequence[tuple[str, int]], rows: Iterable[Sequenc
             out.append(value)
         sheet.append(out)
         count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    filter_rows(sheet, columns, count + 1)
     return count
 
 

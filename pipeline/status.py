@@ -17,7 +17,8 @@ from .child_names import NameTerms, redact, terms_for
 from .models import Agency, Cycle, FormKind, IssuedForm
 from .origins import agency_from_file_name, file_name, split_origin
 from .problems import Problem, Severity
-from .store import ReceivedFile, Store, StoredReturn, return_slot
+from .store import ReceivedFile, Store, StoredReturn
+from .versions import counting, return_slot, versions_by_slot
 from .workspace import Workspace, atomic_write_bytes
 
 OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
@@ -121,9 +122,7 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
     history = [r for r in store.return_history() if r.identity.cycle_id == cycle.settings.cycle_id]
     files = store.received_files()
     problems_by_sha = {f.sha256: list(f.problems) for f in files}
-    by_slot: dict[str, list[StoredReturn]] = {}
-    for r in history:
-        by_slot.setdefault(return_slot(r.identity), []).append(r)
+    by_slot = versions_by_slot(history)
 
     issued = [f for f in store.issued_forms(current_only=True) if f.identity.cycle_id == cycle.settings.cycle_id]
     used_slots: set[str] = set()
@@ -138,7 +137,7 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
         status = FormStatus(form, OUTSTANDING, versions=len(versions),
                             per_kloe=ident.kind is FormKind.AUDIT and set(ident.kloes) != set(all_kloes))
         if versions:
-            latest = versions[-1]
+            latest = counting(versions)
             status.counting = latest
             if latest.no_involvement and latest.complete:
                 status.state = NO_INVOLVEMENT

@@ -22,6 +22,7 @@ from typing import Iterator, Optional, Union
 from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, RatingKind, SummaryReturn
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
+from .versions import counting, counting_versions, return_slot, versions_by_slot
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
 MIGRATIONS: list[str] = [
@@ -166,18 +167,11 @@ class StoredReturn:
     replaced_by: Optional[int] = None  # id of the later return of the same form
 
 
-def return_slot(identity: FormIdentity) -> str:
-    """Returns in the same slot are versions of one another: same agency, kind, case and KLOEs.
-
-    A reissued form (new form id) lands in the same slot as the form it replaced.
-    """
-    kloes = ",".join(str(k) for k in sorted(identity.kloes))
-    return f"{identity.kind.value}|{identity.agency}|{identity.case_ref or ''}|{kloes}"
-
-
 AnyReturn = Union[AuditReturn, SummaryReturn]
-_LATEST_OF_EACH_SLOT = "SELECT MAX(id) FROM returns GROUP BY slot"
-_CURRENT = f"SELECT * FROM returns WHERE id IN ({_LATEST_OF_EACH_SLOT}) AND kind = ?"
+
+
+def _row_slot(row: sqlite3.Row) -> str:
+    return row["slot"]
 
 
 def _open_failure(exc: BaseException, path: Path, existed: bool) -> CaseAuditError:
@@ -407,12 +401,9 @@ class Store:
         Read from the store rather than from one run's memory, so a run killed
         before writing its feedback has it written by the next run.
         """
-        rows = self.conn.execute(
-            "SELECT * FROM received_files f WHERE f.feedback_file IS NULL AND (f.outcome = 'rejected'"
-            " OR (f.outcome IN ('incomplete', 'accepted') AND EXISTS (SELECT 1 FROM returns r WHERE r.file_id = f.id"
-            f" AND r.id IN ({_LATEST_OF_EACH_SLOT})))) ORDER BY f.id"
-        )
-        files = [_received_from_row(r) for r in rows]
+        counting_files = set(self._counting().values())
+        rows = self.conn.execute("SELECT * FROM received_files WHERE feedback_file IS NULL ORDER BY id")
+        files = [_received_from_row(r) for r in rows if r["outcome"] == "rejected" or r["id"] in counting_files]
         return [f for f in files if f.outcome != "accepted" or any(p.code in also_accepted_with for p in f.problems)]
 
     def mark_feedback(self, sha256s: list[str], feedback_file: str) -> None:
@@ -425,52 +416,50 @@ class Store:
         rows = self.conn.execute("SELECT DISTINCT feedback_file FROM received_files WHERE feedback_file IS NOT NULL")
         return {r[0] for r in rows}
 
+    def _counting(self) -> dict[int, int]:
+        """Return id -> file id of each form's version that counts (`versions`: versions in the order recorded)."""
+        rows = self.conn.execute("SELECT id, file_id, slot FROM returns ORDER BY id").fetchall()
+        return {r["id"]: r["file_id"] for r in counting_versions(rows, _row_slot).values()}
+
     def latest_in_slot(self, slot: str) -> Optional[tuple[str, datetime]]:
         """The file and time of the version of a form that counts now, before a new one is recorded."""
-        row = self.conn.execute("SELECT source_file, received_at FROM returns WHERE slot = ? ORDER BY id DESC LIMIT 1",
-                                (slot,)).fetchone()
+        rows = self.conn.execute("SELECT slot, source_file, received_at FROM returns WHERE slot = ? ORDER BY id",
+                                 (slot,)).fetchall()
+        row = counting_versions(rows, _row_slot).get(slot)
         return (row["source_file"], datetime.fromisoformat(row["received_at"])) if row else None
 
     def return_history(self) -> list[StoredReturn]:
-        """Every return ever stored, oldest first; `counts` marks the latest of each form slot."""
+        """Every return ever stored, oldest first; `counts` marks the version of each form that counts."""
         rows = self.conn.execute("SELECT * FROM returns ORDER BY id").fetchall()
-        latest: dict[str, int] = {}
-        for r in rows:
-            latest[r["slot"]] = r["id"]
+        counts: set[int] = set()
         later: dict[int, int] = {}
-        previous: dict[str, int] = {}
-        for r in rows:
-            if r["slot"] in previous:
-                later[previous[r["slot"]]] = r["id"]
-            previous[r["slot"]] = r["id"]
+        for slot_versions in versions_by_slot(rows, _row_slot).values():
+            counts.add(counting(slot_versions)["id"])
+            later.update((a["id"], b["id"]) for a, b in zip(slot_versions, slot_versions[1:]))
         return [
             StoredReturn(
                 id=r["id"], identity=_identity_from_row(r), complete=bool(r["complete"]),
                 no_involvement=bool(r["no_involvement"]), received_at=datetime.fromisoformat(r["received_at"]),
-                source_file=r["source_file"], file_sha256=r["file_sha256"], counts=latest[r["slot"]] == r["id"],
+                source_file=r["source_file"], file_sha256=r["file_sha256"], counts=r["id"] in counts,
                 replaced_by=later.get(r["id"]),
             )
             for r in rows
         ]
+
+    def _current_rows(self, kind: FormKind) -> list[sqlite3.Row]:
+        counting_ids = self._counting()
+        rows = self.conn.execute("SELECT * FROM returns WHERE kind = ? ORDER BY id", (kind.value,))
+        return [r for r in rows if r["id"] in counting_ids]
 
     def current_audit_returns(self, cycle: Optional[Cycle] = None) -> list[AuditReturn]:
         """The version that counts of every audit form returned: the latest received for each agency, case and KLOE set.
 
         One per form (per-KLOE forms stay separate; findings combine them per case), oldest first.
         """
-        rows = self.conn.execute(_CURRENT + " ORDER BY id", (FormKind.AUDIT.value,)).fetchall()
+        rows = self._current_rows(FormKind.AUDIT)
         if cycle is not None:
             rows = [r for r in rows if r["cycle_id"] == cycle.settings.cycle_id]
-        answers: dict[int, list[Answer]] = {r["id"]: [] for r in rows}
-        if rows:
-            for a in self.conn.execute(
-                f"SELECT * FROM answers WHERE return_id IN ({_LATEST_OF_EACH_SLOT}) ORDER BY return_id, standard"
-            ):
-                if a["return_id"] in answers:
-                    answers[a["return_id"]].append(Answer(
-                        standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
-                        rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
-                    ))
+        answers = self._answers_of([r["id"] for r in rows])
         return [
             AuditReturn(
                 identity=_identity_from_row(r), no_involvement=bool(r["no_involvement"]),
@@ -482,6 +471,20 @@ class Store:
             for r in rows
         ]
 
+    def _answers_of(self, return_ids: list[int]) -> dict[int, list[Answer]]:
+        """The answers of these returns (by return id, in standard order), read a few hundred returns at a time."""
+        answers: dict[int, list[Answer]] = {i: [] for i in return_ids}
+        for start in range(0, len(return_ids), 500):  # SQLite allows 999 parameters in older builds
+            chunk = return_ids[start:start + 500]
+            rows = self.conn.execute(f"SELECT * FROM answers WHERE return_id IN ({','.join('?' * len(chunk))})"
+                                     " ORDER BY return_id, standard", chunk)
+            for a in rows:
+                answers[a["return_id"]].append(Answer(
+                    standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
+                    rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
+                ))
+        return answers
+
     def current_summary_returns(self) -> list[SummaryReturn]:
         """The latest summary form received from each agency."""
         return [
@@ -490,7 +493,7 @@ class Store:
                 comments=r["comments"], source_file=r["source_file"], file_sha256=r["file_sha256"],
                 received_at=datetime.fromisoformat(r["received_at"]),
             )
-            for r in self.conn.execute(_CURRENT + " ORDER BY id", (FormKind.SUMMARY.value,))
+            for r in self._current_rows(FormKind.SUMMARY)
         ]
 
 

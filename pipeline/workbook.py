@@ -75,7 +75,7 @@ from .models import (
 from .ooxml.package import MAX_PACKAGE_BYTES, Package, PackageError, open_package, sniff
 from .ooxml.preflight import inspect_package, legacy_office_kind, workbook_sheets
 from .problems import CaseAuditError, ProblemReport, Severity
-from .workspace import open_elsewhere
+from .workspace import open_elsewhere, windows_reserved
 
 # --- the workbook's layout: shared with dev/build_workbooks.py -------------
 
@@ -174,7 +174,6 @@ RATING_KIND_WORDS = {
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 BULLET = re.compile(r"^\s*[\u2022\u25aa\u25e6\u00b7\u2013*\-]\s*")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_HEADER_SEARCH_ROWS = 10
 
 
@@ -220,7 +219,7 @@ def read_cycle(path: Path) -> WorkbookResult:
     sheets = _read_sheets(path, data, report)
     if sheets is None:
         return WorkbookResult(None, report)
-    return WorkbookResult(_CycleReader(path, sheets, report).read(), report)
+    return WorkbookResult(_read_cycle(_Reader(path, sheets, report)), report)
 
 
 class AgencyLoad(BaseModel):
@@ -636,8 +635,13 @@ class _Row:
         return self.cells.get(key)
 
 
-class _CycleReader:
-    """Reads each sheet into models, then cross-checks them; every problem goes into one report."""
+class _Reader:
+    """What every sheet reader shares: typed cell values, tables found by their headings, one report of problems.
+
+    It also carries what one sheet tells the next: codes and numbers typed on rows that have a
+    problem of their own (references to them are not reported again, so one slip gives one problem
+    rather than a page of follow-on ones), where each KLOE and each secure email was typed.
+    """
 
     def __init__(self, path: Path, sheets: dict[str, Optional[_Sheet]], report: ProblemReport):
         self.path = path
@@ -645,8 +649,6 @@ class _CycleReader:
         self.report = report
         self.sheet_names = list(sheets)
         self.kloe_cells: dict[int, _Cell] = {}
-        # Codes and numbers typed on rows that have a problem of their own: references to them are
-        # not reported again, so one slip gives one problem rather than a page of follow-on ones.
         self.broken_agencies: set[str] = set()
         self.broken_kloes: set[int] = set()
         # Agency code -> the cell its secure email belongs in (None: the Secure email column was deleted).
@@ -664,6 +666,15 @@ class _CycleReader:
     def blank(self, cell: _Cell, what: str, fix: str = "") -> None:
         self.problem("workbook.blank-cell", f"{cell.heading} is blank{what}.",
                      fix or f"Fill in {cell.heading}, or delete the whole row if it is not needed.", cell)
+
+    def unique(self, seen: dict[str, _Cell], key: str, cell: _Cell, code: str, what: str) -> bool:
+        """False (and a problem naming the first occurrence) when `key` was seen before on this sheet."""
+        if key in seen:
+            self.problem(code, f"{what} {cell.text!r} appears twice (first at {seen[key].location}).",
+                         f"Keep one row for {cell.text!r}: change or delete the row at {cell.location}.", cell)
+            return False
+        seen[key] = cell
+        return True
 
     # -- typed values --------------------------------------------------------
     def text(self, cell: Optional[_Cell], *, required: bool = False, what: str = "") -> str:
@@ -683,17 +694,7 @@ class _CycleReader:
             if required and cell is not None:
                 self.blank(cell, what)
             return None
-        value = cell.value
-        result: Optional[int] = None
-        if isinstance(value, bool):
-            result = None
-        elif isinstance(value, int):
-            result = value
-        elif isinstance(value, float) and value.is_integer():
-            result = int(value)
-        elif isinstance(value, str):
-            m = NUMBER_TEXT.match(value.strip())
-            result = int(m.group(1)) if m else None
+        result = _whole_number(cell.value)
         if result is None or result < minimum:
             lowest = "0 or more" if minimum == 0 else f"{minimum} or more"
             self.problem("workbook.bad-number", f"{cell.heading} must be a whole number ({lowest}){what}.",
@@ -716,23 +717,11 @@ class _CycleReader:
     def date(self, cell: Optional[_Cell], *, what: str = "") -> Optional[date]:
         if cell is None or cell.blank:
             return None
-        value = cell.value
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 80000:
-            return date(1899, 12, 30) + timedelta(days=int(value))  # an Excel date serial shown as a number
-        if isinstance(value, str):
-            text = re.sub(r"\s+", " ", value.strip())
-            for fmt in DATE_FORMATS:
-                try:
-                    return datetime.strptime(text, fmt).date()
-                except ValueError:
-                    continue
-        self.problem("workbook.bad-date", f"{cell.heading} is not a date{what}.",
-                     f"Type the date in {cell.location} as dd/mm/yyyy, for example 30/11/2015.", cell)
-        return None
+        found = _date_of(cell.value)
+        if found is None:
+            self.problem("workbook.bad-date", f"{cell.heading} is not a date{what}.",
+                         f"Type the date in {cell.location} as dd/mm/yyyy, for example 30/11/2015.", cell)
+        return found
 
     def choice(self, cell: Optional[_Cell], choices: dict[str, Any], default: Any, what: str = "") -> Any:
         if cell is None or cell.blank:
@@ -756,14 +745,7 @@ class _CycleReader:
         if ws is None:
             return None
         wanted = HEADERS[name]
-        keys = {_header_key(h): k for k, h in wanted.items()}
-        first_required = _header_key(wanted[REQUIRED_COLUMNS[name][0]])
-        header_row = None
-        for r in sorted(n for n in ws.rows if n <= MAX_HEADER_SEARCH_ROWS):
-            row_keys = {_header_key(_as_text(value)) for value in ws.rows[r].values()}
-            if first_required in row_keys:
-                header_row = r
-                break
+        header_row = _header_row(ws, wanted[REQUIRED_COLUMNS[name][0]])
         if header_row is None:
             heading = wanted[REQUIRED_COLUMNS[name][0]]
             self.problem("workbook.missing-column",
@@ -772,17 +754,7 @@ class _CycleReader:
                          + ", ".join(wanted[k] for k in REQUIRED_COLUMNS[name]) + ".",
                          location=f"{name}!A1")
             return None
-        columns: dict[str, int] = {}
-        headings: dict[str, str] = {}
-        extras: dict[int, str] = {}
-        for c in sorted(ws.rows[header_row]):
-            heading_text = _as_text(ws.value(header_row, c))
-            key = keys.get(_header_key(heading_text))
-            if key and key not in columns:
-                columns[key] = c
-                headings[key] = wanted[key].split(" (")[0]
-            elif heading_text and not key:
-                extras[c] = heading_text
+        columns, extras = _columns(ws, wanted, header_row)
         missing = [k for k in REQUIRED_COLUMNS[name] if k not in columns]
         for key in missing:
             self.problem("workbook.missing-column", f"The '{name}' sheet has no '{wanted[key]}' column.",
@@ -790,522 +762,653 @@ class _CycleReader:
                          location=f"{name}!{header_row}:{header_row}")
         if missing:
             return None
-        rows = []
-        for r in sorted(n for n in ws.rows if n > header_row):
-            cells = {k: _Cell(name, _coordinate(r, c), ws.value(r, c), headings[k]) for k, c in columns.items()}
-            extra = {h: _Cell(name, _coordinate(r, c), ws.value(r, c), h) for c, h in extras.items()}
-            # A row is data if a known column or (on Cases) an agency column has something in it;
-            # a jotting in the officer's own notes column alone does not make a row.
-            counted = [cell for h, cell in extra.items()
-                       if name == CASES and _header_key(h) not in CASES_IGNORED_COLUMNS]
-            if all(cell.blank for cell in cells.values()) and all(cell.blank for cell in counted):
-                continue
-            rows.append(_Row(name, r, cells, extra))
-        return _Table(name, header_row, rows, extras)
+        return _Table(name, header_row, _data_rows(ws, name, header_row, columns, extras), extras)
 
-    # -- the whole cycle ---------------------------------------------------------
-    def read(self) -> Optional[Cycle]:
-        missing = [s for s in REQUIRED_SHEETS if self.sheet(s) is None]
-        if missing:
-            _report_missing_sheets(self.path, missing, self.sheet_names, self.report)
-        settings = self.read_settings()
-        areas = self.read_priority_areas()
-        agencies = self.read_agencies()
-        kloes = self.read_kloes()
-        standards = self.read_standards(kloes)
-        scale = self.read_rating_scale()
-        cases = self.read_cases(areas, agencies)
-        attendance = self.read_attendance(agencies)
-        group_work = self.read_group_work(areas)
-        learning = self.read_learning_actions(kloes)
-        agency_actions = self.read_agency_actions(agencies)
-        if agencies is not None and cases is not None:
-            self.check_secure_emails(agencies, cases)
-        if None in (settings, areas, agencies, kloes, standards, scale, cases):
-            return None
-        return Cycle(settings=settings, priority_areas=tuple(areas), agencies=tuple(agencies), cases=tuple(cases),
-                     kloes=tuple(kloes), standards=tuple(standards), rating_scale=scale,
-                     attendance=tuple(attendance or ()), group_work=tuple(group_work or ()),
-                     learning_actions=tuple(learning or ()), agency_actions=tuple(agency_actions or ()))
 
-    def read_settings(self) -> Optional[CycleSettings]:
-        table = self.table(SETTINGS)
-        if table is None:
-            return None
-        rows = table.rows
-        by_name = {_header_key(v): k for k, v in SETTING_NAMES.items()}
-        found: dict[str, _Cell] = {}
-        for row in rows:
-            name = row["setting"].text
-            key = by_name.get(_header_key(name))
-            if key is None:
-                if name:
-                    self.problem("workbook.unknown-setting", f"'{name}' is not a setting case-audit knows; it is ignored.",
-                                 "Check the spelling against the Instructions sheet, or leave it if it is a note.",
-                                 row["setting"], severity=Severity.WARNING)
-                continue
-            if key in found:
-                self.problem("workbook.duplicate-setting", f"The setting '{SETTING_NAMES[key]}' appears twice.",
-                             f"Keep one row for '{SETTING_NAMES[key]}' and delete the other.", row["setting"])
-                continue
-            cell = row["value"]
-            cell.heading = SETTING_NAMES[key]
-            found[key] = cell
-        ok = True
-        for key in REQUIRED_SETTINGS:
-            if key not in found:
-                self.problem("workbook.missing-setting", f"The Settings sheet has no '{SETTING_NAMES[key]}' row.",
-                             f"Add a row with '{SETTING_NAMES[key]}' in the Setting column and its value beside it.",
-                             location=SETTINGS)
-                ok = False
-            elif found[key].blank:
-                self.blank(found[key], "", f"Type the {SETTING_NAMES[key].lower()} in {found[key].location}.")
-                ok = False
-        values: dict[str, Any] = {k: self.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions")}
-        cycle_cell = found.get("cycle_id")
-        if cycle_cell is not None and not cycle_cell.blank:
-            if isinstance(cycle_cell.value, (datetime, date)):
-                self.problem("workbook.bad-cycle-ref", "Excel has turned the cycle reference into a date.",
-                             f"Format {cycle_cell.location} as Text (Home > Number > Text) and type it again, "
-                             "e.g. 2015-16.", cycle_cell)
-                ok = False
-            elif not SAFE_NAME.match(cycle_cell.text) or len(cycle_cell.text) > 30:
-                self.problem("workbook.bad-cycle-ref",
-                             "The cycle reference is written into every form and file, so it may only use letters, "
-                             "digits, '-', '_' and '.' (no spaces), up to 30 characters.",
-                             f"Change {cycle_cell.location} to something like 2015-16.", cycle_cell)
-                ok = False
-        values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
-        values["return_deadline"] = self.date(found.get("return_deadline"))
-        self.check_placeholders(found)
-        self.check_deadline(found, values)
-        rules = {normalise_label(r.value): r for r in CountingRule}
-        values["counting_rule"] = self.choice(found.get("counting_rule"), rules, CountingRule.ALL)
-        protections = {normalise_label(p.value): p for p in FormProtection}
-        protections.update({"no": FormProtection.NONE, "off": FormProtection.NONE, "": FormProtection.NONE})
-        values["form_protection"] = self.choice(found.get("form_protection"), protections, FormProtection.NONE)
-        title = self.text(found.get("report_title"))
-        if title:
-            values["report_title"] = title
-        if not ok:
-            return None
-        return CycleSettings(**values)
+def _whole_number(value: Any) -> Optional[int]:
+    """A cell's whole number: 3, 3.0, '3', 'KLOE 3', 'No. 3'; None for anything else (True is not 1)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        m = NUMBER_TEXT.match(value.strip())
+        return int(m.group(1)) if m else None
+    return None
 
-    def check_placeholders(self, found: dict[str, _Cell]) -> None:
-        """The blank template's placeholders would otherwise be printed on every form sent out."""
-        for key, cell in found.items():
-            if key not in PLACEHOLDER_CHECKS or not isinstance(cell.value, str) or cell.blank:
-                continue
-            what, wanted = PLACEHOLDER_CHECKS[key]
-            template_text = PLACEHOLDERS.get(key)
-            bracketed = BRACKETED_PLACEHOLDER.search(cell.text)
-            if template_text and normalise_label(cell.text) == normalise_label(template_text):
-                message = f"{what} is still the blank template's placeholder, which would be printed on every form."
-            elif bracketed:
-                message = (f"{what} still has the placeholder {bracketed.group(0)} in it, which would be printed "
-                           "on every form.")
-            else:
-                continue
-            self.problem("workbook.placeholder", message,
-                         f"Replace the placeholder in {cell.location} with {wanted}.", cell)
 
-    def check_deadline(self, found: dict[str, _Cell], values: dict[str, Any]) -> None:
-        """A deadline before the cycle began is almost always last year's date left in, or a typo in the year."""
-        deadline = values.get("return_deadline")
-        if deadline is None:
-            return
-        start = None
-        for key in ("cycle_id", "cycle_name"):
-            m = YEAR.search(values.get(key) or "")
-            if m:
-                start = int(m.group(1))
-                break
-        if start is None or deadline.year >= start:
-            return
-        cell = found["return_deadline"]
-        cycle = values.get("cycle_id") or values.get("cycle_name")
-        self.problem("workbook.deadline-before-cycle",
-                     f"The return deadline {deadline:%d/%m/%Y} is before the cycle {cycle} began ({start}).",
-                     f"Check the year in {cell.location}: the deadline should fall within the {cycle} cycle.",
-                     cell, value=f"{deadline:%d/%m/%Y}", severity=Severity.WARNING)
-
-    def check_secure_emails(self, agencies: list[Agency], cases: list[Case]) -> None:
-        """Forms go out, and chase emails are written, to the agency's secure email."""
-        for agency in agencies:
-            n = sum(1 for c in cases if agency.code in c.agencies)
-            if not n or agency.secure_email:
+def _date_of(value: Any) -> Optional[date]:
+    """A cell's date: a real date, an Excel date serial shown as a number, or text in a common format."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 80000:
+        return date(1899, 12, 30) + timedelta(days=int(value))
+    if isinstance(value, str):
+        text = re.sub(r"\s+", " ", value.strip())
+        for fmt in DATE_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
                 continue
-            location = self.email_cells.get(agency.code)
-            if location is None:
-                location = AGENCIES
-                fix = (f"Add a column headed '{HEADERS[AGENCIES]['secure_email']}' to the Agencies sheet and type "
-                       f"the secure email address of {agency.code}'s audit contact in it.")
-            else:
-                fix = f"Type the secure email address of {agency.code}'s audit contact in {location}."
-            self.problem("workbook.no-secure-email",
-                         f"Agency {agency.code} is involved in {n} case(s) but has no secure email: forms and "
-                         "chase emails need it.", fix, location=location, severity=Severity.WARNING)
+    return None
 
-    def _unique(self, seen: dict[str, _Cell], key: str, cell: _Cell, code: str, what: str) -> bool:
-        """False (and a problem naming the first occurrence) when `key` was seen before on this sheet."""
-        if key in seen:
-            self.problem(code, f"{what} {cell.text!r} appears twice (first at {seen[key].location}).",
-                         f"Keep one row for {cell.text!r}: change or delete the row at {cell.location}.", cell)
-            return False
-        seen[key] = cell
+
+def _header_row(ws: _Sheet, first_required: str) -> Optional[int]:
+    """The row, among the first few, holding the sheet's first required heading."""
+    key = _header_key(first_required)
+    for r in sorted(n for n in ws.rows if n <= MAX_HEADER_SEARCH_ROWS):
+        if key in {_header_key(_as_text(value)) for value in ws.rows[r].values()}:
+            return r
+    return None
+
+
+def _columns(ws: _Sheet, wanted: dict[str, str], header_row: int) -> tuple[dict[str, tuple[int, str]], dict[int, str]]:
+    """Known columns (key -> (index, heading as messages name it)) and the others (index -> heading)."""
+    keys = {_header_key(h): k for k, h in wanted.items()}
+    columns: dict[str, tuple[int, str]] = {}
+    extras: dict[int, str] = {}
+    for c in sorted(ws.rows[header_row]):
+        heading_text = _as_text(ws.value(header_row, c))
+        key = keys.get(_header_key(heading_text))
+        if key and key not in columns:
+            columns[key] = (c, wanted[key].split(" (")[0])
+        elif heading_text and not key:
+            extras[c] = heading_text
+    return columns, extras
+
+
+def _data_rows(ws: _Sheet, name: str, header_row: int, columns: dict[str, tuple[int, str]],
+               extras: dict[int, str]) -> list[_Row]:
+    rows = []
+    for r in sorted(n for n in ws.rows if n > header_row):
+        cells = {k: _Cell(name, _coordinate(r, c), ws.value(r, c), heading) for k, (c, heading) in columns.items()}
+        extra = {h: _Cell(name, _coordinate(r, c), ws.value(r, c), h) for c, h in extras.items()}
+        # A row is data if a known column or (on Cases) an agency column has something in it;
+        # a jotting in the officer's own notes column alone does not make a row.
+        counted = [cell for h, cell in extra.items()
+                   if name == CASES and _header_key(h) not in CASES_IGNORED_COLUMNS]
+        if all(cell.blank for cell in cells.values()) and all(cell.blank for cell in counted):
+            continue
+        rows.append(_Row(name, r, cells, extra))
+    return rows
+
+
+# --- the whole cycle ---------------------------------------------------------------
+
+
+def _read_cycle(r: _Reader) -> Optional[Cycle]:
+    """Each sheet in turn (later ones checked against earlier ones), then the checks across sheets."""
+    missing = [s for s in REQUIRED_SHEETS if r.sheet(s) is None]
+    if missing:
+        _report_missing_sheets(r.path, missing, r.sheet_names, r.report)
+    settings = _read_settings(r)
+    areas = _read_priority_areas(r)
+    agencies = _read_agencies(r)
+    kloes = _read_kloes(r)
+    standards = _read_standards(r, kloes)
+    scale = _read_rating_scale(r)
+    cases = _read_cases(r, areas, agencies)
+    attendance = _read_attendance(r, agencies)
+    group_work = _read_group_work(r, areas)
+    learning = _read_learning_actions(r, kloes)
+    agency_actions = _read_agency_actions(r, agencies)
+    if agencies is not None and cases is not None:
+        _check_secure_emails(r, agencies, cases)
+    if None in (settings, areas, agencies, kloes, standards, scale, cases):
+        return None
+    return Cycle(settings=settings, priority_areas=tuple(areas), agencies=tuple(agencies), cases=tuple(cases),
+                 kloes=tuple(kloes), standards=tuple(standards), rating_scale=scale,
+                 attendance=tuple(attendance or ()), group_work=tuple(group_work or ()),
+                 learning_actions=tuple(learning or ()), agency_actions=tuple(agency_actions or ()))
+
+
+# --- Settings ------------------------------------------------------------------------
+
+
+def _read_settings(r: _Reader) -> Optional[CycleSettings]:
+    table = r.table(SETTINGS)
+    if table is None:
+        return None
+    found = _setting_cells(r, table)
+    ok = _required_settings_present(r, found)
+    values: dict[str, Any] = {k: r.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions")}
+    cycle_cell = found.get("cycle_id")
+    ok = _cycle_ref_ok(r, cycle_cell) and ok
+    values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
+    values["return_deadline"] = r.date(found.get("return_deadline"))
+    _check_placeholders(r, found)
+    _check_deadline(r, found, values)
+    rules = {normalise_label(rule.value): rule for rule in CountingRule}
+    values["counting_rule"] = r.choice(found.get("counting_rule"), rules, CountingRule.ALL)
+    protections = {normalise_label(p.value): p for p in FormProtection}
+    protections.update({"no": FormProtection.NONE, "off": FormProtection.NONE, "": FormProtection.NONE})
+    values["form_protection"] = r.choice(found.get("form_protection"), protections, FormProtection.NONE)
+    title = r.text(found.get("report_title"))
+    if title:
+        values["report_title"] = title
+    if not ok:
+        return None
+    return CycleSettings(**values)
+
+
+def _setting_cells(r: _Reader, table: _Table) -> dict[str, _Cell]:
+    """Each known setting's value cell, named after the setting (unknown and repeated settings are problems)."""
+    by_name = {_header_key(v): k for k, v in SETTING_NAMES.items()}
+    found: dict[str, _Cell] = {}
+    for row in table.rows:
+        name = row["setting"].text
+        key = by_name.get(_header_key(name))
+        if key is None:
+            if name:
+                r.problem("workbook.unknown-setting", f"'{name}' is not a setting case-audit knows; it is ignored.",
+                          "Check the spelling against the Instructions sheet, or leave it if it is a note.",
+                          row["setting"], severity=Severity.WARNING)
+            continue
+        if key in found:
+            r.problem("workbook.duplicate-setting", f"The setting '{SETTING_NAMES[key]}' appears twice.",
+                      f"Keep one row for '{SETTING_NAMES[key]}' and delete the other.", row["setting"])
+            continue
+        cell = row["value"]
+        cell.heading = SETTING_NAMES[key]
+        found[key] = cell
+    return found
+
+
+def _required_settings_present(r: _Reader, found: dict[str, _Cell]) -> bool:
+    ok = True
+    for key in REQUIRED_SETTINGS:
+        if key not in found:
+            r.problem("workbook.missing-setting", f"The Settings sheet has no '{SETTING_NAMES[key]}' row.",
+                      f"Add a row with '{SETTING_NAMES[key]}' in the Setting column and its value beside it.",
+                      location=SETTINGS)
+            ok = False
+        elif found[key].blank:
+            r.blank(found[key], "", f"Type the {SETTING_NAMES[key].lower()} in {found[key].location}.")
+            ok = False
+    return ok
+
+
+def _cycle_ref_ok(r: _Reader, cell: Optional[_Cell]) -> bool:
+    """The cycle reference goes into every form and file name: no date Excel made of it, no unsafe characters."""
+    if cell is None or cell.blank:
         return True
-
-    def read_priority_areas(self) -> Optional[list[PriorityArea]]:
-        table = self.table(PRIORITY_AREAS)
-        if table is None:
-            return None
-        rows = table.rows
-        areas, seen = [], {}
-        for row in rows:
-            name = self.text(row["name"], required=True)
-            if not name or not self._unique(seen, normalise_label(name), row["name"], "workbook.duplicate-priority-area",
-                                            "The priority area"):
-                continue
-            areas.append(PriorityArea(name=name, description=self.text(row.get("description"))))
-        if not areas:
-            self.problem("workbook.no-priority-areas", "The Priority areas sheet lists no priority areas.",
-                         "Add at least one priority area (e.g. Neglect) below the headings.",
-                         location=f"{PRIORITY_AREAS}!A2")
-        return areas
-
-    def read_agencies(self) -> Optional[list[Agency]]:
-        table = self.table(AGENCIES)
-        if table is None:
-            return None
-        rows = table.rows
-        agencies, seen = [], {}
-        for row in rows:
-            code_cell = row["code"]
-            code = self.text(code_cell, required=True, what=" (each agency needs a short code such as POLICE)")
-            name = self.text(row["name"], required=True, what=f" for agency {code or '?'}")
-            if not code:
-                continue
-            if not SAFE_NAME.match(code) or len(code) > 20 or code.upper() in WINDOWS_RESERVED:
-                self.broken_agencies.add(code.casefold())
-                self.problem("workbook.bad-agency-code",
-                             "An agency code names that agency's folder of forms, so it may only use letters, digits, "
-                             "'-' and '_' (no spaces), up to 20 characters, and not a name Windows reserves "
-                             "(CON, PRN, AUX, NUL, COM1, LPT1...).",
-                             f"Change {code_cell.location} to a short code such as POLICE or HEALTH-1.", code_cell)
-                continue
-            if not self._unique(seen, code.casefold(), code_cell, "workbook.duplicate-agency", "The agency code"):
-                continue
-            if not name:
-                self.broken_agencies.add(code.casefold())
-                continue
-            email_cell = row.get("secure_email")
-            email = self.text(email_cell)
-            self.email_cells[code] = email_cell.location if email_cell is not None else None
-            if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-                self.problem("workbook.bad-email", f"The secure email for {code} does not look like an email address.",
-                             f"Check {email_cell.location}.", email_cell, severity=Severity.WARNING)
-            agencies.append(Agency(code=code, name=name, short_name=self.text(row.get("short_name")) or name,
-                                   contact_name=self.text(row.get("contact_name")), secure_email=email))
-        if not rows:
-            self.problem("workbook.no-agencies", "The Agencies sheet lists no agencies.",
-                         "Add the agencies taking part, one per row, with a code and full name.",
-                         location=f"{AGENCIES}!A2")
-        return agencies
-
-    def read_kloes(self) -> Optional[list[Kloe]]:
-        table = self.table(KLOES)
-        if table is None:
-            return None
-        kloes, seen = [], {}
-        for row in table.rows:
-            number = self.number(row["number"], required=True)
-            question = self.text(row["question"], required=True,
-                                 what=f" for KLOE {number}" if number is not None else "")
-            if number is None or not self._unique(seen, str(number), row["number"], "workbook.duplicate-kloe", "KLOE"):
-                continue
-            self.kloe_cells[number] = row["number"]
-            if question:
-                kloes.append(Kloe(number=number, question=question, title=self.text(row.get("title"))))
-            else:
-                self.broken_kloes.add(number)
-        if not table.rows:
-            self.problem("workbook.no-kloes", "The KLOEs sheet lists no key lines of enquiry.",
-                         "Add at least one KLOE (number and question) below the headings.", location=f"{KLOES}!A2")
-        return kloes
-
-    def read_standards(self, kloes: Optional[list[Kloe]]) -> Optional[list[Standard]]:
-        table = self.table(STANDARDS)
-        if table is None:
-            return None
-        rows = table.rows
-        known = {k.number for k in kloes} if kloes is not None else None
-        standards, seen = [], {}
-        for row in rows:
-            number = self.number(row["number"], required=True)
-            label = f" for standard {number}" if number is not None else ""
-            kloe = self.number(row["kloe"], required=True, what=label)
-            text = self.text(row["text"], required=True, what=label)
-            finding_met = self.text(row["finding_met"], required=True, what=label)
-            na = self.yes_no(row.get("na_allowed"), what=label)
-            if number is not None and not self._unique(seen, str(number), row["number"], "workbook.duplicate-standard",
-                                                       "Standard"):
-                continue
-            if kloe is not None and known is not None and kloe not in known:
-                if kloe in self.broken_kloes:
-                    continue
-                self.problem("workbook.unknown-kloe",
-                             f"Standard {number} is under KLOE {kloe}, which is not on the KLOEs sheet.",
-                             f"Change {row['kloe'].location} to one of the KLOE numbers "
-                             f"({', '.join(str(k) for k in sorted(known)) or 'none yet'}), or add KLOE {kloe} "
-                             "to the KLOEs sheet.", row["kloe"])
-                continue
-            if None in (number, kloe) or not text or not finding_met:
-                continue
-            standards.append(Standard(number=number, kloe=kloe, text=text, finding_met=finding_met,
-                                      finding_not_met=self.text(row.get("finding_not_met")), na_allowed=na))
-        for k in kloes or ():
-            # A standard row with some other problem still counts: one problem at a time for the officer.
-            if any(s.kloe == k.number for s in standards) or self._kloe_mentioned(rows, k.number):
-                continue
-            self.problem("workbook.kloe-without-standards", f"KLOE {k.number} has no standards.",
-                         f"Add its standards on the Standards sheet (with {k.number} in the KLOE column), "
-                         f"or delete KLOE {k.number} from the KLOEs sheet.", self.kloe_cells.get(k.number))
-        return standards
-
-    def _kloe_mentioned(self, rows: list[_Row], number: int) -> bool:
-        for row in rows:
-            m = NUMBER_TEXT.match(row["kloe"].text)
-            if m and int(m.group(1)) == number:
-                return True
+    if isinstance(cell.value, (datetime, date)):
+        r.problem("workbook.bad-cycle-ref", "Excel has turned the cycle reference into a date.",
+                  f"Format {cell.location} as Text (Home > Number > Text) and type it again, e.g. 2015-16.", cell)
         return False
+    if not SAFE_NAME.match(cell.text) or len(cell.text) > 30:
+        r.problem("workbook.bad-cycle-ref",
+                  "The cycle reference is written into every form and file, so it may only use letters, "
+                  "digits, '-', '_' and '.' (no spaces), up to 30 characters.",
+                  f"Change {cell.location} to something like 2015-16.", cell)
+        return False
+    return True
 
-    def read_rating_scale(self) -> Optional[RatingScale]:
-        table = self.table(RATING_SCALE)
-        if table is None:
-            return None
-        rows = table.rows
-        options, seen = [], {}
-        for row in rows:
-            label = self.text(row["label"], required=True)
-            kind_cell = row["kind"]
-            if kind_cell.blank:
-                self.blank(kind_cell, f" for '{label}'", f"Pick met, not met or not applicable in {kind_cell.location}.")
-                continue
-            kind = self.choice(kind_cell, RATING_KIND_WORDS, None, f" for '{label}'")
-            if not label or kind is None:
-                continue
-            if not self._unique(seen, normalise_label(label), row["label"], "workbook.duplicate-rating", "The rating"):
-                continue
-            options.append(RatingOption(label=label, kind=kind))
-        kinds = {o.kind for o in options}
-        lacking = [k.value for k in (RatingKind.MET, RatingKind.NOT_MET) if k not in kinds]
-        if lacking:
-            self.problem("workbook.rating-scale-incomplete",
-                         f"The rating scale needs at least one option that counts as {' and one that counts as '.join(lacking)}.",
-                         "Add rows such as 'Met or exceeded | met' and 'Not met | not met' to the Rating scale sheet.",
-                         location=f"{RATING_SCALE}!B2")
-            return None
-        return RatingScale(options=tuple(options))
 
-    def _known_agency(self, text: str, codes, cell, code: str, lister: str, note: str = "") -> Optional[str]:
-        """The agency code a row names, or None (with a problem, unless the agency row itself was already faulty)."""
-        found = codes.get(text.casefold()) if codes is not None else text
-        if found is None and text.casefold() not in self.broken_agencies:
-            self.problem(code, f"{lister} lists agency '{text}', which is not on the Agencies sheet.",
-                         f"Pick an agency code from the drop-down list in {cell.location}, or add the agency to the "
-                         f"Agencies sheet{note}.", cell)
-        return found
+def _check_placeholders(r: _Reader, found: dict[str, _Cell]) -> None:
+    """The blank template's placeholders would otherwise be printed on every form sent out."""
+    for key, cell in found.items():
+        if key not in PLACEHOLDER_CHECKS or not isinstance(cell.value, str) or cell.blank:
+            continue
+        what, wanted = PLACEHOLDER_CHECKS[key]
+        template_text = PLACEHOLDERS.get(key)
+        bracketed = BRACKETED_PLACEHOLDER.search(cell.text)
+        if template_text and normalise_label(cell.text) == normalise_label(template_text):
+            message = f"{what} is still the blank template's placeholder, which would be printed on every form."
+        elif bracketed:
+            message = (f"{what} still has the placeholder {bracketed.group(0)} in it, which would be printed "
+                       "on every form.")
+        else:
+            continue
+        r.problem("workbook.placeholder", message, f"Replace the placeholder in {cell.location} with {wanted}.", cell)
 
-    def _agency_lookup(self, agencies: Optional[list[Agency]]) -> Optional[dict[str, str]]:
-        return None if agencies is None else {a.code.casefold(): a.code for a in agencies}
 
-    def read_cases(self, areas: Optional[list[PriorityArea]], agencies: Optional[list[Agency]]) -> Optional[list[Case]]:
-        table = self.table(CASES)
-        if table is None:
-            return None
-        rows, extras, header_row = table.rows, table.extras, table.header_row
-        codes = self._agency_lookup(agencies)
-        area_lookup = _priority_lookup(areas)
-        # Which extra columns are agency columns: check each heading once.
-        columns: dict[str, Optional[str]] = {}  # heading -> agency code (None: that agency's row has a problem)
-        seen_codes: dict[str, str] = {}
-        for c, heading in extras.items():
-            location = f"{CASES}!{_coordinate(header_row, c)}"
-            if _header_key(heading) in CASES_IGNORED_COLUMNS:
-                continue
-            if codes is None:
-                continue
-            code = codes.get(heading.strip().casefold())
-            if code is None and heading.strip().casefold() in self.broken_agencies:
-                columns[heading] = None
-                continue
-            if code is None:
-                self.problem("workbook.unknown-agency",
-                             f"The Cases column heading '{heading}' is not an agency code on the Agencies sheet.",
-                             "Make the heading an agency code from the Agencies sheet (e.g. POLICE), add that "
-                             "agency to the Agencies sheet, or delete the column.",
-                             location=location, value=heading)
-                continue
-            if code in seen_codes:
-                self.problem("workbook.duplicate-agency-column", f"Agency {code} has two columns on the Cases sheet "
-                             f"(first at {seen_codes[code]}).", "Delete one of the two columns.",
-                             location=location, value=heading)
-                continue
-            seen_codes[code] = location
-            columns[heading] = code
-        order = {a.code: i for i, a in enumerate(agencies or [])}
-        cases, seen = [], {}
-        for row in rows:
-            ref_cell = row["ref"]
-            ref = self.text(ref_cell, required=True, what=" (each case needs a reference such as N-01)")
-            label = f" for case {ref}" if ref else ""
-            area_cell = row["priority_area"]
-            area_text = self.text(area_cell, required=True, what=label)
-            child = self.text(row["child_name"], required=True, what=label)
-            involved, marked = [], False
-            for heading, code in columns.items():
-                if self.yes_no(row.extra[heading], what=label):
-                    marked = True
-                    if code is not None:
-                        involved.append(code)
-            good = bool(ref and area_text and child)
-            if ref:
-                if not SAFE_NAME.match(ref) or len(ref) > 40 or ref.endswith("."):
-                    self.problem("workbook.bad-case-ref",
-                                 "A case reference becomes part of file names, so it may only use letters, digits, "
-                                 "'-', '_' and '.' (no spaces), up to 40 characters.",
-                                 f"Change {ref_cell.location} to something like N-01.", ref_cell)
-                    good = False
-                elif not self._unique(seen, ref.casefold(), ref_cell, "workbook.duplicate-case-ref", "The case reference"):
-                    good = False
-                elif child and name_in_identifier(ref, child):
-                    self.problem("workbook.case-ref-names-child",
-                                 "The case reference contains part of the child's name; references go into file "
-                                 "names and the board report, which must never name a child.",
-                                 f"Change {ref_cell.location} to a reference that does not identify the child, "
-                                 "such as N-01.", ref_cell)
-                    good = False
-            area = None
-            if area_text and area_lookup is not None:
-                area = area_lookup.get(normalise_label(area_text))
-                if area is None:
-                    self.problem("workbook.unknown-priority-area",
-                                 f"The priority area{label} is not on the Priority areas sheet.",
-                                 "Pick one of " + ", ".join(repr(a.name) for a in areas)
-                                 + f" from the drop-down list in {area_cell.location}, or add it to the Priority "
-                                 "areas sheet.", area_cell)
-                    good = False
-            if codes is not None and not marked and ref:
-                self.problem("workbook.case-without-agency", f"Case {ref} has no agency marked as involved.",
-                             f"Put Y under each agency involved in case {ref} (row {row.number} of the Cases sheet), "
-                             "or delete the row.", ref_cell, value=ref)
-                good = False
-            if good and area is not None:
-                involved.sort(key=lambda code: order.get(code, 0))
-                cases.append(Case(ref=ref, priority_area=area, child_name=child, agencies=tuple(involved)))
-        if not rows:
-            self.problem("workbook.no-cases", "The Cases sheet has no cases yet, so there are no forms to issue.",
-                         "Add one row per case: case ref, priority area, the child's name or initials, and Y under "
-                         "each agency involved. Then run 'case-audit check' again.",
-                         location=f"{CASES}!A{header_row + 1}")
-        return cases
+def _check_deadline(r: _Reader, found: dict[str, _Cell], values: dict[str, Any]) -> None:
+    """A deadline before the cycle began is almost always last year's date left in, or a typo in the year."""
+    deadline = values.get("return_deadline")
+    if deadline is None:
+        return
+    start = None
+    for key in ("cycle_id", "cycle_name"):
+        m = YEAR.search(values.get(key) or "")
+        if m:
+            start = int(m.group(1))
+            break
+    if start is None or deadline.year >= start:
+        return
+    cell = found["return_deadline"]
+    cycle = values.get("cycle_id") or values.get("cycle_name")
+    r.problem("workbook.deadline-before-cycle",
+              f"The return deadline {deadline:%d/%m/%Y} is before the cycle {cycle} began ({start}).",
+              f"Check the year in {cell.location}: the deadline should fall within the {cycle} cycle.",
+              cell, value=f"{deadline:%d/%m/%Y}", severity=Severity.WARNING)
 
-    def read_attendance(self, agencies: Optional[list[Agency]]) -> list[Attendance]:
-        table = self.table(ATTENDANCE)
-        if table is None:
-            return []
-        rows = table.rows
-        codes = self._agency_lookup(agencies)
-        result, seen = [], {}
-        for row in rows:
-            text = self.text(row["agency"], required=True)
-            count = self.number(row["count"], required=True, minimum=0, what=f" for {text}" if text else "")
-            if not text:
-                continue
-            code = self._known_agency(text, codes, row["agency"], "workbook.attendance-unknown-agency",
-                                      "The learning-event attendance", " (an agency with no cases is fine)")
-            if code is None:
-                continue
-            if not self._unique(seen, code, row["agency"], "workbook.duplicate-attendance", "The agency"):
-                continue
-            if count is not None:
-                result.append(Attendance(agency=code, count=count))
-        return result
 
-    def read_group_work(self, areas: Optional[list[PriorityArea]]) -> list[GroupWork]:
-        table = self.table(GROUP_WORK)
-        if table is None:
-            return []
-        rows = table.rows
-        lookup = _priority_lookup(areas)
-        result = []
-        for row in rows:
-            text = self.text(row["priority_area"], required=True)
-            if not text:
-                continue
-            area = lookup.get(normalise_label(text)) if lookup is not None else text
-            if area is None:
-                self.problem("workbook.unknown-priority-area",
-                             "The group-work priority area is not on the Priority areas sheet.",
-                             "Pick one of " + ", ".join(repr(a.name) for a in areas)
-                             + f" from the drop-down list in {row['priority_area'].location}.", row["priority_area"])
-                continue
-            result.append(GroupWork(priority_area=area, strengths=split_lines(row.get("strengths") and row["strengths"].value),
-                                    development=split_lines(row.get("development") and row["development"].value),
-                                    next_steps=split_lines(row.get("next_steps") and row["next_steps"].value)))
-        return result
+def _check_secure_emails(r: _Reader, agencies: list[Agency], cases: list[Case]) -> None:
+    """Forms go out, and chase emails are written, to the agency's secure email."""
+    for agency in agencies:
+        n = sum(1 for c in cases if agency.code in c.agencies)
+        if not n or agency.secure_email:
+            continue
+        location = r.email_cells.get(agency.code)
+        if location is None:
+            location = AGENCIES
+            fix = (f"Add a column headed '{HEADERS[AGENCIES]['secure_email']}' to the Agencies sheet and type "
+                   f"the secure email address of {agency.code}'s audit contact in it.")
+        else:
+            fix = f"Type the secure email address of {agency.code}'s audit contact in {location}."
+        r.problem("workbook.no-secure-email",
+                  f"Agency {agency.code} is involved in {n} case(s) but has no secure email: forms and "
+                  "chase emails need it.", fix, location=location, severity=Severity.WARNING)
 
-    def read_learning_actions(self, kloes: Optional[list[Kloe]]) -> list[LearningAction]:
-        table = self.table(LEARNING_ACTIONS)
-        if table is None:
-            return []
-        rows = table.rows
-        known = {k.number for k in kloes} if kloes is not None else None
-        result, seen = [], {}
-        for row in rows:
-            number = self.number(row["number"], required=True)
-            label = f" for learning point {number}" if number is not None else ""
-            point = self.text(row["learning_point"], required=True, what=label)
-            kloe = self.number(row.get("kloe"), what=label)
-            due = self.date(row.get("due"), what=label)
-            if kloe is not None and known is not None and kloe not in known:
-                if kloe in self.broken_kloes:
-                    continue
-                self.problem("workbook.unknown-kloe", f"Learning point {number} refers to KLOE {kloe}, which is not on "
-                             "the KLOEs sheet.", f"Change {row['kloe'].location} to an existing KLOE number or clear it.",
-                             row["kloe"])
-                continue
-            if number is None or not point:
-                continue
-            if not self._unique(seen, str(number), row["number"], "workbook.duplicate-learning-action", "Learning point"):
-                continue
-            result.append(LearningAction(
-                number=number, learning_point=point,
-                actions=split_lines(row.get("actions") and row["actions"].value),
-                next_steps=split_lines(row.get("next_steps") and row["next_steps"].value),
-                kloe=kloe, owner=self.text(row.get("owner")), due=due))
-        return result
 
-    def read_agency_actions(self, agencies: Optional[list[Agency]]) -> list[AgencyAction]:
-        table = self.table(AGENCY_ACTIONS)
-        if table is None:
-            return []
-        rows = table.rows
-        codes = self._agency_lookup(agencies)
-        result = []
-        for row in rows:
-            text = self.text(row["agency"], required=True)
-            action = self.text(row["action"], required=True, what=f" for {text}" if text else "")
-            completed = self.yes_no(row.get("completed"))
-            if not text:
-                continue
-            code = self._known_agency(text, codes, row["agency"], "workbook.unknown-agency", "The agency action")
-            if code is None:
-                continue
-            if action:
-                result.append(AgencyAction(agency=code, action=action, progress=self.text(row.get("progress")),
-                                           completed=completed))
-        return result
+# --- Priority areas, Agencies ----------------------------------------------------------
+
+
+def _read_priority_areas(r: _Reader) -> Optional[list[PriorityArea]]:
+    table = r.table(PRIORITY_AREAS)
+    if table is None:
+        return None
+    areas, seen = [], {}
+    for row in table.rows:
+        name = r.text(row["name"], required=True)
+        if not name or not r.unique(seen, normalise_label(name), row["name"], "workbook.duplicate-priority-area",
+                                    "The priority area"):
+            continue
+        areas.append(PriorityArea(name=name, description=r.text(row.get("description"))))
+    if not areas:
+        r.problem("workbook.no-priority-areas", "The Priority areas sheet lists no priority areas.",
+                  "Add at least one priority area (e.g. Neglect) below the headings.",
+                  location=f"{PRIORITY_AREAS}!A2")
+    return areas
+
+
+def _read_agencies(r: _Reader) -> Optional[list[Agency]]:
+    table = r.table(AGENCIES)
+    if table is None:
+        return None
+    agencies, seen = [], {}
+    for row in table.rows:
+        agency = _agency_row(r, row, seen)
+        if agency is not None:
+            agencies.append(agency)
+    if not table.rows:
+        r.problem("workbook.no-agencies", "The Agencies sheet lists no agencies.",
+                  "Add the agencies taking part, one per row, with a code and full name.",
+                  location=f"{AGENCIES}!A2")
+    return agencies
+
+
+def _agency_row(r: _Reader, row: _Row, seen: dict[str, _Cell]) -> Optional[Agency]:
+    code_cell = row["code"]
+    code = r.text(code_cell, required=True, what=" (each agency needs a short code such as POLICE)")
+    name = r.text(row["name"], required=True, what=f" for agency {code or '?'}")
+    if not code:
+        return None
+    if not SAFE_NAME.match(code) or len(code) > 20 or windows_reserved(code):
+        r.broken_agencies.add(code.casefold())
+        r.problem("workbook.bad-agency-code",
+                  "An agency code names that agency's folder of forms, so it may only use letters, digits, "
+                  "'-' and '_' (no spaces), up to 20 characters, and not a name Windows reserves "
+                  "(CON, PRN, AUX, NUL, COM1, LPT1...).",
+                  f"Change {code_cell.location} to a short code such as POLICE or HEALTH-1.", code_cell)
+        return None
+    if not r.unique(seen, code.casefold(), code_cell, "workbook.duplicate-agency", "The agency code"):
+        return None
+    if not name:
+        r.broken_agencies.add(code.casefold())
+        return None
+    email_cell = row.get("secure_email")
+    email = r.text(email_cell)
+    r.email_cells[code] = email_cell.location if email_cell is not None else None
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        r.problem("workbook.bad-email", f"The secure email for {code} does not look like an email address.",
+                  f"Check {email_cell.location}.", email_cell, severity=Severity.WARNING)
+    return Agency(code=code, name=name, short_name=r.text(row.get("short_name")) or name,
+                  contact_name=r.text(row.get("contact_name")), secure_email=email)
+
+
+def _agency_lookup(agencies: Optional[list[Agency]]) -> Optional[dict[str, str]]:
+    return None if agencies is None else {a.code.casefold(): a.code for a in agencies}
+
+
+def _known_agency(r: _Reader, text: str, codes, cell, code: str, lister: str, note: str = "") -> Optional[str]:
+    """The agency code a row names, or None (with a problem, unless the agency row itself was already faulty)."""
+    found = codes.get(text.casefold()) if codes is not None else text
+    if found is None and text.casefold() not in r.broken_agencies:
+        r.problem(code, f"{lister} lists agency '{text}', which is not on the Agencies sheet.",
+                  f"Pick an agency code from the drop-down list in {cell.location}, or add the agency to the "
+                  f"Agencies sheet{note}.", cell)
+    return found
+
+
+# --- KLOEs, Standards, Rating scale -------------------------------------------------------
+
+
+def _read_kloes(r: _Reader) -> Optional[list[Kloe]]:
+    table = r.table(KLOES)
+    if table is None:
+        return None
+    kloes, seen = [], {}
+    for row in table.rows:
+        number = r.number(row["number"], required=True)
+        question = r.text(row["question"], required=True, what=f" for KLOE {number}" if number is not None else "")
+        if number is None or not r.unique(seen, str(number), row["number"], "workbook.duplicate-kloe", "KLOE"):
+            continue
+        r.kloe_cells[number] = row["number"]
+        if question:
+            kloes.append(Kloe(number=number, question=question, title=r.text(row.get("title"))))
+        else:
+            r.broken_kloes.add(number)
+    if not table.rows:
+        r.problem("workbook.no-kloes", "The KLOEs sheet lists no key lines of enquiry.",
+                  "Add at least one KLOE (number and question) below the headings.", location=f"{KLOES}!A2")
+    return kloes
+
+
+def _read_standards(r: _Reader, kloes: Optional[list[Kloe]]) -> Optional[list[Standard]]:
+    table = r.table(STANDARDS)
+    if table is None:
+        return None
+    known = {k.number for k in kloes} if kloes is not None else None
+    standards, seen = [], {}
+    for row in table.rows:
+        standard = _standard_row(r, row, known, seen)
+        if standard is not None:
+            standards.append(standard)
+    for k in kloes or ():
+        # A standard row with some other problem still counts: one problem at a time for the officer.
+        if any(s.kloe == k.number for s in standards) or _kloe_mentioned(table.rows, k.number):
+            continue
+        r.problem("workbook.kloe-without-standards", f"KLOE {k.number} has no standards.",
+                  f"Add its standards on the Standards sheet (with {k.number} in the KLOE column), "
+                  f"or delete KLOE {k.number} from the KLOEs sheet.", r.kloe_cells.get(k.number))
+    return standards
+
+
+def _standard_row(r: _Reader, row: _Row, known: Optional[set[int]], seen: dict[str, _Cell]) -> Optional[Standard]:
+    number = r.number(row["number"], required=True)
+    label = f" for standard {number}" if number is not None else ""
+    kloe = r.number(row["kloe"], required=True, what=label)
+    text = r.text(row["text"], required=True, what=label)
+    finding_met = r.text(row["finding_met"], required=True, what=label)
+    na = r.yes_no(row.get("na_allowed"), what=label)
+    if number is not None and not r.unique(seen, str(number), row["number"], "workbook.duplicate-standard",
+                                           "Standard"):
+        return None
+    if kloe is not None and known is not None and kloe not in known:
+        if kloe not in r.broken_kloes:
+            r.problem("workbook.unknown-kloe",
+                      f"Standard {number} is under KLOE {kloe}, which is not on the KLOEs sheet.",
+                      f"Change {row['kloe'].location} to one of the KLOE numbers "
+                      f"({', '.join(str(k) for k in sorted(known)) or 'none yet'}), or add KLOE {kloe} "
+                      "to the KLOEs sheet.", row["kloe"])
+        return None
+    if None in (number, kloe) or not text or not finding_met:
+        return None
+    return Standard(number=number, kloe=kloe, text=text, finding_met=finding_met,
+                    finding_not_met=r.text(row.get("finding_not_met")), na_allowed=na)
+
+
+def _kloe_mentioned(rows: list[_Row], number: int) -> bool:
+    for row in rows:
+        m = NUMBER_TEXT.match(row["kloe"].text)
+        if m and int(m.group(1)) == number:
+            return True
+    return False
+
+
+def _read_rating_scale(r: _Reader) -> Optional[RatingScale]:
+    table = r.table(RATING_SCALE)
+    if table is None:
+        return None
+    options, seen = [], {}
+    for row in table.rows:
+        label = r.text(row["label"], required=True)
+        kind_cell = row["kind"]
+        if kind_cell.blank:
+            r.blank(kind_cell, f" for '{label}'", f"Pick met, not met or not applicable in {kind_cell.location}.")
+            continue
+        kind = r.choice(kind_cell, RATING_KIND_WORDS, None, f" for '{label}'")
+        if not label or kind is None:
+            continue
+        if not r.unique(seen, normalise_label(label), row["label"], "workbook.duplicate-rating", "The rating"):
+            continue
+        options.append(RatingOption(label=label, kind=kind))
+    kinds = {o.kind for o in options}
+    lacking = [k.value for k in (RatingKind.MET, RatingKind.NOT_MET) if k not in kinds]
+    if lacking:
+        r.problem("workbook.rating-scale-incomplete",
+                  f"The rating scale needs at least one option that counts as {' and one that counts as '.join(lacking)}.",
+                  "Add rows such as 'Met or exceeded | met' and 'Not met | not met' to the Rating scale sheet.",
+                  location=f"{RATING_SCALE}!B2")
+        return None
+    return RatingScale(options=tuple(options))
+
+
+# --- Cases ---------------------------------------------------------------------------
+
+
+def _read_cases(r: _Reader, areas: Optional[list[PriorityArea]],
+                agencies: Optional[list[Agency]]) -> Optional[list[Case]]:
+    table = r.table(CASES)
+    if table is None:
+        return None
+    codes = _agency_lookup(agencies)
+    sheet = _CaseSheet(_agency_columns(r, table, codes), codes is not None, areas, _priority_lookup(areas),
+                       {a.code: i for i, a in enumerate(agencies or [])})
+    cases, seen = [], {}
+    for row in table.rows:
+        case = _case_row(r, row, sheet, seen)
+        if case is not None:
+            cases.append(case)
+    if not table.rows:
+        r.problem("workbook.no-cases", "The Cases sheet has no cases yet, so there are no forms to issue.",
+                  "Add one row per case: case ref, priority area, the child's name or initials, and Y under "
+                  "each agency involved. Then run 'case-audit check' again.",
+                  location=f"{CASES}!A{table.header_row + 1}")
+    return cases
+
+
+def _agency_columns(r: _Reader, table: _Table, codes: Optional[dict[str, str]]) -> dict[str, Optional[str]]:
+    """The Cases columns headed by an agency code: heading -> code (None: that agency's own row has a problem)."""
+    columns: dict[str, Optional[str]] = {}
+    seen_codes: dict[str, str] = {}
+    for c, heading in table.extras.items():
+        location = f"{CASES}!{_coordinate(table.header_row, c)}"
+        if _header_key(heading) in CASES_IGNORED_COLUMNS or codes is None:
+            continue
+        code = codes.get(heading.strip().casefold())
+        if code is None and heading.strip().casefold() in r.broken_agencies:
+            columns[heading] = None
+            continue
+        if code is None:
+            r.problem("workbook.unknown-agency",
+                      f"The Cases column heading '{heading}' is not an agency code on the Agencies sheet.",
+                      "Make the heading an agency code from the Agencies sheet (e.g. POLICE), add that "
+                      "agency to the Agencies sheet, or delete the column.", location=location, value=heading)
+            continue
+        if code in seen_codes:
+            r.problem("workbook.duplicate-agency-column", f"Agency {code} has two columns on the Cases sheet "
+                      f"(first at {seen_codes[code]}).", "Delete one of the two columns.",
+                      location=location, value=heading)
+            continue
+        seen_codes[code] = location
+        columns[heading] = code
+    return columns
+
+
+@dataclass
+class _CaseSheet:
+    """What reading a Cases row needs from the other sheets."""
+
+    columns: dict[str, Optional[str]]  # agency column heading -> code (None: that agency's row has a problem)
+    agencies_read: bool  # the Agencies sheet was read, so a case with no agency marked is a problem
+    areas: Optional[list[PriorityArea]]
+    area_lookup: Optional[dict[str, str]]
+    order: dict[str, int]  # agency code -> its place on the Agencies sheet
+
+
+def _case_row(r: _Reader, row: _Row, sheet: _CaseSheet, seen: dict[str, _Cell]) -> Optional[Case]:
+    """One case, or None when its row has a problem (each one reported)."""
+    ref_cell = row["ref"]
+    ref = r.text(ref_cell, required=True, what=" (each case needs a reference such as N-01)")
+    label = f" for case {ref}" if ref else ""
+    area_cell = row["priority_area"]
+    area_text = r.text(area_cell, required=True, what=label)
+    child = r.text(row["child_name"], required=True, what=label)
+    involved, marked = [], False
+    for heading, code in sheet.columns.items():
+        if r.yes_no(row.extra[heading], what=label):
+            marked = True
+            if code is not None:
+                involved.append(code)
+    good = bool(ref and area_text and child)
+    if ref and not _case_ref_ok(r, ref_cell, child, seen):
+        good = False
+    area = None
+    if area_text and sheet.area_lookup is not None:
+        area = sheet.area_lookup.get(normalise_label(area_text))
+        if area is None:
+            r.problem("workbook.unknown-priority-area", f"The priority area{label} is not on the Priority areas sheet.",
+                      "Pick one of " + ", ".join(repr(a.name) for a in sheet.areas)
+                      + f" from the drop-down list in {area_cell.location}, or add it to the Priority "
+                      "areas sheet.", area_cell)
+            good = False
+    if sheet.agencies_read and not marked and ref:
+        r.problem("workbook.case-without-agency", f"Case {ref} has no agency marked as involved.",
+                  f"Put Y under each agency involved in case {ref} (row {row.number} of the Cases sheet), "
+                  "or delete the row.", ref_cell, value=ref)
+        good = False
+    if not good or area is None:
+        return None
+    involved.sort(key=lambda code: sheet.order.get(code, 0))
+    return Case(ref=ref, priority_area=area, child_name=child, agencies=tuple(involved))
+
+
+def _case_ref_ok(r: _Reader, ref_cell: _Cell, child: str, seen: dict[str, _Cell]) -> bool:
+    """A case reference goes into file names and the report: safe characters, once only, never the child's name."""
+    ref = ref_cell.text
+    if not SAFE_NAME.match(ref) or len(ref) > 40 or ref.endswith("."):
+        r.problem("workbook.bad-case-ref",
+                  "A case reference becomes part of file names, so it may only use letters, digits, "
+                  "'-', '_' and '.' (no spaces), up to 40 characters.",
+                  f"Change {ref_cell.location} to something like N-01.", ref_cell)
+        return False
+    if not r.unique(seen, ref.casefold(), ref_cell, "workbook.duplicate-case-ref", "The case reference"):
+        return False
+    if child and name_in_identifier(ref, child):
+        r.problem("workbook.case-ref-names-child",
+                  "The case reference contains part of the child's name; references go into file "
+                  "names and the board report, which must never name a child.",
+                  f"Change {ref_cell.location} to a reference that does not identify the child, such as N-01.",
+                  ref_cell)
+        return False
+    return True
+
+
+# --- the learning event and the actions (optional sheets) --------------------------------
+
+
+def _optional_rows(r: _Reader, name: str) -> list[_Row]:
+    """An optional sheet's rows; none when the sheet is not there (nothing recorded yet) or cannot be read."""
+    table = r.table(name)
+    return table.rows if table is not None else []
+
+
+def _read_attendance(r: _Reader, agencies: Optional[list[Agency]]) -> list[Attendance]:
+    rows = _optional_rows(r, ATTENDANCE)
+    codes = _agency_lookup(agencies)
+    result, seen = [], {}
+    for row in rows:
+        text = r.text(row["agency"], required=True)
+        count = r.number(row["count"], required=True, minimum=0, what=f" for {text}" if text else "")
+        if not text:
+            continue
+        code = _known_agency(r, text, codes, row["agency"], "workbook.attendance-unknown-agency",
+                             "The learning-event attendance", " (an agency with no cases is fine)")
+        if code is None:
+            continue
+        if not r.unique(seen, code, row["agency"], "workbook.duplicate-attendance", "The agency"):
+            continue
+        if count is not None:
+            result.append(Attendance(agency=code, count=count))
+    return result
+
+
+def _read_group_work(r: _Reader, areas: Optional[list[PriorityArea]]) -> list[GroupWork]:
+    rows = _optional_rows(r, GROUP_WORK)
+    lookup = _priority_lookup(areas)
+    result = []
+    for row in rows:
+        text = r.text(row["priority_area"], required=True)
+        if not text:
+            continue
+        area = lookup.get(normalise_label(text)) if lookup is not None else text
+        if area is None:
+            r.problem("workbook.unknown-priority-area",
+                      "The group-work priority area is not on the Priority areas sheet.",
+                      "Pick one of " + ", ".join(repr(a.name) for a in areas)
+                      + f" from the drop-down list in {row['priority_area'].location}.", row["priority_area"])
+            continue
+        result.append(GroupWork(priority_area=area, strengths=_items(row, "strengths"),
+                                development=_items(row, "development"), next_steps=_items(row, "next_steps")))
+    return result
+
+
+def _items(row: _Row, key: str) -> tuple[str, ...]:
+    """A multi-item cell of an optional column, as its items (none when the column was deleted)."""
+    cell = row.get(key)
+    return split_lines(cell and cell.value)
+
+
+def _read_learning_actions(r: _Reader, kloes: Optional[list[Kloe]]) -> list[LearningAction]:
+    rows = _optional_rows(r, LEARNING_ACTIONS)
+    known = {k.number for k in kloes} if kloes is not None else None
+    result, seen = [], {}
+    for row in rows:
+        number = r.number(row["number"], required=True)
+        label = f" for learning point {number}" if number is not None else ""
+        point = r.text(row["learning_point"], required=True, what=label)
+        kloe = r.number(row.get("kloe"), what=label)
+        due = r.date(row.get("due"), what=label)
+        if kloe is not None and known is not None and kloe not in known:
+            if kloe not in r.broken_kloes:
+                r.problem("workbook.unknown-kloe", f"Learning point {number} refers to KLOE {kloe}, which is not on "
+                          "the KLOEs sheet.", f"Change {row['kloe'].location} to an existing KLOE number or clear it.",
+                          row["kloe"])
+            continue
+        if number is None or not point:
+            continue
+        if not r.unique(seen, str(number), row["number"], "workbook.duplicate-learning-action", "Learning point"):
+            continue
+        result.append(LearningAction(number=number, learning_point=point, actions=_items(row, "actions"),
+                                     next_steps=_items(row, "next_steps"), kloe=kloe, owner=r.text(row.get("owner")),
+                                     due=due))
+    return result
+
+
+def _read_agency_actions(r: _Reader, agencies: Optional[list[Agency]]) -> list[AgencyAction]:
+    rows = _optional_rows(r, AGENCY_ACTIONS)
+    codes = _agency_lookup(agencies)
+    result = []
+    for row in rows:
+        text = r.text(row["agency"], required=True)
+        action = r.text(row["action"], required=True, what=f" for {text}" if text else "")
+        completed = r.yes_no(row.get("completed"))
+        if not text:
+            continue
+        code = _known_agency(r, text, codes, row["agency"], "workbook.unknown-agency", "The agency action")
+        if code is None:
+            continue
+        if action:
+            result.append(AgencyAction(agency=code, action=action, progress=r.text(row.get("progress")),
+                                       completed=completed))
+    return result
 
 
 def _priority_lookup(areas: Optional[list[PriorityArea]]) -> Optional[dict[str, str]]:

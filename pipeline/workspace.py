@@ -14,6 +14,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import socket
 import tempfile
 from datetime import datetime
@@ -265,11 +266,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     private = _private_tmp_dir(path)
     try:
-        _write_via(private or path.parent, path, data)
+        _write_via(private or path.parent, path, data, replace_or_explain)
     except OSError as exc:
         if private is None or exc.errno != errno.EXDEV:
             raise
-        _write_via(path.parent, path, data)
+        _write_via(path.parent, path, data, replace_or_explain)
+
+
+def durable_write_bytes(path: Path, data: bytes) -> None:
+    """Write all of a file or none of it, and have its name survive a power cut once this returns.
+
+    For the archive of returned files: the temporary copy stays beside the file as
+    `.~incoming-*` (which `clear_leftovers` removes after a kill), and OS errors are
+    raised as they are, for the caller to say what they mean for the file it was reading.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_via(path.parent, path, data, os.replace, prefix=".~incoming-")
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename durable where the OS allows it (POSIX); Windows has no folder handle to sync."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _private_tmp_dir(path: Path) -> Optional[Path]:
@@ -282,8 +307,10 @@ def _private_tmp_dir(path: Path) -> Optional[Path]:
     return None
 
 
-def _write_via(folder: Path, path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=folder)
+def _write_via(folder: Path, path: Path, data: bytes, replace: Callable[[Path, Path], None],
+               prefix: str = ".~tmp-") -> None:
+    """The one write-whole: a temporary file in `folder`, synced to disk, then renamed over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             with contextlib.suppress(OSError):  # mkstemp makes 0600; colleagues on a shared drive must read outputs
@@ -291,7 +318,7 @@ def _write_via(folder: Path, path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        replace_or_explain(Path(tmp), path)
+        replace(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -349,6 +376,28 @@ def replace_or_explain(tmp: Path, path: Path) -> None:
             file=path,
             exit_code=1,
         ) from None
+
+
+_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def windows_reserved(name: str) -> bool:
+    """A name Windows keeps for a device (CON, PRN, AUX, NUL, COM1-9, LPT1-9), with or without an extension."""
+    return name.split(".")[0].upper() in _WINDOWS_RESERVED
+
+
+def safe_name(text: str, limit: int = 60, *, empty: str = "_") -> str:
+    """A file or folder name Windows accepts: no reserved characters or names, no trailing dot or space.
+
+    Characters Windows refuses become '-', runs of spaces one space, a device name gets a leading '_';
+    `empty` stands in for a name with nothing left.
+    """
+    name = _WINDOWS_BAD.sub("-", text).strip().rstrip(". ")
+    name = re.sub(r"\s+", " ", name)[:limit].rstrip(". ") or empty
+    if windows_reserved(name):
+        name = "_" + name
+    return name
 
 
 def unique_path(path: Path) -> Path:

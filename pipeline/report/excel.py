@@ -12,44 +12,26 @@ from typing import Callable
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from .. import wording
+from ..excel_style import NAVY, WRAP_TOP, cell, filter_rows, heading_row
 from ..findings import Findings, percent
 from ..models import Cycle
 
 BY_STANDARD = "By standard"
 BY_AGENCY = "By agency"
-HEADER_FILL = PatternFill("solid", fgColor="1F3864")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 
-def _styled(ws, value, *, header=False, percent_format=False, bold=False):
-    """A cell for `append`, which both ordinary and write-only (streaming) worksheets accept."""
-    cell = WriteOnlyCell(ws, value=value)
-    if header:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    else:
-        cell.alignment = WRAP_TOP
-    if percent_format:
-        cell.number_format = "0%"
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+def _styled(ws, value, *, percent_format=False, bold=False):
+    """A value cell: wrapped at the top, percentages as 0%."""
+    return cell(ws, value, alignment=WRAP_TOP, number_format="0%" if percent_format else None, bold=bold)
 
 
 def _sheet(wb: Workbook, title: str, columns: list[tuple[str, int]]):
     if title in wb.sheetnames and not getattr(wb, "write_only", False):
         del wb[title]
     ws = wb.create_sheet(title)
-    for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "C2"
-    ws.append([_styled(ws, name, header=True) for name, _ in columns])
+    heading_row(ws, columns, NAVY, freeze="C2")
     return ws
 
 
@@ -89,7 +71,7 @@ def add_standard_sheet(wb: Workbook, findings: Findings):
             _styled(ws, wording.standard_label(s.number)),
         ])
     last = len(findings.standards) + 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    filter_rows(ws, columns, last)
     ws.append([])
     ws.append([wording.counting_rule(findings.counting_rule)])
     ws.append([wording.ROUNDING_RULE])

@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..child_names import context, find_name, terms_for
+from ..excel_style import NAVY, WRAP_TOP, filter_rows, heading_row
 from ..models import Cycle
 from ..problems import CaseAuditError, ProblemReport
 from ..workspace import Workspace, atomic_write_bytes, unique_path
@@ -141,26 +140,19 @@ def learning_log_bytes(rows: list[dict[str, Any]], extra_columns: list[str] = ()
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
-    fill = PatternFill("solid", fgColor="1F3864")
     columns = COLUMNS + [(title, 20) for title in extra_columns]
-    for i, (title, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=i, value=title)
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = fill
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(i)].width = width
+    heading_row(ws, columns, NAVY, freeze="C2")
     for r, row in enumerate(rows, start=2):
         for c, (title, _) in enumerate(columns, start=1):
             value = row.get(title)
             if isinstance(value, datetime):
                 value = value.date()
             cell = ws.cell(row=r, column=c, value=value if value != "" else None)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = WRAP_TOP
             if title == "Due date" and isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
     last = max(len(rows) + 1, 2)
-    ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    filter_rows(ws, columns, last)
     completed = DataValidation(type="list", formula1='"Yes,No"', allow_blank=True)
     completed.error = "Choose Yes or No."
     ws.add_data_validation(completed)
