@@ -327,10 +327,12 @@ CODES: tuple[Code, ...] = (
          "Standard {standard} appears twice in the form; the first row was read.",
          fix="Check the answers for that standard.",
          severity=WARNING),
-    Code("return.empty-summary", "Empty agency summary",
-         "The agency summary form has nothing written in it.",
-         fix="Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
-         severity=WARNING),
+    Code("return.empty-summary", "Blank agency summary returned",
+         "Nothing is written in the agency summary form. The file was kept but not recorded as a return, so an "
+         "earlier return of this form still counts.",
+         fix="Answer at least one of the three questions (write 'Nothing to add' if there is nothing), then send "
+             "the form again.",
+         rejects=True),
     Code("return.identity-mismatch", "Form ID does not match the file",
          "The form's text says Form ID {visible_id}, but the file itself belongs to form {prop_id}; answers may "
          "have been pasted between forms.",

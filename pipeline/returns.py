@@ -210,7 +210,7 @@ def read_return(
     common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at)
     if ident.kind is FormKind.SUMMARY:
         values = _read_summary(_layout(doc), state)
-        if any(p.code == ANSWER_TOO_LONG for p in problems):
+        if any(p.code in codes_where("rejects") for p in problems):  # too long, or sent back blank
             return ReadOutcome(Outcome.REJECTED, problems, identity=ident, had_tracked_changes=state.tracked,
                                had_comments=state.comments, sources=state.sources)
         summary = SummaryReturn(**values, **common)
@@ -868,10 +868,11 @@ def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
         state.sources[f"summary.{key}"] = "control" if tagged else "position"
         values[key] = _answer_text(cell)
     _check_lengths(state, "Summary table", {f"The answer to '{SUMMARY_FIELDS[k]}'": v for k, v in values.items()})
-    if not any(values.values()):
-        state.add("return.empty-summary", "The agency summary form has nothing written in it.",
-                  "Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
-                  location="Summary table", warning=True)
+    if not any(values.values()):  # as issued: rejected like a blank audit form, so the agency is still chased
+        state.add("return.empty-summary", "Nothing is written in the agency summary form. The file was kept but not "
+                  "recorded as a return, so an earlier return of this form still counts.",
+                  "Answer at least one of the three questions (write 'Nothing to add' if there is nothing), "
+                  "then send the form again.", location="Summary table")
     return values
 
 

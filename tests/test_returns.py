@@ -233,6 +233,18 @@ def test_an_untouched_form_is_rejected_with_one_problem_not_twenty_two(issued):
     assert outcome.identity.case_ref == "N-03"  # feedback still goes to the right agency
 
 
+def test_an_untouched_summary_form_is_rejected_like_an_untouched_audit_form(issued):
+    outcome = issued.read(issued.blank("POLICE"))
+    assert outcome.outcome is Outcome.REJECTED and outcome.summary is None  # never stored: the agency stays chased
+    assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.empty-summary", "Summary table")]
+    assert outcome.identity.agency == "POLICE"
+
+
+def test_a_summary_form_with_one_answer_is_accepted(issued):
+    outcome = issued.read(issued.filled("POLICE", values={SUMMARY.tag("comments"): "Nothing to add."}))
+    assert outcome.outcome is Outcome.ACCEPTED and outcome.summary.comments == "Nothing to add."
+
+
 # --- what people do to forms -------------------------------------------------------------
 
 
