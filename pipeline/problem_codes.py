@@ -347,7 +347,7 @@ CODES: tuple[Code, ...] = (
          "Standard {n} is rated '{label}' but no reason is given.",
          fix="Say why in the reason column."),
     Code("return.na-not-allowed", "Not applicable not allowed",
-         "Standard {n} is rated '{label}', which this standard does not allow.",
+         "Standard {n} is rated '{label}', which this standard does not allow, so it counts as not rated.",
          fix="Choose {choices} and explain the rating."),
     Code("return.newer-form", "Form from a newer case-audit",
          "The form was made by a newer version of case-audit than this one.",

@@ -718,7 +718,7 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
     answers, checks, conflicted = _read_answers(rows, expected, state, options)
     _check_lengths(state, "No involvement table", {"The reason for no involvement": no_involvement_reason})
 
-    rated = [a for a in answers if a.rating is not None or a.standard in conflicted]
+    rated = [a for a in answers if a.rating is not None or a.standard in conflicted or not_allowed(a, options)]
     if no_involvement:
         if not no_involvement_reason:
             state.add("return.no-involvement-without-reason", "'No involvement in this case' is ticked but no reason is given.",
@@ -795,7 +795,7 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
         typed, option, several = _rating_text(row.cells.get("rating"), options)
         evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
-        answer = Answer(standard=std.number, rating=option.kind if option else None,
+        answer = Answer(standard=std.number, rating=_countable(std, option),
                         rating_label=option.label if option else typed, evidence=evidence, reason=reason)
         answers.append(answer)
         if several:
@@ -807,6 +807,20 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             _check_lengths(state, where, {f"The evidence for Standard {std.number}": evidence,
                                           f"The reason for Standard {std.number}": reason})
     return answers, checks, conflicted
+
+
+def _countable(std: Standard, option: Optional[RatingOption]) -> Optional[RatingKind]:
+    """The rating as counted: an answer the form does not allow (N/A where it is not allowed) is no valid answer,
+    so every table, figure and Next Step counts it as blank; its label is kept for the record."""
+    if option is None or (option.kind is RatingKind.NOT_APPLICABLE and not std.na_allowed):
+        return None
+    return option.kind
+
+
+def not_allowed(answer: Answer, options: tuple[RatingOption, ...]) -> bool:
+    """True for an answer read as no valid answer because the form does not allow the rating given."""
+    return answer.rating is None and any(o.label == answer.rating_label and o.kind is RatingKind.NOT_APPLICABLE
+                                         for o in options)
 
 
 def _row_has_content(row: _Row) -> bool:
@@ -821,6 +835,11 @@ def _choices(std: Standard, options: tuple[RatingOption, ...]) -> str:
 def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, typed: str,
                      options: tuple[RatingOption, ...]) -> None:
     n = std.number
+    if not_allowed(answer, options):
+        state.add("return.na-not-allowed", f"Standard {n} is rated '{answer.rating_label}', which this standard does "
+                  "not allow, so it counts as not rated.",
+                  f"Choose {_choices(std, options)} and explain the rating.", location=where)
+        return
     if answer.rating is None:
         if typed:
             state.add("return.unknown-rating", f"The rating for Standard {n} is not one of the ratings.",
@@ -830,9 +849,6 @@ def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, t
                       f"Choose {_choices(std, options)} in the Rating column.", location=where)
         return
     label = answer.rating_label
-    if answer.rating is RatingKind.NOT_APPLICABLE and not std.na_allowed:
-        state.add("return.na-not-allowed", f"Standard {n} is rated '{label}', which this standard does not allow.",
-                  f"Choose {_choices(std, options)} and explain the rating.", location=where)
     if answer.rating is RatingKind.MET and not answer.evidence:
         hint = " (there is text in the 'why' column: evidence belongs in the evidence column)" if answer.reason else ""
         state.add("return.missing-evidence", f"Standard {n} is rated '{label}' but no evidence is given{hint}.",

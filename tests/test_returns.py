@@ -226,6 +226,25 @@ def test_an_incomplete_form_is_kept_with_every_gap_named_by_kloe_and_standard(is
     assert "Rating" in every_fix and "evidence" in every_fix
 
 
+def test_not_applicable_where_the_form_does_not_allow_it_counts_as_blank_everywhere(issued):
+    from pipeline.findings import compute_findings
+    from pipeline.wording import returns_rows
+
+    assert not issued.cycle.standard(1).na_allowed
+    values = complete_answers(issued.cycle, S1=("Not applicable", "", "Not our role"))
+    outcome = issued.read(issued.filled("POLICE", "N-02", values))
+    assert errors(outcome) == ["return.na-not-allowed"]
+    answer = outcome.audit.answer(1)
+    assert answer.rating is None and answer.rating_label == "Not applicable"  # the agency's word kept for the record
+    findings = compute_findings(issued.cycle, [outcome.audit])
+    s1 = findings.standard(1)
+    assert (s1.responses_not_applicable, s1.responses_missing, s1.responses_rated) == (0, 1, 0)
+    assert not s1.na_reasons
+    dq = findings.data_quality
+    assert (dq.not_applicable_total, dq.missing_total, dq.not_allowed_total) == (0, 1, 1)
+    assert ("Answers the form does not allow (counted as blank)", 1) in returns_rows(dq)
+
+
 def test_an_untouched_form_is_rejected_with_one_problem_not_twenty_two(issued):
     outcome = issued.read(issued.blank("POLICE", "N-03"))
     assert outcome.outcome is Outcome.REJECTED and outcome.audit is None  # never stored, so it replaces nothing
