@@ -367,6 +367,11 @@ CODES: tuple[Code, ...] = (
          "involvement.",
          fix="If the agency was involved, untick the box and send the form again.",
          severity=WARNING),
+    Code("return.no-involvement-mix", "No involvement on one KLOE form only",
+         "This form {said} in case {case_ref}, but the agency's form(s) for {kloes} {other}. The case counts as "
+         "audited by the agency, with only the rated standards counted.",
+         fix="Ask the agency which is right, and for a corrected form if the agency was or was not involved.",
+         severity=WARNING),
     Code("return.no-involvement-without-reason", "No involvement without a reason",
          "'No involvement in this case' is ticked but no reason is given.",
          fix="Say why in the no-involvement reason row."),

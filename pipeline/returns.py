@@ -892,6 +892,41 @@ def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
     return values
 
 
+# --- per-KLOE returns that disagree on involvement -------------------------------------------
+
+NO_INVOLVEMENT_MIX = "return.no-involvement-mix"
+
+
+def _says_involved(ret: AuditReturn) -> bool:
+    return not ret.no_involvement and any(a.rating is not None or a.rating_label for a in ret.answers)
+
+
+def flag_no_involvement_mix(read: ReadOutcome, current: Callable[[], Iterable[AuditReturn]]) -> None:
+    """Warn when one per-KLOE form for an agency x case says 'no involvement' and another rates standards.
+
+    `current` gives the returns already recorded (asked only for a per-KLOE return). The case still
+    counts as audited by the agency (only forms that all say no involvement take it out), so the
+    officer is told to check which is right.
+    """
+    mine = read.audit
+    if mine is None or not mine.identity.kloes or not (mine.no_involvement or _says_involved(mine)):
+        return
+    ident = mine.identity
+    others = [r for r in current() if r.identity.agency == ident.agency and r.identity.case_ref == ident.case_ref
+              and r.identity.kloes and r.identity.kloes != ident.kloes]
+    clash = [r for r in others if (_says_involved(r) if mine.no_involvement else r.no_involvement)]
+    if not clash:
+        return
+    theirs = ", ".join(f"KLOE {'/'.join(map(str, r.identity.kloes))}" for r in clash)
+    said = "says no involvement" if mine.no_involvement else "rates standards"
+    other = "rate standards" if mine.no_involvement else "say no involvement"
+    read.problems.add(
+        NO_INVOLVEMENT_MIX, f"This form {said} in case {ident.case_ref}, but the agency's form(s) for {theirs} "
+        f"{other}. The case counts as audited by the agency, with only the rated standards counted.",
+        "Ask the agency which is right, and for a corrected form if the agency was or was not involved.",
+        file=mine.source_file or None, location="No involvement table", severity=Severity.WARNING)
+
+
 # --- answers that name a child ------------------------------------------------------
 
 CHILD_NAMED = "return.child-named"

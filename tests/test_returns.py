@@ -408,6 +408,36 @@ def test_a_per_kloe_form_is_complete_with_only_its_own_standards(tmp_path, examp
     assert [a.standard for a in outcome.audit.answers] == [s.number for s in example_cycle.standards_for(3)]
 
 
+def test_no_involvement_on_one_kloe_form_but_ratings_on_another_is_flagged(tmp_path, example_cycle):
+    from pipeline.ingest import ingest_inbox
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY"])
+    forms = [w.kloes for w in per_kloe.generated.written if w.agency == "EY" and w.case_ref == "EH-02"]
+    first, second = forms[0], forms[1]
+    none = {"ca:no-involvement": True, "ca:no-involvement-reason": "Not known to the setting."}
+    (per_kloe.ws.inbox / "first.docx").write_bytes(per_kloe.filled("EY", "EH-02", none, kloes=first))
+    earlier = ingest_inbox(per_kloe.ws, example_cycle).files[0]
+    assert "return.no-involvement-mix" not in [p.code for p in earlier.problems]
+    rated = complete_answers(example_cycle, kloes=second)
+    (per_kloe.ws.inbox / "second.docx").write_bytes(per_kloe.filled("EY", "EH-02", rated, kloes=second))
+    later = ingest_inbox(per_kloe.ws, example_cycle).files[0]
+    mix = [p for p in later.problems if p.code == "return.no-involvement-mix"]
+    assert len(mix) == 1 and mix[0].severity.value == "warning", [p.render() for p in later.problems]
+    assert f"KLOE {first[0]}" in mix[0].message and "EH-02" in mix[0].message
+
+
+def test_no_involvement_on_every_kloe_form_is_not_flagged(tmp_path, example_cycle):
+    from pipeline.ingest import ingest_inbox
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY"])
+    forms = [w.kloes for w in per_kloe.generated.written if w.agency == "EY" and w.case_ref == "EH-02"]
+    none = {"ca:no-involvement": True, "ca:no-involvement-reason": "Not known to the setting."}
+    for n, kloes in enumerate(forms[:2]):
+        (per_kloe.ws.inbox / f"form{n}.docx").write_bytes(per_kloe.filled("EY", "EH-02", none, kloes=kloes))
+    result = ingest_inbox(per_kloe.ws, example_cycle)
+    assert not [p for f in result.files for p in f.problems if p.code == "return.no-involvement-mix"]
+
+
 # --- LibreOffice ------------------------------------------------------------------------------
 
 
