@@ -39,6 +39,7 @@ from .models import (
     normalise_label,
 )
 from .versions import counting_versions, in_order_received
+from .returns import not_allowed
 
 # Agency-level exceptions: an agency is called out under a standard when its
 # practice stands well below the rest of the partnership. All three must hold:
@@ -249,6 +250,7 @@ class DataQuality(Model):
     not_applicable_by_standard: tuple[StandardCount, ...]
     missing_total: int
     missing_by_standard: tuple[StandardCount, ...]
+    not_allowed_total: int  # answers the form does not allow: counted as blank, within missing_total
     summaries_expected: int
     summaries_returned: int
     digest: str
@@ -731,6 +733,8 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
     miss_by = tuple(StandardCount(standard=s.number, count=s.responses_missing) for s in standard_findings)
     na_total = sum(c.count for c in na_by)
     miss_total = sum(c.count for c in miss_by)
+    options = cycle.rating_scale.options
+    not_allowed_total = sum(1 for r in kept if not r.no_involvement for a in r.answers if not_allowed(a, options))
     summary_agencies = {s.identity.agency for s in summaries if s.identity.cycle_id == cycle.settings.cycle_id}
     expected_summaries = [a.code for a in cycle.agencies if cycle.cases_for(a.code)]
 
@@ -739,7 +743,7 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
         outstanding=outstanding, returns_received=len(kept), incomplete=incomplete, no_involvement=no_involvement,
         ignored=tuple(ignored), awaiting=awaiting,
         not_applicable_total=na_total, not_applicable_by_standard=na_by,
-        missing_total=miss_total, missing_by_standard=miss_by,
+        missing_total=miss_total, missing_by_standard=miss_by, not_allowed_total=not_allowed_total,
         summaries_expected=len(expected_summaries),
         summaries_returned=len(summary_agencies & {a.code for a in cycle.agencies}),
         digest="",

@@ -35,7 +35,8 @@ from .ooxml.package import MAX_PACKAGE_BYTES
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
-from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, needs_action, read_return
+from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, flag_no_involvement_mix, \
+    needs_action, read_return
 from .store import ReceivedFile, Store, return_slot
 from .workspace import (Workspace, durable_write_bytes, fsync_folder, publish, recover_staged, safe_name, stage_bytes,
                         unique_path)
@@ -283,6 +284,7 @@ def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[by
     if converted:
         read.problems.add(CONVERTED, CONVERTED_NOTE[kind], SEND_DOCX, file=rel, severity=Severity.WARNING)
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
+    flag_no_involvement_mix(read, lambda: store.current_audit_returns(cycle))  # per-KLOE forms that disagree
     return read
 
 

@@ -327,10 +327,12 @@ CODES: tuple[Code, ...] = (
          "Standard {standard} appears twice in the form; the first row was read.",
          fix="Check the answers for that standard.",
          severity=WARNING),
-    Code("return.empty-summary", "Empty agency summary",
-         "The agency summary form has nothing written in it.",
-         fix="Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
-         severity=WARNING),
+    Code("return.empty-summary", "Blank agency summary returned",
+         "Nothing is written in the agency summary form. The file was kept but not recorded as a return, so an "
+         "earlier return of this form still counts.",
+         fix="Answer at least one of the three questions (write 'Nothing to add' if there is nothing), then send "
+             "the form again.",
+         rejects=True),
     Code("return.identity-mismatch", "Form ID does not match the file",
          "The form's text says Form ID {visible_id}, but the file itself belongs to form {prop_id}; answers may "
          "have been pasted between forms.",
@@ -345,7 +347,7 @@ CODES: tuple[Code, ...] = (
          "Standard {n} is rated '{label}' but no reason is given.",
          fix="Say why in the reason column."),
     Code("return.na-not-allowed", "Not applicable not allowed",
-         "Standard {n} is rated '{label}', which this standard does not allow.",
+         "Standard {n} is rated '{label}', which this standard does not allow, so it counts as not rated.",
          fix="Choose {choices} and explain the rating."),
     Code("return.newer-form", "Form from a newer case-audit",
          "The form was made by a newer version of case-audit than this one.",
@@ -364,6 +366,11 @@ CODES: tuple[Code, ...] = (
          "'No involvement in this case' is ticked, yet {count} standard(s) are rated; the return counts as no "
          "involvement.",
          fix="If the agency was involved, untick the box and send the form again.",
+         severity=WARNING),
+    Code("return.no-involvement-mix", "No involvement on one KLOE form only",
+         "This form {said} in case {case_ref}, but the agency's form(s) for {kloes} {other}. The case counts as "
+         "audited by the agency, with only the rated standards counted.",
+         fix="Ask the agency which is right, and for a corrected form if the agency was or was not involved.",
          severity=WARNING),
     Code("return.no-involvement-without-reason", "No involvement without a reason",
          "'No involvement in this case' is ticked but no reason is given.",

@@ -210,7 +210,7 @@ def read_return(
     common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at)
     if ident.kind is FormKind.SUMMARY:
         values = _read_summary(_layout(doc), state)
-        if any(p.code == ANSWER_TOO_LONG for p in problems):
+        if any(p.code in codes_where("rejects") for p in problems):  # too long, or sent back blank
             return ReadOutcome(Outcome.REJECTED, problems, identity=ident, had_tracked_changes=state.tracked,
                                had_comments=state.comments, sources=state.sources)
         summary = SummaryReturn(**values, **common)
@@ -718,7 +718,7 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
     answers, checks, conflicted = _read_answers(rows, expected, state, options)
     _check_lengths(state, "No involvement table", {"The reason for no involvement": no_involvement_reason})
 
-    rated = [a for a in answers if a.rating is not None or a.standard in conflicted]
+    rated = [a for a in answers if a.rating is not None or a.standard in conflicted or not_allowed(a, options)]
     if no_involvement:
         if not no_involvement_reason:
             state.add("return.no-involvement-without-reason", "'No involvement in this case' is ticked but no reason is given.",
@@ -795,7 +795,7 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
         typed, option, several = _rating_text(row.cells.get("rating"), options)
         evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
-        answer = Answer(standard=std.number, rating=option.kind if option else None,
+        answer = Answer(standard=std.number, rating=_countable(std, option),
                         rating_label=option.label if option else typed, evidence=evidence, reason=reason)
         answers.append(answer)
         if several:
@@ -807,6 +807,20 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             _check_lengths(state, where, {f"The evidence for Standard {std.number}": evidence,
                                           f"The reason for Standard {std.number}": reason})
     return answers, checks, conflicted
+
+
+def _countable(std: Standard, option: Optional[RatingOption]) -> Optional[RatingKind]:
+    """The rating as counted: an answer the form does not allow (N/A where it is not allowed) is no valid answer,
+    so every table, figure and Next Step counts it as blank; its label is kept for the record."""
+    if option is None or (option.kind is RatingKind.NOT_APPLICABLE and not std.na_allowed):
+        return None
+    return option.kind
+
+
+def not_allowed(answer: Answer, options: tuple[RatingOption, ...]) -> bool:
+    """True for an answer read as no valid answer because the form does not allow the rating given."""
+    return answer.rating is None and any(o.label == answer.rating_label and o.kind is RatingKind.NOT_APPLICABLE
+                                         for o in options)
 
 
 def _row_has_content(row: _Row) -> bool:
@@ -821,6 +835,11 @@ def _choices(std: Standard, options: tuple[RatingOption, ...]) -> str:
 def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, typed: str,
                      options: tuple[RatingOption, ...]) -> None:
     n = std.number
+    if not_allowed(answer, options):
+        state.add("return.na-not-allowed", f"Standard {n} is rated '{answer.rating_label}', which this standard does "
+                  "not allow, so it counts as not rated.",
+                  f"Choose {_choices(std, options)} and explain the rating.", location=where)
+        return
     if answer.rating is None:
         if typed:
             state.add("return.unknown-rating", f"The rating for Standard {n} is not one of the ratings.",
@@ -830,9 +849,6 @@ def _validate_answer(state: _State, std: Standard, answer: Answer, where: str, t
                       f"Choose {_choices(std, options)} in the Rating column.", location=where)
         return
     label = answer.rating_label
-    if answer.rating is RatingKind.NOT_APPLICABLE and not std.na_allowed:
-        state.add("return.na-not-allowed", f"Standard {n} is rated '{label}', which this standard does not allow.",
-                  f"Choose {_choices(std, options)} and explain the rating.", location=where)
     if answer.rating is RatingKind.MET and not answer.evidence:
         hint = " (there is text in the 'why' column: evidence belongs in the evidence column)" if answer.reason else ""
         state.add("return.missing-evidence", f"Standard {n} is rated '{label}' but no evidence is given{hint}.",
@@ -868,11 +884,47 @@ def _read_summary(layout: _Layout, state: _State) -> dict[str, str]:
         state.sources[f"summary.{key}"] = "control" if tagged else "position"
         values[key] = _answer_text(cell)
     _check_lengths(state, "Summary table", {f"The answer to '{SUMMARY_FIELDS[k]}'": v for k, v in values.items()})
-    if not any(values.values()):
-        state.add("return.empty-summary", "The agency summary form has nothing written in it.",
-                  "Nothing needs doing if the agency has nothing to add; otherwise ask them to fill it in.",
-                  location="Summary table", warning=True)
+    if not any(values.values()):  # as issued: rejected like a blank audit form, so the agency is still chased
+        state.add("return.empty-summary", "Nothing is written in the agency summary form. The file was kept but not "
+                  "recorded as a return, so an earlier return of this form still counts.",
+                  "Answer at least one of the three questions (write 'Nothing to add' if there is nothing), "
+                  "then send the form again.", location="Summary table")
     return values
+
+
+# --- per-KLOE returns that disagree on involvement -------------------------------------------
+
+NO_INVOLVEMENT_MIX = "return.no-involvement-mix"
+
+
+def _says_involved(ret: AuditReturn) -> bool:
+    return not ret.no_involvement and any(a.rating is not None or a.rating_label for a in ret.answers)
+
+
+def flag_no_involvement_mix(read: ReadOutcome, current: Callable[[], Iterable[AuditReturn]]) -> None:
+    """Warn when one per-KLOE form for an agency x case says 'no involvement' and another rates standards.
+
+    `current` gives the returns already recorded (asked only for a per-KLOE return). The case still
+    counts as audited by the agency (only forms that all say no involvement take it out), so the
+    officer is told to check which is right.
+    """
+    mine = read.audit
+    if mine is None or not mine.identity.kloes or not (mine.no_involvement or _says_involved(mine)):
+        return
+    ident = mine.identity
+    others = [r for r in current() if r.identity.agency == ident.agency and r.identity.case_ref == ident.case_ref
+              and r.identity.kloes and r.identity.kloes != ident.kloes]
+    clash = [r for r in others if (_says_involved(r) if mine.no_involvement else r.no_involvement)]
+    if not clash:
+        return
+    theirs = ", ".join(f"KLOE {'/'.join(map(str, r.identity.kloes))}" for r in clash)
+    said = "says no involvement" if mine.no_involvement else "rates standards"
+    other = "rate standards" if mine.no_involvement else "say no involvement"
+    read.problems.add(
+        NO_INVOLVEMENT_MIX, f"This form {said} in case {ident.case_ref}, but the agency's form(s) for {theirs} "
+        f"{other}. The case counts as audited by the agency, with only the rated standards counted.",
+        "Ask the agency which is right, and for a corrected form if the agency was or was not involved.",
+        file=mine.source_file or None, location="No involvement table", severity=Severity.WARNING)
 
 
 # --- answers that name a child ------------------------------------------------------

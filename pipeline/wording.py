@@ -365,7 +365,8 @@ def returns_rows(dq: DataQuality) -> list[tuple[str, object]]:
              ("Returns that were incomplete", len(dq.incomplete)),
              ("Returns saying the agency had no involvement in the case", len(dq.no_involvement)),
              ("Answers of 'not applicable'", dq.not_applicable_total),
-             ("Answers left blank", dq.missing_total)]
+             ("Answers left blank", dq.missing_total),
+             ("Answers the form does not allow (counted as blank)", dq.not_allowed_total)]
     rows += [(f"'Not applicable' answers on Standard {c.standard}", c.count)
              for c in dq.not_applicable_by_standard if c.count]
     if dq.summaries_expected:

@@ -226,11 +226,42 @@ def test_an_incomplete_form_is_kept_with_every_gap_named_by_kloe_and_standard(is
     assert "Rating" in every_fix and "evidence" in every_fix
 
 
+def test_not_applicable_where_the_form_does_not_allow_it_counts_as_blank_everywhere(issued):
+    from pipeline.findings import compute_findings
+    from pipeline.wording import returns_rows
+
+    assert not issued.cycle.standard(1).na_allowed
+    values = complete_answers(issued.cycle, S1=("Not applicable", "", "Not our role"))
+    outcome = issued.read(issued.filled("POLICE", "N-02", values))
+    assert errors(outcome) == ["return.na-not-allowed"]
+    answer = outcome.audit.answer(1)
+    assert answer.rating is None and answer.rating_label == "Not applicable"  # the agency's word kept for the record
+    findings = compute_findings(issued.cycle, [outcome.audit])
+    s1 = findings.standard(1)
+    assert (s1.responses_not_applicable, s1.responses_missing, s1.responses_rated) == (0, 1, 0)
+    assert not s1.na_reasons
+    dq = findings.data_quality
+    assert (dq.not_applicable_total, dq.missing_total, dq.not_allowed_total) == (0, 1, 1)
+    assert ("Answers the form does not allow (counted as blank)", 1) in returns_rows(dq)
+
+
 def test_an_untouched_form_is_rejected_with_one_problem_not_twenty_two(issued):
     outcome = issued.read(issued.blank("POLICE", "N-03"))
     assert outcome.outcome is Outcome.REJECTED and outcome.audit is None  # never stored, so it replaces nothing
     assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.blank-form", "Whole form")]
     assert outcome.identity.case_ref == "N-03"  # feedback still goes to the right agency
+
+
+def test_an_untouched_summary_form_is_rejected_like_an_untouched_audit_form(issued):
+    outcome = issued.read(issued.blank("POLICE"))
+    assert outcome.outcome is Outcome.REJECTED and outcome.summary is None  # never stored: the agency stays chased
+    assert [(p.code, p.location) for p in outcome.problems.errors] == [("return.empty-summary", "Summary table")]
+    assert outcome.identity.agency == "POLICE"
+
+
+def test_a_summary_form_with_one_answer_is_accepted(issued):
+    outcome = issued.read(issued.filled("POLICE", values={SUMMARY.tag("comments"): "Nothing to add."}))
+    assert outcome.outcome is Outcome.ACCEPTED and outcome.summary.comments == "Nothing to add."
 
 
 # --- what people do to forms -------------------------------------------------------------
@@ -375,6 +406,36 @@ def test_a_per_kloe_form_is_complete_with_only_its_own_standards(tmp_path, examp
     assert outcome.outcome is Outcome.ACCEPTED, [p.render() for p in outcome.problems]
     assert outcome.audit.identity.kloes == (3,)
     assert [a.standard for a in outcome.audit.answers] == [s.number for s in example_cycle.standards_for(3)]
+
+
+def test_no_involvement_on_one_kloe_form_but_ratings_on_another_is_flagged(tmp_path, example_cycle):
+    from pipeline.ingest import ingest_inbox
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY"])
+    forms = [w.kloes for w in per_kloe.generated.written if w.agency == "EY" and w.case_ref == "EH-02"]
+    first, second = forms[0], forms[1]
+    none = {"ca:no-involvement": True, "ca:no-involvement-reason": "Not known to the setting."}
+    (per_kloe.ws.inbox / "first.docx").write_bytes(per_kloe.filled("EY", "EH-02", none, kloes=first))
+    earlier = ingest_inbox(per_kloe.ws, example_cycle).files[0]
+    assert "return.no-involvement-mix" not in [p.code for p in earlier.problems]
+    rated = complete_answers(example_cycle, kloes=second)
+    (per_kloe.ws.inbox / "second.docx").write_bytes(per_kloe.filled("EY", "EH-02", rated, kloes=second))
+    later = ingest_inbox(per_kloe.ws, example_cycle).files[0]
+    mix = [p for p in later.problems if p.code == "return.no-involvement-mix"]
+    assert len(mix) == 1 and mix[0].severity.value == "warning", [p.render() for p in later.problems]
+    assert f"KLOE {first[0]}" in mix[0].message and "EH-02" in mix[0].message
+
+
+def test_no_involvement_on_every_kloe_form_is_not_flagged(tmp_path, example_cycle):
+    from pipeline.ingest import ingest_inbox
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY"])
+    forms = [w.kloes for w in per_kloe.generated.written if w.agency == "EY" and w.case_ref == "EH-02"]
+    none = {"ca:no-involvement": True, "ca:no-involvement-reason": "Not known to the setting."}
+    for n, kloes in enumerate(forms[:2]):
+        (per_kloe.ws.inbox / f"form{n}.docx").write_bytes(per_kloe.filled("EY", "EH-02", none, kloes=kloes))
+    result = ingest_inbox(per_kloe.ws, example_cycle)
+    assert not [p for f in result.files for p in f.problems if p.code == "return.no-involvement-mix"]
 
 
 # --- LibreOffice ------------------------------------------------------------------------------

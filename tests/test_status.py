@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -233,3 +234,13 @@ def test_a_return_saved_by_libreoffice_that_names_a_child_is_flagged_the_same(tm
                        "CCG_summary.docx": ["Improvements to be made in your agency"]}
     [note] = result.feedback_files
     _no_name_in(note.read_text(encoding="utf-8-sig"), example_cycle, refs=("CSE-01",))
+
+
+def test_a_blank_summary_form_sent_back_keeps_the_agency_on_the_chase_list(tmp_path, example_cycle):
+    issued = issue_forms(tmp_path / "ws", example_cycle, agencies=["CCG"])
+    for w in issued.generated.written:  # every case form answered; the summary form sent back as issued
+        drop(issued, Path(w.path).name, issued.filled("CCG", w.case_ref) if w.case_ref else issued.blank("CCG"))
+    result = ingest_inbox(issued.ws, example_cycle)
+    assert [f.outcome for f in result.files if "summary" in f.file] == ["rejected"]
+    [entry] = chase_list(issued.ws, example_cycle)
+    assert [f.form.identity.case_ref for f in entry.outstanding] == [None]  # the summary form is still owed
