@@ -284,7 +284,9 @@ def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[by
     if converted:
         read.problems.add(CONVERTED, CONVERTED_NOTE[kind], SEND_DOCX, file=rel, severity=Severity.WARNING)
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
-    flag_no_involvement_mix(read, lambda: store.current_audit_returns(cycle))  # per-KLOE forms that disagree
+    if read.audit is not None:  # per-KLOE forms of one agency and case that disagree on involvement
+        ident = read.audit.identity
+        flag_no_involvement_mix(read, lambda: store.current_audit_returns_of(ident.agency, ident.case_ref or ""))
     return read
 
 

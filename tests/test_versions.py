@@ -62,3 +62,32 @@ def test_the_version_received_last_counts_and_a_tie_goes_to_the_one_recorded_lat
     current = counting_versions(in_order_received([first, second, earlier, other]))
     assert list(current.values()) == [second, other]
     assert current[return_slot(first.identity)] is second
+
+
+def test_one_agency_and_cases_returns_read_through_the_index_are_the_counting_ones(tmp_path, example_cycle):
+    """Ingest asks the store for one agency x case's returns for every file: the indexed read must give exactly
+    what the full read gives for that agency and case (the version that counts of each per-KLOE form)."""
+    from pipeline.ingest import ingest_inbox
+    from pipeline.store import Store
+    from test_returns import complete_answers, issue_forms
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["EY", "EDU"])
+    forms = [w.kloes for w in per_kloe.generated.written if w.agency == "EY" and w.case_ref == "EH-02"]
+    for n, kloes in enumerate(forms[:2]):
+        values = complete_answers(example_cycle, kloes=kloes)
+        (per_kloe.ws.inbox / f"EY{n}.docx").write_bytes(per_kloe.filled("EY", "EH-02", values, kloes=kloes))
+    other = [w.kloes for w in per_kloe.generated.written if w.agency == "EDU" and w.case_ref == "EH-02"][0]
+    (per_kloe.ws.inbox / "EDU.docx").write_bytes(
+        per_kloe.filled("EDU", "EH-02", complete_answers(example_cycle, kloes=other), kloes=other))
+    ingest_inbox(per_kloe.ws, example_cycle)
+    resent = complete_answers(example_cycle, kloes=forms[0])
+    tag = next(t for t in resent if t.startswith("ca:evidence:"))
+    resent[tag] = "Corrected: the chronology shows the referral on time."
+    (per_kloe.ws.inbox / "EY0 again.docx").write_bytes(per_kloe.filled("EY", "EH-02", resent, kloes=forms[0]))
+    ingest_inbox(per_kloe.ws, example_cycle)
+    with Store.open(per_kloe.ws.store_path) as store:
+        full = [r for r in store.current_audit_returns(example_cycle)
+                if r.identity.agency == "EY" and r.identity.case_ref == "EH-02"]
+        indexed = store.current_audit_returns_of("EY", "EH-02")
+    assert len(full) == 2 and indexed == full
+    assert [r.source_file for r in indexed if r.identity.kloes == forms[0]] == ["EY0 again.docx"]
