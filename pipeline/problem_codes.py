@@ -386,6 +386,10 @@ CODES: tuple[Code, ...] = (
          fix="Send the agency a fresh form (generate-forms --reissue) and ask them to copy their answers into it.",
          agency_advice="The standards have changed since this form was made. The board office will send you a "
                        "fresh form: please copy your answers into it and return that one."),
+    Code("return.other-text", "Text outside the boxes",
+         "The form has text outside the boxes ({where}): '{text}'. It is kept with the return and shown in results.xlsx.",
+         fix="Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
+         severity=WARNING, note=True),
     Code("return.properties-missing", "Hidden identity lost",
          "The form's hidden identity was lost when it was saved; it was matched by the Form ID printed on it "
          "({form_id}).",
