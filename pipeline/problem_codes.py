@@ -395,6 +395,11 @@ CODES: tuple[Code, ...] = (
          "({form_id}).",
          fix="Nothing to do unless the answers look wrong.",
          severity=WARNING, note=True),
+    Code("return.standard-wording-changed", "Standard's wording changed",
+         "The wording of Standard {number} was changed; the rating is counted against the wording issued.",
+         fix="Ask the agency to leave the standards' wording as issued and to put anything they want to add in the "
+             "evidence or reason box.",
+         severity=WARNING, tell_agency=True),
     Code("return.superseded-form", "Earlier issue of the form used",
          "The agency used form {form_id}, which was replaced by {superseded_by}; the return was accepted.",
          fix="Nothing to do; next time ask the agency to use the latest form.",

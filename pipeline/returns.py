@@ -567,6 +567,7 @@ class _Row:
     kloe_heading: Optional[int]
     cells: dict[str, Cell]  # role -> cell
     tags: dict[str, bool]  # role -> the control's tag was verified
+    wording: str = ""  # the first cell's text: "Standard n" and the standard's wording, as returned
 
 
 def _column_roles(table: Table, first_row_columns: list[int]) -> dict[int, str]:
@@ -631,7 +632,7 @@ def _layout(doc: WordDocument) -> _Layout:
                     continue
                 cells[role] = cell
                 tags[role] = _COLUMNS[role].tag(n) in cell.tags
-            standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags))
+            standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags, row.cells[0].text))
     return _Layout(standard_rows, labelled)
 
 
@@ -756,6 +757,7 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
         rows[row.standard] = row
 
     answers, checks, conflicted = _read_answers(rows, expected, state, options)
+    common["other_text"] = (*_changed_wordings(rows, expected, state), *common["other_text"])
     _check_lengths(state, "No involvement table", {"The reason for no involvement": no_involvement_reason})
 
     rated = [a for a in answers if a.rating is not None or a.standard in conflicted or not_allowed(a, options)]
@@ -793,6 +795,30 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
     return AuditReturn(no_involvement=no_involvement, no_involvement_reason=no_involvement_reason,
                        answers=tuple(answers), complete=complete, had_tracked_changes=state.tracked,
                        had_comments=state.comments, **common)
+
+
+def _wording_words(text: str) -> list[str]:
+    """The words of a standard's wording, as compared: case, spacing, punctuation and bullet marks ignored."""
+    return re.findall(r"\w+", text.casefold())
+
+
+def _changed_wordings(rows: dict[int, _Row], expected: list[Standard], state: _State) -> list[OtherText]:
+    """A standard whose wording on the form is not the wording issued: a problem for that standard, the text kept."""
+    found = []
+    for std in expected:
+        row = rows.get(std.number)
+        if row is None or not row.wording:
+            continue
+        lines = row.wording.split("\n", 1)
+        if _wording_words(lines[1] if len(lines) > 1 else "") == _wording_words(std.text):
+            continue
+        where = f"KLOE {std.kloe} table, Standard {std.number} wording"
+        found.append(OtherText(where=where, text=row.wording))
+        state.add("return.standard-wording-changed", f"The wording of Standard {std.number} was changed; the rating "
+                  "is counted against the wording issued.", "Ask the agency to leave the standards' wording as "
+                  "issued and to put anything they want to add in the evidence or reason box.",
+                  location=where, value=row.wording, warning=True)
+    return found
 
 
 TWO_RATINGS = "return.two-ratings"

@@ -90,3 +90,27 @@ def test_the_paragraph_after_the_last_table_survives_a_libreoffice_resave(issued
     assert "after the last table" in lines(result)["POLICE_N-01.docx"].message
     assert [(o.where, o.text) for o in _current(issued, "POLICE", "N-01").other_text] == [
         ("after the last table", NOTE)]
+
+
+def test_words_added_to_a_standards_wording_are_a_problem_told_to_the_agency(issued):
+    data = edit_document(issued.filled("POLICE", "N-01"), lambda root: add_to_wording(root, 3, " (only when the GP was told)"))
+    drop(issued, "POLICE_N-01.docx", data)
+    result = ingest_inbox(issued.ws, issued.cycle)
+
+    line = lines(result)["POLICE_N-01.docx"]
+    assert any(p.code == "return.standard-wording-changed" and p.location == "KLOE 1 table, Standard 3 wording"
+               for p in line.problems)
+    notes = "\n".join(p.read_text(encoding="utf-8-sig") for p in issued.ws.feedback_dir.rglob("*.txt"))
+    assert "The wording of Standard 3 was changed; the rating is counted against the wording issued." in notes
+    ret = _current(issued, "POLICE", "N-01")
+    assert ret.answer(3).rating is not None  # still counted
+    [other] = ret.other_text
+    assert other.where == "KLOE 1 table, Standard 3 wording" and other.text.endswith("(only when the GP was told)")
+    rows = _results_rows(issued, "Responses")
+    assert any("(only when the GP was told)" in (r["Other text"] or "") for r in rows if r["Agency"] == "POLICE")
+
+
+def test_a_standards_wording_as_issued_is_no_problem(issued):
+    drop(issued, "POLICE_N-01.docx", issued.filled("POLICE", "N-01"))
+    result = ingest_inbox(issued.ws, issued.cycle)
+    assert not [p for p in lines(result)["POLICE_N-01.docx"].problems if p.code == "return.standard-wording-changed"]
