@@ -387,7 +387,8 @@ CODES: tuple[Code, ...] = (
          agency_advice="The standards have changed since this form was made. The board office will send you a "
                        "fresh form: please copy your answers into it and return that one."),
     Code("return.other-text", "Text outside the boxes",
-         "The form has text outside the boxes ({where}): '{text}'. It is kept with the return and shown in results.xlsx.",
+         "The form has text outside the boxes ({where}); it is kept with the return and shown in results.xlsx "
+         "(Other text).",
          fix="Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
          severity=WARNING, note=True),
     Code("return.properties-missing", "Hidden identity lost",

@@ -478,9 +478,9 @@ def _other_text(doc: WordDocument, state: _State,
             printed[key] -= 1
             continue
         found.append(OtherText(where=where, text=text))
-        short = text if len(text) <= 80 else text[:77].rstrip() + "..."
-        state.add("return.other-text", f"The form has text outside the boxes ({where}): '{short}'. It is kept "
-                  "with the return and shown in results.xlsx.",
+        # the text itself only as the problem's value: the ingest line may be read over a shoulder, and may name a child
+        state.add("return.other-text", f"The form has text outside the boxes ({where}); it is kept with the "
+                  "return and shown in results.xlsx (Other text).",
                   "Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
                   location=where, value=text, warning=True)
     return tuple(found)
@@ -1016,6 +1016,7 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
         places.append(("No involvement: why", [record.no_involvement_reason]))
         places += [(f"KLOE {kloe_of.get(a.standard, '?')} table, Standard {a.standard}", [a.evidence, a.reason])
                    for a in record.answers]
+        places += [(o.where, [o.text]) for o in record.other_text]
     else:
         places += [(label, [getattr(record, name)]) for name, label in SUMMARY_FIELDS.items()]
     ref = record.identity.case_ref

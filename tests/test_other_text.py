@@ -114,3 +114,15 @@ def test_a_standards_wording_as_issued_is_no_problem(issued):
     drop(issued, "POLICE_N-01.docx", issued.filled("POLICE", "N-01"))
     result = ingest_inbox(issued.ws, issued.cycle)
     assert not [p for p in lines(result)["POLICE_N-01.docx"].problems if p.code == "return.standard-wording-changed"]
+
+
+def test_a_child_named_in_text_outside_the_boxes_is_flagged_and_the_ingest_line_does_not_print_it(issued):
+    case = issued.cycle.case("N-01")
+    note = f"Completed by the team manager; {case.child_name} has since moved school."
+    drop(issued, "POLICE_N-01.docx", edit_document(issued.filled("POLICE", "N-01"),
+                                                   lambda root: add_after_last_table(root, note)))
+    result = ingest_inbox(issued.ws, issued.cycle)
+    line = lines(result)["POLICE_N-01.docx"]
+    assert case.child_name not in line.message
+    assert any(p.code == "return.child-named" and p.location == "after the last table" for p in line.problems)
+    assert _current(issued, "POLICE", "N-01").other_text[0].text == note  # results.xlsx keeps the words whole
