@@ -126,3 +126,11 @@ def test_a_child_named_in_text_outside_the_boxes_is_flagged_and_the_ingest_line_
     assert case.child_name not in line.message
     assert any(p.code == "return.child-named" and p.location == "after the last table" for p in line.problems)
     assert _current(issued, "POLICE", "N-01").other_text[0].text == note  # results.xlsx keeps the words whole
+
+
+def test_a_paragraph_typed_on_the_summary_form_is_shown_with_the_summary(issued):
+    drop(issued, "POLICE_summary.docx", edit_document(issued.filled("POLICE"), add_after_last_table))
+    result = ingest_inbox(issued.ws, issued.cycle)
+    assert "after the last table" in lines(result)["POLICE_summary.docx"].message
+    [row] = [r for r in _results_rows(issued, "Summaries") if r["Agency"] == "POLICE"]
+    assert row["Other text"] == f"after the last table: {NOTE}"
