@@ -29,7 +29,7 @@ from .child_names import NameTerms, name_terms, redact
 from .containers import (CONVERTED_NOTE, SEND_DOCX, Member, container_kind, convert_for_reading, convertible,
                          junk_reason, unwrap)
 from .faults import environment_failure, kind_of
-from .models import Cycle
+from .models import Cycle, IssuedForm
 from .origins import agency_from_file_name, file_name, member_path
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problem_codes import codes_where
@@ -235,7 +235,7 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     received_at = datetime.now()
     if data is not None and container_kind(rel, data):
         return _ingest_container(ws, cycle, store, path, (rel, sha, data, size), existing, received_at, run_problems)
-    read = _read_file(cycle, store, rel, sha, data, size, received_at, run_problems)
+    read = _read_file(ws, cycle, store, rel, sha, data, size, received_at, run_problems)
     if read is None:
         return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
@@ -258,13 +258,24 @@ def _internal_error(run_problems: ProblemReport, rel: str, exc: Exception, doing
     return FileResult(rel, NOT_READ, FAULT_LINE.format(doing))
 
 
+def _issued_copy(ws: Workspace) -> Callable[[IssuedForm], Optional[bytes]]:
+    """The form as issued, from the outbox, when it is still there unchanged (None otherwise)."""
+    def read(form: IssuedForm) -> Optional[bytes]:
+        try:
+            data = (ws.root / form.path).read_bytes()
+        except OSError:  # moved, deleted or locked: the return is read without it
+            return None
+        return data if hashlib.sha256(data).hexdigest() == form.file_sha256 else None
+    return read
+
+
 def _already(rel: str, existing: ReceivedFile, moved: Optional[str]) -> FileResult:
     when = existing.received_at.strftime("%d %b %Y %H:%M")
     return FileResult(rel, ALREADY_INGESTED, f"the same file as {existing.original_path}, received {when}; nothing changed",
                       existing.agency, existing.case_ref, existing.form_id, moved_to=moved)
 
 
-def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[bytes], size: int,
+def _read_file(ws: Workspace, cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[bytes], size: int,
                received_at: datetime, run_problems: ProblemReport) -> Optional[ReadOutcome]:
     """What the file is and says; None (and a run problem) when case-audit itself failed on it."""
     if data is None:
@@ -277,7 +288,7 @@ def _read_file(cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[by
         kind = convertible(data)  # an .odt or .doc is read as the .docx LibreOffice makes of it, where it can
         converted = convert_for_reading(data, kind) if kind else None
         read = read_return(converted or data, filename=rel, cycle=cycle, register=store, sha256=sha,
-                           received_at=received_at)
+                           received_at=received_at, issued_copy=_issued_copy(ws))
     except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
         _internal_error(run_problems, rel, exc)
         return None
@@ -381,7 +392,7 @@ def _ingest_member(ws: Workspace, cycle: Cycle, store: Store, rel: str, member: 
         read = ReadOutcome(Outcome.REJECTED, ProblemReport())
         read.problems.add(member.refusal.code, member.refusal.message, member.refusal.fix, file=rel)
     else:
-        read = _read_file(cycle, store, rel, sha, member.data, len(member.data), received_at, run_problems)
+        read = _read_file(ws, cycle, store, rel, sha, member.data, len(member.data), received_at, run_problems)
         if read is None:
             return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; the file holding "
                               "it is left in the inbox to be read again after the fault is fixed.")

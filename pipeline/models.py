@@ -266,6 +266,13 @@ class Answer(Model):
     reason: str = ""
 
 
+class OtherText(Model):
+    """Text the form did not ask for, typed outside its boxes: kept with the return, never read as an answer."""
+
+    where: str  # e.g. "after the last table", "KLOE 2 table, Standard 3 wording"
+    text: str
+
+
 class AuditReturn(Model):
     """A returned audit form, read and validated; kept even when incomplete."""
 
@@ -279,6 +286,7 @@ class AuditReturn(Model):
     received_at: Optional[datetime] = None
     had_tracked_changes: bool = False
     had_comments: bool = False
+    other_text: tuple[OtherText, ...] = ()
 
     def answer(self, standard: int) -> Optional[Answer]:
         for a in self.answers:
@@ -297,3 +305,4 @@ class SummaryReturn(Model):
     source_file: str = ""
     file_sha256: str = ""
     received_at: Optional[datetime] = None
+    other_text: tuple[OtherText, ...] = ()

@@ -386,11 +386,21 @@ CODES: tuple[Code, ...] = (
          fix="Send the agency a fresh form (generate-forms --reissue) and ask them to copy their answers into it.",
          agency_advice="The standards have changed since this form was made. The board office will send you a "
                        "fresh form: please copy your answers into it and return that one."),
+    Code("return.other-text", "Text outside the boxes",
+         "The form has text outside the boxes ({where}); it is kept with the return and shown in results.xlsx "
+         "(Other text).",
+         fix="Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
+         severity=WARNING, note=True),
     Code("return.properties-missing", "Hidden identity lost",
          "The form's hidden identity was lost when it was saved; it was matched by the Form ID printed on it "
          "({form_id}).",
          fix="Nothing to do unless the answers look wrong.",
          severity=WARNING, note=True),
+    Code("return.standard-wording-changed", "Standard's wording changed",
+         "The wording of Standard {number} was changed; the rating is counted against the wording issued.",
+         fix="Ask the agency to leave the standards' wording as issued and to put anything they want to add in the "
+             "evidence or reason box.",
+         severity=WARNING, tell_agency=True),
     Code("return.superseded-form", "Earlier issue of the form used",
          "The agency used form {form_id}, which was replaced by {superseded_by}; the return was accepted.",
          fix="Nothing to do; next time ask the agency to use the latest form.",

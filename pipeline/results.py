@@ -43,7 +43,7 @@ from openpyxl.styles import Font
 
 from .cache import code_fingerprint
 from .excel_style import PLAIN, WRAP_TOP, cell, filter_rows, heading_row
-from .models import AuditReturn, Cycle, RatingKind, SummaryReturn
+from .models import AuditReturn, Cycle, OtherText, RatingKind, SummaryReturn
 from .problems import Severity
 from .store import Store
 from .workspace import Workspace, atomic_write_bytes
@@ -67,7 +67,7 @@ READ_ME_NOTE = (
 RESPONSES_COLUMNS = [
     ("Agency", 10), ("Agency name", 28), ("Case ref", 12), ("Priority area", 20), ("KLOE", 7),
     ("Standard", 10), ("Rating", 18), ("Counts as", 14), ("Evidence", 60), ("Reason", 60),
-    ("Return status", 16), ("Source file", 36), ("Received", 18), ("Form ID", 22),
+    ("Return status", 16), ("Source file", 36), ("Received", 18), ("Form ID", 22), ("Other text", 60),
 ]
 
 
@@ -169,7 +169,7 @@ def results_workbook(cycle: Cycle, store: Store, extra_sheets: Optional[Sequence
     fill_sheet(wb.create_sheet("Responses"), RESPONSES_COLUMNS, response_rows(cycle, returns))
     fill_sheet(wb.create_sheet("Summaries"), [("Agency", 10), ("Agency name", 28), ("Improvements to be made", 60),
                                               ("Partnership working", 60), ("Other comments", 60),
-                                              ("Source file", 36), ("Received", 17)],
+                                              ("Source file", 36), ("Received", 17), ("Other text", 60)],
                summary_rows(cycle, store.current_summary_returns() if summaries is None else summaries))
     fill_sheet(wb.create_sheet("Returns"), [("Received", 17), ("File", 40), ("Outcome", 12), ("Counts", 8),
                                             ("Agency", 10), ("Case ref", 12), ("Form ID", 22), ("Message", 70),
@@ -215,6 +215,7 @@ def response_rows(cycle: Cycle, returns: Iterable[AuditReturn]) -> Iterable[list
     standards = {s.number: s for s in cycle.standards}
     for ret in returns:
         ident = ret.identity
+        other = other_text_cell(ret.other_text)
         status = "No involvement" if ret.no_involvement else ("Complete" if ret.complete else "Incomplete")
         numbers = [s.number for s in cycle.standards if s.kloe in set(ident.kloes)] or [a.standard for a in ret.answers]
         for number in numbers:
@@ -228,8 +229,13 @@ def response_rows(cycle: Cycle, returns: Iterable[AuditReturn]) -> Iterable[list
                 std.kloe if std else None, number,
                 answer.rating_label if answer else "", _kind_text(answer.rating if answer else None),
                 answer.evidence if answer else "", reason, status, ret.source_file, ret.received_at,
-                ident.form_id,
+                ident.form_id, other,
             ]
+
+
+def other_text_cell(other: Iterable[OtherText]) -> str:
+    """Text the form did not ask for, whole (results.xlsx keeps the agency's words): "where: text", one per line."""
+    return "\n".join(f"{o.where}: {o.text}" for o in other)
 
 
 def _kind_text(kind: Optional[RatingKind]) -> str:
@@ -240,7 +246,7 @@ def summary_rows(cycle: Cycle, summaries: Iterable[SummaryReturn]) -> Iterable[l
     agencies = {a.code: a.name for a in cycle.agencies}
     for s in summaries:
         yield [s.identity.agency, agencies.get(s.identity.agency, ""), s.improvements, s.partnership, s.comments,
-               s.source_file, s.received_at]
+               s.source_file, s.received_at, other_text_cell(s.other_text)]
 
 
 def returns_log_rows(store: Store, cycle: Optional[Cycle] = None) -> Iterable[list[Any]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
+from collections import Counter
 from itertools import islice
 from typing import Callable, Iterable, Optional, Protocol, Union
 
@@ -30,6 +31,7 @@ from .models import (
     FormIdentity,
     FormKind,
     IssuedForm,
+    OtherText,
     RatingKind,
     RatingOption,
     Standard,
@@ -53,6 +55,7 @@ from .ooxml.reading import (
     describe_ole2,
     describe_package,
     list_controls,
+    placeholder_key,
     read_back,
     read_word_document,
     text_of,
@@ -183,8 +186,13 @@ def read_return(
     register: Register,
     sha256: Optional[str] = None,
     received_at: Optional[datetime] = None,
+    issued_copy: Optional[Callable[[IssuedForm], Optional[bytes]]] = None,
 ) -> ReadOutcome:
-    """Read one returned file against the cycle and the issued-forms register."""
+    """Read one returned file against the cycle and the issued-forms register.
+
+    `issued_copy(form)`: the bytes of the form as issued, if still at hand; text in the return that the
+    issued form does not have is then kept as other text.
+    """
     problems = ProblemReport()
     state = _State(filename=filename, problems=problems)
     try:
@@ -207,7 +215,8 @@ def read_return(
         problems.add("return.comments", "The form has Word comments; comments are not read as answers.",
                      "Open the file to read the comments; ask the agency to put anything that matters in the form itself.",
                      file=filename, severity=Severity.WARNING)
-    common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at)
+    other = _other_text(doc, state, issued_copy)
+    common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at, other_text=other)
     if ident.kind is FormKind.SUMMARY:
         values = _read_summary(_layout(doc), state)
         if any(p.code in codes_where("rejects") for p in problems):  # too long, or sent back blank
@@ -237,6 +246,7 @@ class _State:
     tracked: bool = False
     comments: bool = False
     sources: dict[str, str] = field(default_factory=dict)
+    issued: Optional[IssuedForm] = None
 
     def add(self, code: str, message: str, fix: str = "", *, location: Optional[str] = None,
             value: Optional[str] = None, warning: bool = False) -> None:
@@ -437,6 +447,7 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
         state.add("return.properties-missing", "The form's hidden identity was lost when it was saved; it was "
                   f"matched by the Form ID printed on it ({form_id}).", "Nothing to do unless the answers look wrong.",
                   warning=True)
+    state.issued = issued
     if issued.superseded_by:
         state.add("return.superseded-form", f"The agency used form {form_id}, which was replaced by {issued.superseded_by}; "
                   "the return was accepted.", "Nothing to do; next time ask the agency to use the latest form.",
@@ -444,6 +455,35 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
     state.identity = FormIdentity(form_id=expected.form_id, cycle_id=expected.cycle_id, agency=expected.agency,
                                   kind=expected.kind, case_ref=expected.case_ref, kloes=tuple(kloes),
                                   fingerprint=file_fingerprint)
+
+
+def _other_text(doc: WordDocument, state: _State,
+                issued_copy: Optional[Callable[[IssuedForm], Optional[bytes]]]) -> tuple[OtherText, ...]:
+    """Paragraphs outside the tables that the form as issued does not have: text the form did not ask for.
+
+    Each is noted (the return still counts); none when the issued copy is no longer at hand.
+    """
+    data = issued_copy(state.issued) if issued_copy is not None and state.issued is not None else None
+    if data is None:
+        return ()
+    try:
+        issued_doc, _ = _open_word_document(data)
+    except _Reject:
+        return ()
+    printed = Counter(placeholder_key(text) for _, text in issued_doc.placed_paragraphs())
+    found = []
+    for where, text in doc.placed_paragraphs():
+        key = placeholder_key(text)
+        if printed[key] > 0:
+            printed[key] -= 1
+            continue
+        found.append(OtherText(where=where, text=text))
+        # the text itself only as the problem's value: the ingest line may be read over a shoulder, and may name a child
+        state.add("return.other-text", f"The form has text outside the boxes ({where}); it is kept with the "
+                  "return and shown in results.xlsx (Other text).",
+                  "Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
+                  location=where, value=text, warning=True)
+    return tuple(found)
 
 
 def _visible_identity(doc: WordDocument) -> tuple[Optional[str], Optional[str]]:
@@ -527,6 +567,7 @@ class _Row:
     kloe_heading: Optional[int]
     cells: dict[str, Cell]  # role -> cell
     tags: dict[str, bool]  # role -> the control's tag was verified
+    wording: str = ""  # the first cell's text: "Standard n" and the standard's wording, as returned
 
 
 def _column_roles(table: Table, first_row_columns: list[int]) -> dict[int, str]:
@@ -591,7 +632,7 @@ def _layout(doc: WordDocument) -> _Layout:
                     continue
                 cells[role] = cell
                 tags[role] = _COLUMNS[role].tag(n) in cell.tags
-            standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags))
+            standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags, row.cells[0].text))
     return _Layout(standard_rows, labelled)
 
 
@@ -716,6 +757,7 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
         rows[row.standard] = row
 
     answers, checks, conflicted = _read_answers(rows, expected, state, options)
+    common["other_text"] = (*_changed_wordings(rows, expected, state), *common["other_text"])
     _check_lengths(state, "No involvement table", {"The reason for no involvement": no_involvement_reason})
 
     rated = [a for a in answers if a.rating is not None or a.standard in conflicted or not_allowed(a, options)]
@@ -753,6 +795,30 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
     return AuditReturn(no_involvement=no_involvement, no_involvement_reason=no_involvement_reason,
                        answers=tuple(answers), complete=complete, had_tracked_changes=state.tracked,
                        had_comments=state.comments, **common)
+
+
+def _wording_words(text: str) -> list[str]:
+    """The words of a standard's wording, as compared: case, spacing, punctuation and bullet marks ignored."""
+    return re.findall(r"\w+", text.casefold())
+
+
+def _changed_wordings(rows: dict[int, _Row], expected: list[Standard], state: _State) -> list[OtherText]:
+    """A standard whose wording on the form is not the wording issued: a problem for that standard, the text kept."""
+    found = []
+    for std in expected:
+        row = rows.get(std.number)
+        if row is None or not row.wording:
+            continue
+        lines = row.wording.split("\n", 1)
+        if _wording_words(lines[1] if len(lines) > 1 else "") == _wording_words(std.text):
+            continue
+        where = f"KLOE {std.kloe} table, Standard {std.number} wording"
+        found.append(OtherText(where=where, text=row.wording))
+        state.add("return.standard-wording-changed", f"The wording of Standard {std.number} was changed; the rating "
+                  "is counted against the wording issued.", "Ask the agency to leave the standards' wording as "
+                  "issued and to put anything they want to add in the evidence or reason box.",
+                  location=where, value=row.wording, warning=True)
+    return found
 
 
 TWO_RATINGS = "return.two-ratings"
@@ -950,6 +1016,7 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
         places.append(("No involvement: why", [record.no_involvement_reason]))
         places += [(f"KLOE {kloe_of.get(a.standard, '?')} table, Standard {a.standard}", [a.evidence, a.reason])
                    for a in record.answers]
+        places += [(o.where, [o.text]) for o in record.other_text]
     else:
         places += [(label, [getattr(record, name)]) for name, label in SUMMARY_FIELDS.items()]
     ref = record.identity.case_ref

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, RatingKind, SummaryReturn
+from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, OtherText, RatingKind, SummaryReturn
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
 from .versions import counting, counting_versions, return_slot, versions_by_slot
@@ -114,6 +114,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX file_readings_by_file ON file_readings(file_id, id);
     INSERT INTO file_readings (file_id, original_path, read_at, outcome, message, problems)
         SELECT id, original_path, received_at, outcome, message, problems FROM received_files ORDER BY id;
+    """,
+    # 4: text the form did not ask for (typed outside its boxes), kept with the return: a JSON list of {where, text}
+    """
+    ALTER TABLE returns ADD COLUMN other_text TEXT NOT NULL DEFAULT '[]';
     """,
 ]
 
@@ -352,7 +356,7 @@ class Store:
         cur = c.execute(
             "INSERT INTO returns (file_id, form_id, cycle_id, agency, kind, case_ref, kloes, fingerprint, slot, complete,"
             " no_involvement, no_involvement_reason, improvements, partnership, comments, source_file, file_sha256,"
-            " received_at, had_tracked_changes, had_comments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " received_at, had_tracked_changes, had_comments, other_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 file_id, ident.form_id, ident.cycle_id, ident.agency, ident.kind.value, ident.case_ref,
                 json.dumps(list(ident.kloes)), ident.fingerprint, return_slot(ident),
@@ -361,6 +365,7 @@ class Store:
                 "" if audit else ret.improvements, "" if audit else ret.partnership, "" if audit else ret.comments,
                 ret.source_file, ret.file_sha256, (ret.received_at or datetime.now()).isoformat(),
                 int(ret.had_tracked_changes) if audit else 0, int(ret.had_comments) if audit else 0,
+                json.dumps([o.model_dump() for o in ret.other_text]),
             ),
         )
         return_id = cur.lastrowid
@@ -478,6 +483,7 @@ class Store:
                 complete=bool(r["complete"]), source_file=r["source_file"], file_sha256=r["file_sha256"],
                 received_at=datetime.fromisoformat(r["received_at"]),
                 had_tracked_changes=bool(r["had_tracked_changes"]), had_comments=bool(r["had_comments"]),
+                other_text=_other_text(r),
             )
             for r in sorted(rows, key=lambda r: r["id"])
         ]
@@ -502,7 +508,7 @@ class Store:
             SummaryReturn(
                 identity=_identity_from_row(r), improvements=r["improvements"], partnership=r["partnership"],
                 comments=r["comments"], source_file=r["source_file"], file_sha256=r["file_sha256"],
-                received_at=datetime.fromisoformat(r["received_at"]),
+                received_at=datetime.fromisoformat(r["received_at"]), other_text=_other_text(r),
             )
             for r in self._current_rows(FormKind.SUMMARY)
         ]
@@ -525,6 +531,10 @@ def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
         issued_at=datetime.fromisoformat(row["issued_at"]),
         superseded_by=row["superseded_by"],
     )
+
+
+def _other_text(row: sqlite3.Row) -> tuple[OtherText, ...]:
+    return tuple(OtherText(**o) for o in json.loads(row["other_text"]))
 
 
 def _identity_from_row(row: sqlite3.Row) -> FormIdentity:

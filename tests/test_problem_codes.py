@@ -121,7 +121,7 @@ def test_the_catalogue_is_well_formed():
             assert c.severity is Severity.WARNING and c.area == "return", c.code
         if c.rolls_up_into:
             assert c.rolls_up_into in CATALOGUE, c.code
-    assert codes_where("tell_agency") == {"return.child-named", "file.converted"}
+    assert codes_where("tell_agency") == {"return.child-named", "file.converted", "return.standard-wording-changed"}
     assert codes_where("rejects") == {"return.blank-form", "return.empty-summary", "return.answer-too-long"}
 
 

@@ -762,6 +762,33 @@ class WordDocument:
                 yield text
 
 
+    def placed_paragraphs(self) -> list[tuple[str, str]]:
+        """(where, text) of the non-empty paragraphs outside tables, in order.
+
+        where: "before the first table", "after table N" (N counted from 1, top-level tables) or
+        "after the last table": enough for a person to find the paragraph on the page.
+        """
+        body = self.root.find(_w("body"))
+        if body is None:
+            return []
+        found: list[tuple[int, str]] = []
+        tables = 0
+        for el in body.iter(W_P, W_TBL):
+            if el.tag == W_TBL:
+                if next(el.iterancestors(W_TBL), None) is None:
+                    tables += 1
+            elif next(el.iterancestors(W_TBL), None) is None:
+                text = text_of(el)
+                if text:
+                    found.append((tables, text))
+
+        def where(after: int) -> str:
+            if after == 0:
+                return "before the first table"
+            return "after the last table" if after == tables else f"after table {after}"
+        return [(where(after), text) for after, text in found]
+
+
 def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_table_rows: int = 2000,
                        max_part_bytes: Optional[int] = None, placeholders: Iterable[str] = ()) -> WordDocument:
     """The document's tables (in order, each with the paragraphs above it) and revision flags.
