@@ -134,3 +134,28 @@ def test_a_paragraph_typed_on_the_summary_form_is_shown_with_the_summary(issued)
     assert "after the last table" in lines(result)["POLICE_summary.docx"].message
     [row] = [r for r in _results_rows(issued, "Summaries") if r["Agency"] == "POLICE"]
     assert row["Other text"] == f"after the last table: {NOTE}"
+
+
+def test_a_store_written_before_other_text_was_kept_is_upgraded_in_place(tmp_path):
+    """A workspace from the previous version (store schema 3) opens, gains the column, and keeps every return."""
+    import sqlite3
+
+    from pipeline.demo import run_demo
+    from pipeline.store import Store
+
+    root = tmp_path / "demo"
+    run_demo(root)
+    store_path = root / ".case-audit" / "store.sqlite3"
+    with Store.open(store_path) as store:
+        before = store.current_audit_returns()
+    conn = sqlite3.connect(store_path)
+    conn.execute("ALTER TABLE returns DROP COLUMN other_text")  # as schema 3 had it
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with Store.open(store_path) as store:
+        assert store.schema_version == 4
+        after = store.current_audit_returns()
+    assert len(after) == len(before) == 41
+    assert all(r.other_text == () for r in after)
+    assert [r.answers for r in after] == [r.answers for r in before]
