@@ -27,20 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import peak_rss_mb  # noqa: E402
+
 from benchmarks.synthetic import synthetic_cycle  # noqa: E402
 from pipeline.contract import identity_properties  # noqa: E402
 from pipeline.forms import FormKind, _Job, _values, generate_forms, render_base  # noqa: E402
 from pipeline.models import FormIdentity  # noqa: E402
 from pipeline.workspace import Workspace, shipped_template  # noqa: E402
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def rezip(data: bytes) -> bytes:

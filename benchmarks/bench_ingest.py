@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import peak_rss_mb  # noqa: E402
+
 from lxml import etree  # noqa: E402
 
 from benchmarks.synthetic import synthetic_cycle  # noqa: E402
@@ -48,15 +50,6 @@ from pipeline.store import Store  # noqa: E402
 from pipeline.workspace import Workspace  # noqa: E402
 
 READER_PARTS = ("_rels/.rels", "docProps/custom.xml", "word/document.xml")  # the parts read_return parses
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def floor_parse(data: bytes, parts=("word/document.xml",)) -> None:

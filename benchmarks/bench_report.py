@@ -43,6 +43,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.measure import peak_rss_mb  # noqa: E402
+
 from docx import Document  # noqa: E402
 
 from pipeline.models import (  # noqa: E402
@@ -120,15 +122,6 @@ def record(ws, returns, summaries) -> None:
                                    case_ref=ret.identity.case_ref, kind=ret.identity.kind.value)
                 file_id = store.record_received_file(rec, conn)
                 store.record_return(file_id, ret.model_copy(update={"received_at": rec.received_at}), conn)
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
 def measure(root: Path, cases: int, per_case: int, mode: str) -> dict:

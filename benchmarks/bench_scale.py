@@ -29,17 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import peak_rss_mb  # noqa: E402
+
 STAGES = ("generate-forms", "generate-forms again", "ingest", "build-report")
 TARGET_RATIO = 1.3
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
 def run_stages(root: Path, cases: int, agencies: int) -> dict:

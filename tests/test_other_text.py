@@ -6,7 +6,6 @@ a person typing in Word would add a paragraph after the last table or words to a
 
 from __future__ import annotations
 
-import copy
 
 import openpyxl
 import pytest
@@ -16,7 +15,7 @@ from pipeline.ingest import ingest_inbox
 from pipeline.store import Store
 
 from test_ingest import drop, lines
-from test_returns import DOC, W, Issued, cell, edit_document, issue_forms
+from test_returns import W, Issued, cell, edit_document, issue_forms
 
 NOTE = "Completed by: J. Bloggs, Team Manager. Note: the practitioner has since left the authority."
 
