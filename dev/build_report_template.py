@@ -695,7 +695,7 @@ def _appendix_1(b: Builder) -> None:
     b.tag("{%p endfor %}")
     b.tag("{%p endfor %}")
     b.h("The audit form", 2)
-    b.p("Each agency received one form for each case it was involved in. For every standard the auditor chose "
+    b.p("{{ words.form_arrangement }} For every standard the auditor chose "
         "one rating: {{ rating_options }}. A rating of met needs evidence; any other rating needs a reason. "
         "The form tables, blank, were:", "Normal")
     b.tag("{%p for k in toolkit %}")

@@ -253,6 +253,14 @@ class DataQuality(Model):
     not_allowed_total: int  # answers the form does not allow: counted as blank, within missing_total
     summaries_expected: int
     summaries_returned: int
+    # counted by agency-case audit (one agency's audit of one case), however many forms it took
+    audits_expected: int = 0
+    audits_returned: int = 0  # every form issued for it came back
+    audits_partly_returned: int = 0  # some of its per-KLOE forms came back, some are outstanding
+    audits_incomplete: int = 0
+    audits_no_involvement: int = 0
+    per_kloe_forms_issued: int = 0  # current audit forms covering fewer than all KLOEs
+    whole_forms_issued: int = 0
     digest: str
 
 
@@ -419,9 +427,13 @@ def methodology_figure(m: Methodology) -> Figure:
                   (m.cases_selected, m.cases_audited, *(r.cases_audited for r in m.priority_areas)))
 
 
-def returns_figure(dq: DataQuality) -> Figure:
-    return Figure("returns", (), (dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), len(dq.incomplete),
-                                  len(dq.no_involvement), dq.not_applicable_total, dq.missing_total))
+def returns_figures(dq: DataQuality) -> tuple[Figure, ...]:
+    """Future Learning's figures; incomplete and no-involvement are counted per agency-case audit."""
+    returns = Figure("returns", (), (dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), dq.audits_incomplete,
+                                     dq.audits_no_involvement, dq.not_applicable_total, dq.missing_total))
+    if not dq.per_kloe_forms_issued:
+        return (returns,)
+    return (Figure("audits", (), (dq.audits_expected, dq.audits_returned, dq.audits_partly_returned)), returns)
 
 
 def attendance_figures(ev: LearningEvent) -> tuple[Figure, ...]:
@@ -737,6 +749,7 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
     not_allowed_total = sum(1 for r in kept if not r.no_involvement for a in r.answers if not_allowed(a, options))
     summary_agencies = {s.identity.agency for s in summaries if s.identity.cycle_id == cycle.settings.cycle_id}
     expected_summaries = [a.code for a in cycle.agencies if cycle.cases_for(a.code)]
+    audits = _audit_counts(cycle, pairs, current, got)
 
     made = DataQuality(
         forms_issued=len(current), forms_returned=len(current) - len(outstanding), forms_outstanding=len(outstanding),
@@ -746,9 +759,42 @@ def _data_quality(cycle, pairs, kept, ignored, standard_findings, summaries, iss
         missing_total=miss_total, missing_by_standard=miss_by, not_allowed_total=not_allowed_total,
         summaries_expected=len(expected_summaries),
         summaries_returned=len(summary_agencies & {a.code for a in cycle.agencies}),
-        digest="",
+        **audits, digest="",
     )
     return _with_digest(made)
+
+
+def _audit_counts(cycle, pairs, current, got) -> dict[str, int]:
+    """The data-quality figures per agency-case audit, so per-KLOE forms do not multiply them."""
+    all_kloes = {k.number for k in cycle.kloes}
+    agencies = {a.code for a in cycle.agencies}
+    expected = [(code, c.ref) for c in cycle.cases for code in c.agencies if code in agencies]
+    forms_of: dict[tuple[str, str], list[str]] = {}
+    per_kloe = whole = 0
+    for f in current:
+        if f.identity.kind is not FormKind.AUDIT:
+            continue
+        forms_of.setdefault((f.identity.agency, f.identity.case_ref), []).append(f.identity.form_id)
+        if f.identity.kloes and set(f.identity.kloes) != all_kloes:
+            per_kloe += 1
+        else:
+            whole += 1
+    returned = partly = 0
+    for key in expected:
+        if key not in pairs:
+            continue
+        if all(form_id in got for form_id in forms_of.get(key, ())):
+            returned += 1
+        else:
+            partly += 1
+    in_cycle = [pairs[key] for key in expected if key in pairs]
+    return {
+        "audits_expected": len(expected), "audits_returned": returned, "audits_partly_returned": partly,
+        "audits_incomplete": sum(1 for p in in_cycle if not p.no_involvement
+                                 and any(not r.complete and not r.no_involvement for r in p.returns)),
+        "audits_no_involvement": sum(1 for p in in_cycle if p.no_involvement),
+        "per_kloe_forms_issued": per_kloe, "whole_forms_issued": whole,
+    }
 
 
 def _methodology(cycle, audited, pairs) -> Methodology:

@@ -185,7 +185,8 @@ def reason_sentences(findings: Findings, s: StandardFindings) -> tuple[str, ...]
 
 def returns_sentences(issued: int, outstanding: int, awaiting: int, incomplete: int, no_involvement: int,
                       not_applicable: int, blank: int) -> tuple[str, ...]:
-    """The Future Learning bullets: how complete the evidence behind the figures is."""
+    """The Future Learning bullets: how complete the evidence behind the figures is. `awaiting`, `incomplete`
+    and `no_involvement` count agency case audits (one agency's audit of one case), not forms."""
     out = []
     if issued:
         returned = issued - outstanding
@@ -193,12 +194,12 @@ def returns_sentences(issued: int, outstanding: int, awaiting: int, incomplete: 
                    f"{'was' if returned == 1 else 'were'} returned"
                    + (f"; {outstanding} {'is' if outstanding == 1 else 'are'} outstanding." if outstanding else "."))
     if awaiting:
-        out.append(f"Nothing has been received for {plural(awaiting, 'case', 'cases')} "
-                   f"from an agency involved in {'it' if awaiting == 1 else 'them'}.")
+        out.append(f"Nothing has been received for {plural(awaiting, AUDIT_UNIT, AUDIT_UNITS)}.")
     if incomplete:
-        out.append(f"{plural(incomplete, 'return was', 'returns were')} incomplete.")
+        out.append(f"{plural(incomplete, AUDIT_UNIT + ' has', AUDIT_UNITS + ' have')} an incomplete return.")
     if no_involvement:
-        out.append(f"{plural(no_involvement, 'return', 'returns')} reported no involvement in the case.")
+        out.append(f"In {plural(no_involvement, AUDIT_UNIT, AUDIT_UNITS)} the agency reported no involvement "
+                   "in the case.")
     if not_applicable:
         out.append(f"{plural(not_applicable, 'answer was', 'answers were')} 'not applicable'; "
                    f"{'it is' if not_applicable == 1 else 'they are'} shown separately and not counted as a rating.")
@@ -208,9 +209,21 @@ def returns_sentences(issued: int, outstanding: int, awaiting: int, incomplete: 
     return tuple(out)
 
 
+AUDIT_UNIT, AUDIT_UNITS = "agency case audit", "agency case audits"
+
+
+def audits_sentence(expected: int, returned: int, partly: int) -> str:
+    """Per-KLOE forms: how many agency case audits came back whole, so forms are not mistaken for audits."""
+    text = (f"Agencies were sent one form per KLOE: {returned} of the {plural(expected, AUDIT_UNIT, AUDIT_UNITS)} "
+            f"(one agency's audit of one case) {'was' if returned == 1 else 'were'} returned in full")
+    return text + (f" and {partly} in part." if partly else ".")
+
+
 def data_quality_sentences(dq: DataQuality) -> tuple[str, ...]:
-    return returns_sentences(dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), len(dq.incomplete),
-                             len(dq.no_involvement), dq.not_applicable_total, dq.missing_total)
+    lead = ((audits_sentence(dq.audits_expected, dq.audits_returned, dq.audits_partly_returned),)
+            if dq.per_kloe_forms_issued else ())
+    return lead + returns_sentences(dq.forms_issued, dq.forms_outstanding, len(dq.awaiting), dq.audits_incomplete,
+                                    dq.audits_no_involvement, dq.not_applicable_total, dq.missing_total)
 
 
 def cases_audited_sentence(selected: int, audited: int, by_area: Sequence[tuple[str, int]]) -> str:
@@ -250,6 +263,7 @@ class ReportWords:
     data_quality: tuple[str, ...]
     learning_event: str
     met_in_every_case: tuple[str, ...]
+    form_arrangement: str
 
 
 def report_words(findings: Findings) -> ReportWords:
@@ -258,6 +272,7 @@ def report_words(findings: Findings) -> ReportWords:
         exception_rule=EXCEPTION_RULE, methodology=methodology_sentence(findings.methodology),
         data_quality=data_quality_sentences(findings.data_quality),
         learning_event=learning_event_sentence(findings.learning_event),
+        form_arrangement=form_arrangement_sentence(findings.data_quality),
         met_in_every_case=tuple(headline(findings.standard(n))
                                 for n in findings.executive_summary.standards_met_in_every_case),
     )
@@ -281,6 +296,8 @@ def figure_sentence(fig: Figure, findings: Findings) -> str:
         return cases_audited_sentence(v[0], v[1], list(zip((str(a) for a in fig.about), v[2:])))
     if fig.kind == "returns":
         return " ".join(returns_sentences(*v))
+    if fig.kind == "audits":
+        return audits_sentence(*v)
     if fig.kind == "attendance":
         return attendance_sentence(v[0], v[1])
     return f"{fig.kind}: {', '.join(str(n) for n in v)}"
@@ -356,14 +373,25 @@ def standard_row(s: StandardFindings, head: str, has_points: bool) -> dict[str, 
 
 
 def returns_rows(dq: DataQuality) -> list[tuple[str, object]]:
-    """The 'Returns received' table: label and number."""
+    """The 'Returns received' table: label and number. Audits are counted per agency and case, whether the
+    agency had one form for the case or one per KLOE; forms are counted apart."""
     rows: list[tuple[str, object]] = []
+    if dq.audits_expected:
+        rows += [("Agency case audits asked for (one agency's audit of one case)", dq.audits_expected),
+                 ("Agency case audits returned in full", dq.audits_returned)]
+        if dq.per_kloe_forms_issued:
+            rows.append(("Agency case audits returned in part (some per-KLOE forms outstanding)",
+                         dq.audits_partly_returned))
+        rows += [("Agency case audits with nothing received", len(dq.awaiting)),
+                 ("Agency case audits with an incomplete return", dq.audits_incomplete),
+                 ("Agency case audits where the agency had no involvement", dq.audits_no_involvement)]
     if dq.forms_issued:
-        rows += [("Forms issued", dq.forms_issued), ("Forms returned", dq.forms_returned),
+        issued = "Forms issued (audit forms and agency summary forms)"
+        if dq.per_kloe_forms_issued:
+            issued = f"Forms issued ({dq.per_kloe_forms_issued} of them one per KLOE)"
+        rows += [(issued, dq.forms_issued), ("Forms returned", dq.forms_returned),
                  ("Forms still outstanding", dq.forms_outstanding)]
-    rows += [("Case audit returns counted in the figures", dq.returns_received),
-             ("Returns that were incomplete", len(dq.incomplete)),
-             ("Returns saying the agency had no involvement in the case", len(dq.no_involvement)),
+    rows += [("Audit forms counted in the figures", dq.returns_received),
              ("Answers of 'not applicable'", dq.not_applicable_total),
              ("Answers left blank", dq.missing_total),
              ("Answers the form does not allow (counted as blank)", dq.not_allowed_total)]
@@ -372,6 +400,18 @@ def returns_rows(dq: DataQuality) -> list[tuple[str, object]]:
     if dq.summaries_expected:
         rows.append(("Agency summary forms returned", f"{dq.summaries_returned} of {dq.summaries_expected}"))
     return rows
+
+
+def form_arrangement_sentence(dq: DataQuality) -> str:
+    """Appendix 1's account of the forms the agencies were sent: one per case, or one per case and KLOE."""
+    if dq.per_kloe_forms_issued and not dq.whole_forms_issued:
+        return ("Each agency received one form for each case it was involved in and each key line of enquiry, "
+                "so that the person best placed could answer each KLOE.")
+    if dq.per_kloe_forms_issued:
+        return ("Each agency received one form for each case it was involved in; for some cases an agency "
+                f"received one form per key line of enquiry instead ({plural(dq.per_kloe_forms_issued, 'form', 'forms')} "
+                "in all), so that the person best placed could answer each KLOE.")
+    return "Each agency received one form for each case it was involved in."
 
 
 def figure_caption(number: int, title: str) -> str:

@@ -300,6 +300,7 @@ EARLIER_TAGS = [  # how templates shipped before pipeline/wording.py named the s
     (b"{{ words.counting_rule }} {{ words.rounding_rule }} {{ words.exception_rule }}",
      b"{{ findings.counting_rule_sentence }} {{ findings.rounding_rule }} {{ findings.exception_rule }}"),
     (b"{{ words.learning_event }}", b"{{ findings.learning_event.sentence }}"),
+    (b"{{ words.form_arrangement }}", b"Each agency received one form for each case it was involved in."),
 ]
 
 

@@ -438,6 +438,59 @@ def test_no_involvement_on_every_kloe_form_is_not_flagged(tmp_path, example_cycl
     assert not [p for f in result.files for p in f.problems if p.code == "return.no-involvement-mix"]
 
 
+def test_per_kloe_returns_are_counted_as_agency_case_audits_and_appendix_1_says_how_forms_were_sent(tmp_path, example_cycle):
+    """Five per-KLOE forms for one case are one agency's audit of that case: the data-quality table, its
+    bullets and Appendix 1 must not count them as five audits."""
+    from docx import Document
+
+    from pipeline.ingest import ingest_inbox
+    from pipeline.report import build_report
+    from pipeline.wording import data_quality_sentences, returns_rows
+
+    per_kloe = issue_forms(tmp_path / "ws", example_cycle, per_kloe=True, agencies=["SCH"])
+    sch_cases = [c.ref for c in example_cycle.cases_for("SCH")]
+    assert len(sch_cases) >= 2
+    full, part = sch_cases[0], sch_cases[1]
+    written = [w for w in per_kloe.generated.written if w.agency == "SCH" and w.case_ref in (full, part)]
+    for n, w in enumerate(written):
+        if w.case_ref == part and w.kloes != written[-1].kloes:
+            continue  # only one of the part-returned case's KLOE forms comes back
+        values = complete_answers(example_cycle, kloes=w.kloes)
+        (per_kloe.ws.inbox / f"sch-{n}.docx").write_bytes(per_kloe.filled("SCH", w.case_ref, values, kloes=w.kloes))
+    ingest_inbox(per_kloe.ws, example_cycle)
+    result = build_report(per_kloe.ws, example_cycle)
+    dq = result.findings.data_quality
+    kloe_forms = len(example_cycle.kloes)
+    assert dq.returns_received == kloe_forms + 1  # forms counted in the figures ...
+    assert (dq.audits_returned, dq.audits_partly_returned) == (1, 1)  # ... make two audits, one of them in part
+    assert dq.audits_expected == sum(len(c.agencies) for c in example_cycle.cases)
+    rows = dict(returns_rows(dq))
+    assert rows["Agency case audits returned in full"] == 1
+    assert rows["Agency case audits returned in part (some per-KLOE forms outstanding)"] == 1
+    assert rows["Agency case audits with nothing received"] == dq.audits_expected - 2
+    assert data_quality_sentences(dq)[0].startswith("Agencies were sent one form per KLOE: 1 of the ")
+
+    doc = Document(str(result.path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "Each agency received one form for each case it was involved in and each key line of enquiry" in text
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Returns and answers")
+    printed = {r.cells[0].text: r.cells[1].text for r in table.rows[1:]}
+    assert printed["Agency case audits returned in full"] == "1"
+    assert printed[f"Forms issued ({dq.per_kloe_forms_issued} of them one per KLOE)"] == str(dq.forms_issued)
+
+
+def test_appendix_1_says_one_form_per_case_when_whole_forms_were_sent(issued):
+    from pipeline.findings import compute_findings
+    from pipeline.wording import form_arrangement_sentence
+
+    with Store.open(issued.ws.store_path) as store:
+        forms = store.issued_forms(current_only=True)
+    findings = compute_findings(issued.cycle, [], issued=forms)
+    assert findings.data_quality.whole_forms_issued and not findings.data_quality.per_kloe_forms_issued
+    assert form_arrangement_sentence(findings.data_quality) == (
+        "Each agency received one form for each case it was involved in.")
+
+
 # --- LibreOffice ------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from ..findings import (
     headline_figure,
     kloe_figures,
     methodology_figure,
-    returns_figure,
+    returns_figures,
 )
 from ..models import Cycle
 from .charts import Chart, agency_grid, kloe_chart
@@ -60,7 +60,7 @@ def region_figures(findings: Findings) -> dict[str, RegionFigures]:
     regions = {
         "executive-summary": RegionFigures((es.digest, meth.digest), (cases, *every)),
         "methodology": RegionFigures((meth.digest,), (cases,)),
-        "future-learning": RegionFigures((dq.digest,), (returns_figure(dq),)),
+        "future-learning": RegionFigures((dq.digest,), returns_figures(dq)),
         "learning-event": RegionFigures((ev.digest,), attendance_figures(ev)),
         "conclusion": RegionFigures((es.digest,)),
     }
