@@ -684,7 +684,7 @@ CODES: tuple[Code, ...] = (
          fix="Ask the agency to attach the .docx form by itself."),
     Code("file.converted", "Converted by LibreOffice",
          "The form arrived as {what}; it was converted to Word to be read.",
-         fix="Please send the Word (.docx) form next time.", severity=WARNING, tell_agency=True),
+         fix="Please send the Word (.docx) form next time.", severity=WARNING, tell_agency=True, note=True),
     Code("file.open-elsewhere", "File open in another program",
          "{name} is open in {program}: unsaved changes there are not included.",
          fix="Save (or close) it in {program} and run the command again to include them.", severity=WARNING),

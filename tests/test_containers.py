@@ -271,7 +271,7 @@ def test_an_odt_or_doc_return_is_converted_read_and_the_agency_told(issued, save
     result = ingest_inbox(issued.ws, issued.cycle)
 
     [line] = result.files
-    assert line.outcome == ACCEPTED_WITH_PROBLEMS and line.case_ref == "N-01"
+    assert line.outcome == ACCEPTED and line.case_ref == "N-01"  # nothing for the officer to do: a note
     assert [p.code for p in line.problems] == ["file.converted"] and says in line.message
     with Store.open(issued.ws.store_path) as store:
         [ret] = store.current_audit_returns()
