@@ -128,8 +128,33 @@ def cli(ctx: click.Context, debug: bool, as_json: bool, workspace: Path | None) 
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--example", is_flag=True, help="Fill the workbook with the shipped 2015-16 example cycle.")
 @click.option("--force", is_flag=True, help="Use a folder that already has files in it (nothing there is changed).")
-def init(folder: Path, example: bool, force: bool) -> None:
+@click.option("--from", "from_folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Start the next round from the earlier round in this folder: its toolkit, agencies and open "
+                   "actions are carried; its cases, names, returns and forms are not.")
+@click.pass_context
+def init(ctx: click.Context, folder: Path, example: bool, force: bool, from_folder: Path | None) -> None:
     """Start a new cycle in FOLDER with a cycle workbook to fill in Excel."""
+    if from_folder is not None:
+        if example or force:
+            raise click.UsageError("--from cannot be combined with --example or --force.")
+        from .rounds import start_round
+
+        carried = start_round(folder, from_folder)
+        if emit_json(ctx, {"workspace": str(carried.workspace.root), "previous_round": carried.previous_setting,
+                           "carried": carried.carried, "to_fill_in": carried.to_fill_in,
+                           "problems": carried.problems}):
+            return
+        click.echo(f"Workspace ready: {carried.workspace.root}")
+        click.echo(f"Carried from {carried.previous}:")
+        for line in carried.carried:
+            click.echo(f"  - {line}")
+        if carried.problems:
+            render_report(carried.problems, err=False)
+        click.echo(f"Now fill in, in {carried.workspace.cycle_path.name}:")
+        for line in carried.to_fill_in:
+            click.echo(f"  - {line}")
+        click.echo("  Then run 'case-audit check' there.")
+        return
     ws = init_workspace(folder, example=example, force=force)
     click.echo(f"Workspace ready: {ws.root}")
     click.echo(f"  Next: open {ws.cycle_path.name} in Excel, fill in the sheets, then run 'case-audit check' there.")
@@ -177,6 +202,10 @@ def check(ctx: click.Context, workspace: Path) -> None:
 
     ws = workspace_from(ctx, workspace)
     result = read_cycle(ws.require_cycle())
+    if result.cycle is not None:
+        from .rounds import check_against_previous  # the previous round: missing, reworded standards, rule changed
+
+        result.report.extend(check_against_previous(ws, result.cycle))
     summary = summarise(result.cycle) if result.report.ok and result.cycle else None
     if emit_json(ctx, {"ok": result.report.ok, "problems": result.report, "summary": summary}):
         ctx.exit(EXIT_OK if result.report.ok else EXIT_INVALID)
