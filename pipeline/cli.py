@@ -461,14 +461,38 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
 
 
 @cli.command()
-@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@workspace_option
 @click.pass_context
-def demo(ctx: click.Context, folder: Path | None) -> None:
+def trend(ctx: click.Context, workspace: Path | None) -> None:
+    """Follow the chain of previous rounds and write outbox/trend.xlsx: each standard, round by round."""
+    from .trend import write_trend
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    result = write_trend(ws, cycle)
+    code = EXIT_ATTENTION if result.problems else EXIT_OK
+    if emit_json(ctx, {"trend": ws.relative(result.path), "rounds": [r.label for r in result.rounds],
+                       "table": result.table(), "problems": result.problems}):
+        ctx.exit(code)
+    for line in result.table():
+        click.echo(line)
+    if result.problems:
+        render_report(result.problems, err=False)
+    click.secho(f"Trend workbook ({len(result.rounds)} round(s)): {ws.relative(result.path)}", fg="green")
+    ctx.exit(code)
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rounds", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2: also run a themed 2016-17 neglect round started from the first with init --from.")
+@click.pass_context
+def demo(ctx: click.Context, folder: Path | None, rounds: int) -> None:
     """Run the whole year on the shipped 2015-16 example (simulated returns) in FOLDER."""
     from .demo import run_demo
 
     quiet = wants_json(ctx)
-    result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")))
+    result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")), rounds=rounds)
     ws = result.workspace
     if emit_json(ctx, {"workspace": str(ws.root), "steps": [{"step": a, "result": b} for a, b in result.steps],
                        "outputs": {what: str(where) for what, where in result.outputs}}):

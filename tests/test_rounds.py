@@ -8,9 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
 from pipeline import workbook
 from pipeline.models import wording_fingerprint
+from pipeline.cli import cli
 from pipeline.workbook import load_cycle, read_cycle
 from pipeline.workspace import init_workspace
 
@@ -104,20 +106,27 @@ def test_a_standards_identity_is_its_number_and_wording_spacing_ignored(example_
 
 # --- step 2: init --from ---------------------------------------------------------------------------------
 
-from click.testing import CliRunner  # noqa: E402
 
 from pipeline.child_names import find_name, terms_for  # noqa: E402
-from pipeline.cli import cli  # noqa: E402
 from pipeline.ooxml.package import read_parts  # noqa: E402
 from pipeline.rounds import start_round  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def round_one(tmp_path_factory):
-    """The demo's 2015-16 round, run once: forms issued, simulated returns ingested, report built."""
-    from pipeline.demo import run_demo
+def programme(tmp_path_factory):
+    """`case-audit demo --rounds 2`, run once: the 2015-16 round, then the 2016-17 neglect round from it."""
+    root = tmp_path_factory.mktemp("programme") / "audit-2015-16"
+    result = CliRunner().invoke(cli, ["demo", str(root), "--rounds", "2"])
+    assert result.exit_code == 0, result.output
+    return root, root.with_name("audit-2015-16-2016-17"), result.output
 
-    return run_demo(tmp_path_factory.mktemp("programme") / "audit-2015-16").workspace
+
+@pytest.fixture(scope="module")
+def round_one(programme):
+    """The demo's 2015-16 round: forms issued, simulated returns ingested, report built."""
+    from pipeline.workspace import Workspace
+
+    return Workspace(programme[0])
 
 
 def _texts(path: Path) -> str:
@@ -184,3 +193,166 @@ def test_init_from_a_folder_that_is_not_a_round_is_refused(tmp_path):
     result = CliRunner().invoke(cli, ["init", str(tmp_path / "new"), "--from", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "not an audit workspace" in result.output
     assert not (tmp_path / "new" / "cycle.xlsx").exists()
+
+
+# --- steps 3-6: a subset round, compared with the previous one; the trend; the demo ------------------------
+
+import re  # noqa: E402
+
+from docx import Document  # noqa: E402
+
+from pipeline import comparison  # noqa: E402
+from pipeline.findings import percent  # noqa: E402
+from pipeline.report import build_report  # noqa: E402
+from pipeline.wording import SMALL_CHANGE_RULE  # noqa: E402
+from pipeline.workspace import Workspace  # noqa: E402
+
+SHARE = re.compile(r"(\d+)% \((\d+) of (\d+)\)")
+
+
+def _paragraphs(path: Path) -> list[tuple[str, str]]:
+    doc = Document(str(path))
+    out = [(p.style.name, p.text) for p in doc.paragraphs]
+    for table in doc.tables:
+        out += [("cell", c.text) for row in table.rows for c in row.cells]
+    return out
+
+
+def _latest_report(root: Path) -> Path:
+    return max((root / "outbox" / "report").glob("overview-report*.docx"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def _heading1(paragraphs) -> list[str]:
+    return [t for style, t in paragraphs if style == "Heading 1"]
+
+
+def test_the_demo_says_where_both_reports_and_the_trend_are(programme):
+    first, second, output = programme
+    assert str(first / "outbox" / "report" / "overview-report.docx") in output
+    assert str(second / "outbox" / "report" / "overview-report.docx") in output
+    assert str(second / "outbox" / "trend.xlsx") in output
+
+
+def test_a_subset_round_issues_forms_and_reports_on_its_standards_only(programme):
+    first, second, _ = programme
+    whole = read_cycle(second / "cycle.xlsx").cycle
+    kloe5 = whole.kloe(5)
+    assert not kloe5.in_round
+    forms = list((second / "outbox" / "forms").rglob("*.docx"))
+    assert forms
+    some_form = " ".join(t for _, t in _paragraphs(next(f for f in forms if "summary" not in f.name)))
+    assert whole.kloe(4).question in some_form and kloe5.question not in some_form
+    report = _paragraphs(second / "outbox" / "report" / "overview-report.docx")
+    text = "\n".join(t for _, t in report)
+    assert kloe5.question not in text
+    assert whole.standard(19).text not in text  # a standard of KLOE 5
+    assert whole.standard(18).finding_met in text
+    # round one's report does ask KLOE 5
+    assert kloe5.question in "\n".join(t for _, t in _paragraphs(first / "outbox" / "report" / "overview-report.docx"))
+
+
+def test_round_twos_report_passes_round_ones_checks_and_compares(programme):
+    first, second, _ = programme
+    report = _paragraphs(second / "outbox" / "report" / "overview-report.docx")
+    h1 = _heading1(report)
+    order = ["Executive Summary", "Introduction", "Methodology", "Findings", "Summary of Findings",
+             "Compared with the previous audit", "The Learning Event", "Conclusion and Recommendations",
+             "Appendix 1: Case Audit Toolkit"]
+    assert [h for h in h1 if h in order] == order
+    checked = 0
+    for _, text in report:
+        for m in SHARE.finditer(text):
+            p_, a, b = map(int, m.groups())
+            assert percent(a, b) == p_, m.group(0)
+            checked += 1
+    assert checked >= 18 * 2
+    text = "\n".join(t for _, t in report)
+    assert "Standard 15: 100% (6 of 6), up from 55% (6 of 11) in 2015-16" in text
+    assert "Standard 16: 33% (2 of 6), down from 100% (11 of 11) in 2015-16" in text
+    assert "Standard 1: 83% (5 of 6), about the same as 82% (9 of 11) in 2015-16" in text
+    assert "Both audits counted a case as meeting a standard under the same rule ('majority')." in text
+    assert text.count(SMALL_CHANGE_RULE) == 2  # in the Methodology, and introducing the comparison
+    heads = [i for i, (style, t) in enumerate(report) if style == "Heading 1"]
+    start = next(i for i in heads if report[i][1] == "Executive Summary")
+    executive = "\n".join(t for _, t in report[start:next(i for i in heads if i > start)])
+    assert "Compared with 2015-16, the standards that moved most were: Standard 15" in executive
+    for root in (first, second):
+        terms = terms_for(read_cycle(root / "cycle.xlsx").cycle)
+        assert find_name(_texts(second / "outbox" / "report" / "overview-report.docx"), terms) is None
+    doc = Document(str(second / "outbox" / "report" / "overview-report.docx"))
+    alts = [el.get("descr") for el in doc.element.body.iter() if el.tag.endswith("}docPr")]
+    assert any(a and "Standard 15: 2015-16 55% (6 of 11); 2016-17 100% (6 of 6); up." in a for a in alts)
+
+
+@pytest.mark.parametrize("now_met, now_n, then_met, then_n, expected", [
+    (9, 11, 7, 11, "about the same"),   # two cases more: about the same, never an improvement
+    (10, 11, 7, 11, "up"),              # three cases more
+    (5, 11, 7, 11, "about the same"),
+    (4, 11, 7, 11, "down"),
+    (6, 6, 6, 11, "up"),                # 55% of 6 cases is 3.3: 2.7 more
+    (5, 6, 6, 11, "about the same"),    # 1.7 more
+    (0, 0, 7, 11, "not compared"),
+])
+def test_a_change_of_one_or_two_cases_is_about_the_same(now_met, now_n, then_met, then_n, expected):
+    assert comparison.direction(now_met, now_n, then_met, then_n)[0] == expected
+
+
+def _copy_round_two(programme, tmp_path: Path, **settings) -> Workspace:
+    first, second, _ = programme
+    target = tmp_path / "round-2"
+    shutil.copytree(second, target)
+    values = {"Previous round": str(first)}
+    values.update(settings)
+    _edit(target / "cycle.xlsx", lambda wb: [set_setting(wb, k, v) for k, v in values.items()])
+    return Workspace(target)
+
+
+def test_a_reworded_standard_is_not_compared_and_a_changed_counting_rule_is_stated(programme, tmp_path):
+    ws = _copy_round_two(programme, tmp_path, **{"Counting rule": "all"})
+
+    def reword(wb):
+        sheet = wb[workbook.STANDARDS]
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value == 3:
+                row[2].value = "The practitioner can show how information sharing protocols were applied."
+    _edit(ws.cycle_path, reword)
+    checked = CliRunner().invoke(cli, ["check", "-w", str(ws.root)])
+    assert "Standard 3 is worded differently from the previous round (2015-16)" in checked.output
+    assert "counts cases under the 'all' rule" in checked.output
+    result = build_report(ws, load_cycle(ws.cycle_path))
+    assert "round.standard-reworded" in [p.code for p in result.problems]
+    text = "\n".join(t for _, t in _paragraphs(result.path))
+    assert "Standard 3 was worded differently in 2015-16, so it is not compared" in text
+    assert "Standard 3: " not in text.split("Compared with the previous audit")[-1].split("The Learning Event")[0]
+    assert "2015-16 under the 'majority' rule, this audit under the 'all' rule" in text
+
+
+def test_a_missing_previous_round_is_a_warning_with_its_path_never_a_failure(programme, tmp_path):
+    ws = _copy_round_two(programme, tmp_path, **{"Previous round": "../audit-moved-away"})
+    missing = (ws.root / "../audit-moved-away").resolve()
+    result = build_report(ws, load_cycle(ws.cycle_path))
+    warnings_ = [p for p in result.problems if p.code == "round.previous-missing"]
+    assert warnings_ and str(missing) in warnings_[0].message
+    assert "Compared with the previous audit" not in _heading1(_paragraphs(result.path))
+    for command in (["check"], ["trend"]):
+        out = CliRunner().invoke(cli, [*command, "-w", str(ws.root)])
+        assert out.exit_code in (0, 1), out.output
+        assert str(missing) in out.output
+    assert (ws.outbox / "trend.xlsx").is_file()
+
+
+def test_trend_follows_the_rounds_and_writes_a_line_chart_per_kloe(programme):
+    first, second, _ = programme
+    result = CliRunner().invoke(cli, ["trend", "-w", str(second)])
+    assert result.exit_code == 0, result.output
+    assert "2015-16" in result.output and "2016-17" in result.output
+    assert re.search(r"Standard 15\s+55% \(6/11\)\s+100% \(6/6\)", result.output)
+    book = openpyxl.load_workbook(second / "outbox" / "trend.xlsx")
+    sheet = book["Trend"]
+    rows = {r[0].value: [c.value for c in r] for r in sheet.iter_rows(min_row=5)}
+    assert rows["Standard 15"][3:9] == [6, 11, 0.55, 6, 6, 1]
+    assert rows["Standard 19"][6:9] == [None, None, None]  # KLOE 5 was not in the neglect round
+    assert [sheet.cell(3, c).value for c in (4, 7)] == ["2015-16", "2016-17: 2016-17 neglect round"]
+    assert len(book["Charts"]._charts) == 5
+    # round one was only read
+    assert not (first / "outbox" / "trend.xlsx").exists()
