@@ -7,6 +7,7 @@ from ..comparison import Comparison
 from .charts import DPI, MET_COLOUR, NOT_MET_COLOUR, TEXT_COLOUR, WIDTH_IN, Chart, _png, _pyplot
 
 THEN_COLOUR = "#8FA3C8"
+MAX_HEIGHT_IN = 8.6
 
 
 def comparison_chart(comparison: Comparison) -> Chart:
@@ -14,7 +15,9 @@ def comparison_chart(comparison: Comparison) -> Chart:
     changes = list(comparison.changes)
     then_label, now_label = comparison.label, comparison.current_cycle_id
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.9 + 0.55 * max(len(changes), 1)), dpi=DPI)
+    # at most MAX_HEIGHT_IN tall, so that the chart and its caption fit on an A4 page
+    height = min(1.0 + 0.42 * max(len(changes), 1), MAX_HEIGHT_IN)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=DPI)
     try:
         y = list(range(len(changes)))[::-1]
         then = [c.then_percent if c.then_assessed else 0 for c in changes]
