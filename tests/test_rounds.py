@@ -356,3 +356,22 @@ def test_trend_follows_the_rounds_and_writes_a_line_chart_per_kloe(programme):
     assert len(book["Charts"]._charts) == 5
     # round one was only read
     assert not (first / "outbox" / "trend.xlsx").exists()
+
+
+def test_comms_edits_to_the_executive_summary_carry_over_and_are_flagged_when_the_movement_changes(
+        programme, tmp_path):
+    ws = _copy_round_two(programme, tmp_path)
+    first = build_report(ws, load_cycle(ws.cycle_path))
+    doc = Document(str(first.path))
+    moved = next(p for p in doc.paragraphs if p.text.startswith("Compared with 2015-16, the standards that moved"))
+    moved.text = "Practice on interventions improved; escalation when they fail has slipped (comms wording)."
+    doc.save(str(first.path))
+    again = build_report(ws, load_cycle(ws.cycle_path))
+    assert "executive-summary" in again.carried and not again.stale
+    assert "(comms wording)" in "\n".join(t for _, t in _paragraphs(again.path))
+    _edit(ws.cycle_path, lambda wb: set_setting(wb, "Previous round", str(tmp_path / "gone")))
+    third = build_report(ws, load_cycle(ws.cycle_path))
+    assert "(comms wording)" in "\n".join(t for _, t in _paragraphs(third.path))
+    stale = {s.region: s for s in third.stale}
+    assert "executive-summary" in stale
+    assert any("no longer" in c and "Standard 15" in c for c in stale["executive-summary"].changes)
