@@ -375,3 +375,26 @@ def test_comms_edits_to_the_executive_summary_carry_over_and_are_flagged_when_th
     stale = {s.region: s for s in third.stale}
     assert "executive-summary" in stale
     assert any("no longer" in c and "Standard 15" in c for c in stale["executive-summary"].changes)
+
+
+def test_init_from_an_old_workbook_adds_the_in_this_round_column(tmp_path):
+    old = init_workspace(tmp_path / "old", example=True)
+
+    def strip(wb):
+        for sheet in (workbook.KLOES, workbook.STANDARDS):
+            ws = wb[sheet]
+            ws.delete_cols(_column(ws, "In this round"))
+        ws = wb[workbook.SETTINGS]
+        for row in reversed(list(ws.iter_rows(min_row=2))):
+            if row[0].value in ("Round name", "Theme", "Previous round"):
+                ws.delete_rows(row[0].row)
+    _edit(old.cycle_path, strip)
+    start_round(tmp_path / "new", old.root)
+    book = openpyxl.load_workbook(tmp_path / "new" / "cycle.xlsx")
+    for sheet in (workbook.KLOES, workbook.STANDARDS):
+        col = _column(book[sheet], "In this round")
+        assert {book[sheet].cell(r, col).value for r in range(2, book[sheet].max_row + 1)} == {"Yes"}
+    _edit(tmp_path / "new" / "cycle.xlsx", lambda wb: mark_out(wb, standards=(4,)))
+    cycle = read_cycle(tmp_path / "new" / "cycle.xlsx").cycle
+    assert cycle.settings.previous_round == "../old"
+    assert not cycle.standard(4).in_round and cycle.standard(5).in_round
