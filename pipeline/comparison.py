@@ -99,7 +99,8 @@ def compare(cycle: Cycle, findings: Findings, previous_cycle: Cycle, previous: F
             continue
     s = previous_cycle.settings
     made = dict(previous_cycle_id=s.cycle_id, previous_cycle_name=s.cycle_name, previous_round_name=s.round_name,
-                current_cycle_id=cycle.settings.cycle_id, previous_rule=s.counting_rule, current_rule=cycle.settings.counting_rule,
+                current_cycle_id=cycle.settings.cycle_id, previous_rule=s.counting_rule,
+                current_rule=cycle.settings.counting_rule,
                 changes=tuple(changes), reworded=tuple(reworded), new_standards=tuple(new))
     digest = figures_digest([[c.number, c.now_met, c.now_assessed, c.then_met, c.then_assessed] for c in changes]
                             + [list(reworded), list(new)])
