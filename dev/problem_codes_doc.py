@@ -33,6 +33,9 @@ AREAS = {
     "init": "Starting a cycle (`init`)",
     "install": "The installation",
     "demo": "The demo (`demo`)",
+    "round": "A round of an audit programme: the previous round carried forward and compared (`init --from`, "
+             "`check`, `build-report`)",
+    "trend": "The trend across rounds (`trend`)",
 }
 
 HEAD = """# Problem codes

@@ -702,6 +702,43 @@ CODES: tuple[Code, ...] = (
     Code("return.rejected", "File not accepted",
          "The file was not accepted: {reason}",
          fix="Send the filled-in Word (.docx) form again."),
+    # --- a programme of audits: rounds carried forward and compared (issue 12) ---
+    Code("workbook.nothing-in-round", "No standard in this round",
+         "No standard is marked 'Yes' in the 'In this round' column (of the KLOEs and Standards sheets), so the "
+         "forms would ask nothing.",
+         fix="Put Yes in the 'In this round' column for each KLOE and standard this round asks about."),
+    Code("init.from-not-a-workspace", "Previous round not found",
+         "{folder} is not an audit workspace (it has no cycle.xlsx), so there is nothing to carry forward.",
+         fix="Give --from the folder of the earlier round, the one holding its cycle.xlsx."),
+    Code("init.from-unreadable", "Previous round's workbook has problems",
+         "The cycle workbook of {folder} has {count} problem(s), so its toolkit cannot be carried forward.",
+         fix="Run 'case-audit check' in {folder}, put the problems right, and run init --from again."),
+    Code("round.text-names-child", "Carried text named a child",
+         "{what} named a child of the earlier round; the name was taken out of the copy.",
+         fix="Check the wording at {location} in the new cycle workbook.", severity=WARNING),
+    Code("round.previous-missing", "Previous round not found",
+         "The previous round's workspace {folder} (Settings: Previous round) is not there, so this round is not "
+         "compared with it.",
+         fix="Correct the 'Previous round' setting (a folder path, relative to this workspace), or clear it.",
+         severity=WARNING),
+    Code("round.previous-unreadable", "Previous round cannot be read",
+         "The previous round's workspace {folder} could not be read ({reason}), so this round is not compared "
+         "with it.",
+         fix="Run 'case-audit check' in {folder}; if it was moved, correct the 'Previous round' setting.",
+         severity=WARNING),
+    Code("round.standard-reworded", "Standard reworded since the previous round",
+         "Standard {number} is worded differently from {previous}: it is a different standard for comparison "
+         "and is not compared.",
+         fix="Nothing, if the change was meant. To compare it, use the previous round's wording word for word.",
+         severity=WARNING),
+    Code("round.counting-rule-changed", "Counting rule changed since the previous round",
+         "This round counts cases under the '{now}' rule and {previous} used '{then}': the report says so beside "
+         "the comparison.",
+         fix="Nothing, if the change was meant; otherwise set the Counting rule back to '{then}'.",
+         severity=WARNING),
+    Code("trend.chain-loop", "Rounds refer to each other in a loop",
+         "{folder} is already in the chain of previous rounds; the trend stops there.",
+         fix="Correct the 'Previous round' setting of the rounds involved.", severity=WARNING),
 )
 
 CATALOGUE: dict[str, Code] = {c.code: c for c in CODES}

@@ -73,3 +73,14 @@ def test_the_report_and_workbooks_the_tool_writes_are_valid(demo: Path, tmp_path
     assert result.exit_code == 0, result.output
     files.append(tmp_path / "new" / "cycle.xlsx")
     assert validate(files) == ""
+
+
+def test_a_second_rounds_workbook_report_and_trend_are_valid(demo: Path, tmp_path: Path):
+    """init --from's carried cycle.xlsx, the report with its comparison section, and trend.xlsx (issue 12)."""
+    from pipeline.demo_rounds import run_second_round
+    from pipeline.workspace import Workspace
+
+    ws, _, outputs = run_second_round(Workspace(demo), tmp_path / "round-2", lambda _msg: None)
+    files = [ws.cycle_path, *sorted((ws.outbox / "report").glob("*.docx")), ws.outbox / "trend.xlsx"]
+    assert all(p.is_file() for p in files), [str(p) for p in files if not p.is_file()]
+    assert validate(files) == ""

@@ -174,9 +174,10 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         findings = compute_findings(cycle, returns, summaries, issued)
 
         problems.extend(provisional_notes(cycle, findings))
+        comparison = compared_with_previous_round(ws, cycle, findings, problems)
         previous = _previous(ws, cycle, narrative_from, problems)
         version, target = next_report_path(ws.report_dir)
-        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name)
+        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name, comparison=comparison)
         problems.extend(outcome.problems)
         if target.exists():  # another build got there first: never replace a report
             version, target = next_report_path(ws.report_dir)
@@ -273,8 +274,27 @@ def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], probl
     return previous
 
 
+def compared_with_previous_round(ws: Workspace, cycle: Cycle, findings: Findings, problems: ProblemReport):
+    """The comparison with the round Settings 'Previous round' names; None, with a warning, when it cannot be read."""
+    if not cycle.settings.previous_round.strip():
+        return None
+    from ..comparison import compare
+    from ..rounds import previous_round
+
+    earlier = previous_round(ws, cycle, problems)
+    if earlier is None:
+        return None
+    comparison = compare(cycle, findings, earlier.cycle, earlier.findings)
+    label = f"the previous round ({comparison.label})"
+    for number in comparison.reworded:
+        problems.add("round.standard-reworded", number=number, previous=label,
+                     location=f"Standards, standard {number}")
+    return comparison
+
+
 def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Optional[PreviousReport], *,
-                  output_name: str, built_on: Optional[date] = None) -> tuple[bytes, NarrativeOutcome]:
+                  output_name: str, built_on: Optional[date] = None,
+                  comparison=None) -> tuple[bytes, NarrativeOutcome]:
     """The finished report as bytes, after the privacy scan; nothing is written here."""
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
@@ -284,6 +304,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
         narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
+        comparison=comparison,
     )
     charts.prune()
     _render(tpl, inputs.context, template_path)

@@ -25,6 +25,7 @@ from ..findings import (
     methodology_figure,
     returns_figures,
 )
+from ..comparison import Comparison, moved_most, movement_figures
 from ..models import Cycle
 from .charts import Chart, agency_grid, kloe_chart
 from .narrative import NarrativeFigures, RegionFigures
@@ -51,14 +52,19 @@ def key_area_region(number: int) -> str:
     return f"key-area-{number}"
 
 
-def region_figures(findings: Findings) -> dict[str, RegionFigures]:
-    """Which findings each standard narrative region is written about, and the figures its draft states."""
+def region_figures(findings: Findings, comparison: Optional[Comparison] = None) -> dict[str, RegionFigures]:
+    """Which findings each standard narrative region is written about, and the figures its draft states.
+
+    With a previous round, the Executive Summary also states the standards that moved most."""
     es, meth, dq, ev = (findings.executive_summary, findings.methodology, findings.data_quality,
                         findings.learning_event)
     cases = methodology_figure(meth)
     every = tuple(headline_figure(findings.standard(n)) for n in es.standards_met_in_every_case)
+    moved = movement_figures(comparison)
+    executive = RegionFigures((es.digest, meth.digest) + ((comparison.digest,) if comparison else ()),
+                              (cases, *every, *moved))
     regions = {
-        "executive-summary": RegionFigures((es.digest, meth.digest), (cases, *every)),
+        "executive-summary": executive,
         "methodology": RegionFigures((meth.digest,), (cases,)),
         "future-learning": RegionFigures((dq.digest,), returns_figures(dq)),
         "learning-event": RegionFigures((ev.digest,), attendance_figures(ev)),
@@ -71,7 +77,8 @@ def region_figures(findings: Findings) -> dict[str, RegionFigures]:
 
 def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], Any],
                  narrative_begin: Callable[[str], str], narrative_end: Callable[[], str],
-                 built_on: Optional[date] = None, draw: Optional[Callable[..., Chart]] = None) -> ReportInputs:
+                 built_on: Optional[date] = None, draw: Optional[Callable[..., Chart]] = None,
+                 comparison: Optional[Comparison] = None) -> ReportInputs:
     """`draw(chart_function, *figures)` makes each chart (a `charts.ChartCache.draw` keeps them between builds)."""
     draw = draw or (lambda make, *args: make(*args))
     agency_names = {a.code: a.name for a in cycle.agencies}
@@ -104,6 +111,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "report_title": cycle.settings.report_title,
         "cycle_name": cycle.settings.cycle_name,
         "cycle_id": cycle.settings.cycle_id,
+        "round_line": wording.round_line(cycle.settings.round_name, cycle.settings.theme),
         "built_on": _long_date(built_on or date.today()),
         "findings": _with_earlier_names(findings, words),
         "words": words,
@@ -134,8 +142,10 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "rating_options": wording.join_or([o.label for o in cycle.rating_scale.options]),
         "appendix2": [_appendix2_row(a, findings) for a in findings.agencies if a.cases_involved or a.summary_returned],
         "appendix3": _appendix3_rows(cycle),
+        "comparison": _comparison(comparison, draw, chart, len(kloes) + 2),
     }
-    narrative = NarrativeFigures(region_figures(findings), partial(wording.describe_changes, findings=findings))
+    narrative = NarrativeFigures(region_figures(findings, comparison),
+                                 partial(wording.describe_changes, findings=findings))
     return ReportInputs(context=context, charts=charts, narrative=narrative)
 
 
@@ -169,6 +179,26 @@ def _with_earlier_names(findings: Findings, words: wording.ReportWords) -> _Name
 
 
 # --- pieces -------------------------------------------------------------------------------
+
+
+def _comparison(comparison: Optional[Comparison], draw, chart, figure_no: int) -> Optional[dict[str, Any]]:
+    """"Compared with the previous audit": None (the section is left out) when there is no previous round."""
+    if comparison is None:
+        return None
+    from .compare_chart import comparison_chart
+
+    drawn = draw(comparison_chart, comparison) if comparison.changes else None
+    return {
+        "heading": wording.COMPARISON_HEADING,
+        "intro": wording.comparison_intro(comparison),
+        "counting": wording.counting_rule_change(comparison),
+        "notes": [n for n in (wording.reworded_note(comparison), wording.new_standards_note(comparison)) if n],
+        "sentences": [wording.change_sentence(c, comparison.label) for c in comparison.changes],
+        "chart": chart(drawn) if drawn else None,
+        "chart_caption": wording.figure_caption(figure_no, drawn.title) if drawn else "",
+        "rule": wording.SMALL_CHANGE_RULE,
+        "movement": wording.movement_sentence(moved_most(comparison), comparison),
+    }
 
 
 def _long_date(d: date) -> str:
