@@ -107,6 +107,16 @@ def test_status_from_the_kept_plain_cycle_is_the_status_from_the_models(returned
     assert any("27 November 2015" in text for text in emails)  # the deadline, a date in both
 
 
+def test_forms_issued_to_an_agency_since_removed_from_the_workbook_are_still_counted(returned):
+    cycle = returned.cycle
+    without = cycle.model_copy(update={"agencies": tuple(a for a in cycle.agencies if a.code != "POLICE")})
+    for given in (without, plain_cycle(json.loads(without.model_dump_json()))):
+        report = agency_status(returned.ws, given)
+        last = report.agencies[-1]
+        assert (last.agency.code, last.agency.name) == ("POLICE", "POLICE")
+        assert (last.issued, last.complete, last.incomplete) == (len(cycle.cases_for("POLICE")) + 1, 3, 1)
+
+
 def test_status_workbook_holds_the_same_figures(returned):
     report = agency_status(returned.ws, returned.cycle)
     path = write_status_xlsx(returned.ws, report, chase_list(returned.ws, returned.cycle, report))
