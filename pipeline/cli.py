@@ -358,10 +358,11 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
 @click.pass_context
 def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_xlsx: bool) -> None:
     """Who has returned what, and which version of each form counts."""
+    from .cache import load_cycle_plain  # status only reads the cycle: kept as plain data, no pydantic to load
     from .status import agency_status, chase_list, write_status_xlsx
 
     ws = workspace_from(ctx, workspace)
-    cycle = load_cycle_for(ws)
+    cycle = load_cycle_plain(ws, ws.require_cycle())
     with ws.lock():  # never a count taken half-way through an ingest or generate-forms
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None

@@ -13,6 +13,8 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .kinds import FormKind  # noqa: F401 (part of the vocabulary; kept apart so `status` can use it without pydantic)
+
 
 def normalise_label(text: str) -> str:
     """Compare labels the way a person reads them: case, spacing and dashes ignored."""
@@ -259,11 +261,6 @@ class Cycle(Model):
 
 
 # --- forms and returns ---------------------------------------------------
-
-
-class FormKind(str, Enum):
-    AUDIT = "audit"
-    SUMMARY = "summary"
 
 
 class FormIdentity(Model):

@@ -17,12 +17,15 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
-from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, OtherText, RatingKind, SummaryReturn
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
+from .kinds import FormKind
 from .versions import counting, counting_versions, return_slot, versions_by_slot
+
+if TYPE_CHECKING:  # the models are imported where they are built: `status` reads the store without pydantic
+    from .models import Answer, AuditReturn, Cycle, FormIdentity, IssuedForm, OtherText, SummaryReturn
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
 MIGRATIONS: list[str] = [
@@ -161,7 +164,7 @@ class StoredReturn:
     """A row of the returns history: which file gave which form's answers, and whether it is the version that counts."""
 
     id: int
-    identity: FormIdentity
+    identity: Union[FormIdentity, FormRef]
     complete: bool
     no_involvement: bool
     received_at: datetime
@@ -171,7 +174,33 @@ class StoredReturn:
     replaced_by: Optional[int] = None  # id of the later return of the same form
 
 
-AnyReturn = Union[AuditReturn, SummaryReturn]
+@dataclass(frozen=True)
+class FormRef:
+    """A form's identity as read back from the store, as a plain record: the fields of `models.FormIdentity`, for
+    what only reads (`status`), so that it starts without pydantic."""
+
+    form_id: str
+    cycle_id: str
+    agency: str
+    kind: FormKind = FormKind.AUDIT
+    case_ref: Optional[str] = None
+    kloes: tuple[int, ...] = ()
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedRecord:
+    """A row of the issued-forms register as a plain record: the fields of `models.IssuedForm` (see `FormRef`)."""
+
+    identity: FormRef
+    path: str
+    file_sha256: str
+    template_fingerprint: str
+    issued_at: datetime
+    superseded_by: Optional[str] = None
+
+
+AnyReturn = Union["AuditReturn", "SummaryReturn"]
 
 
 def _row_slot(row: sqlite3.Row) -> str:
@@ -296,12 +325,13 @@ class Store:
         row = self.conn.execute("SELECT * FROM issued_forms WHERE form_id = ?", (form_id,)).fetchone()
         return _issued_from_row(row) if row else None
 
-    def issued_forms(self, *, current_only: bool = False) -> list[IssuedForm]:
+    def issued_forms(self, *, current_only: bool = False, plain: bool = False) -> list[Union[IssuedForm, IssuedRecord]]:
+        """The register, as `IssuedForm` models, or given `plain` as `IssuedRecord`s (the same fields)."""
         sql = "SELECT * FROM issued_forms"
         if current_only:
             sql += " WHERE superseded_by IS NULL"
         sql += " ORDER BY agency, kind, case_ref, kloes, issued_at"
-        return [_issued_from_row(r) for r in self.conn.execute(sql)]
+        return [(_issued_record_from_row if plain else _issued_from_row)(r) for r in self.conn.execute(sql)]
 
     # -- returns ---------------------------------------------------------------
 
@@ -350,6 +380,8 @@ class Store:
 
     def record_return(self, file_id: int, ret: AnyReturn, conn: Optional[sqlite3.Connection] = None) -> int:
         """Store a return and its answers; call inside the same transaction as its received file."""
+        from .models import AuditReturn
+
         c = conn or self.conn
         ident = ret.identity
         audit = isinstance(ret, AuditReturn)
@@ -433,8 +465,12 @@ class Store:
         row = counting_versions(rows, _row_slot).get(slot)
         return (row["source_file"], datetime.fromisoformat(row["received_at"])) if row else None
 
-    def return_history(self) -> list[StoredReturn]:
-        """Every return ever stored, oldest first; `counts` marks the version of each form that counts."""
+    def return_history(self, *, plain: bool = False) -> list[StoredReturn]:
+        """Every return ever stored, oldest first; `counts` marks the version of each form that counts.
+
+        Each identity is a `FormIdentity`, or given `plain` a `FormRef` (the same fields).
+        """
+        identity = _ref_from_row if plain else _identity_from_row
         rows = self.conn.execute("SELECT * FROM returns ORDER BY id").fetchall()
         counts: set[int] = set()
         later: dict[int, int] = {}
@@ -443,7 +479,7 @@ class Store:
             later.update((a["id"], b["id"]) for a, b in zip(slot_versions, slot_versions[1:]))
         return [
             StoredReturn(
-                id=r["id"], identity=_identity_from_row(r), complete=bool(r["complete"]),
+                id=r["id"], identity=identity(r), complete=bool(r["complete"]),
                 no_involvement=bool(r["no_involvement"]), received_at=datetime.fromisoformat(r["received_at"]),
                 source_file=r["source_file"], file_sha256=r["file_sha256"], counts=r["id"] in counts,
                 replaced_by=later.get(r["id"]),
@@ -475,6 +511,8 @@ class Store:
         return self._audit_returns(list(counting_versions(rows, _row_slot).values()))
 
     def _audit_returns(self, rows: list[sqlite3.Row]) -> list[AuditReturn]:
+        from .models import AuditReturn
+
         answers = self._answers_of([r["id"] for r in rows])
         return [
             AuditReturn(
@@ -490,6 +528,8 @@ class Store:
 
     def _answers_of(self, return_ids: list[int]) -> dict[int, list[Answer]]:
         """The answers of these returns (by return id, in standard order), read a few hundred returns at a time."""
+        from .models import Answer, RatingKind
+
         answers: dict[int, list[Answer]] = {i: [] for i in return_ids}
         for start in range(0, len(return_ids), 500):  # SQLite allows 999 parameters in older builds
             chunk = return_ids[start:start + 500]
@@ -504,6 +544,8 @@ class Store:
 
     def current_summary_returns(self) -> list[SummaryReturn]:
         """The latest summary form received from each agency."""
+        from .models import SummaryReturn
+
         return [
             SummaryReturn(
                 identity=_identity_from_row(r), improvements=r["improvements"], partnership=r["partnership"],
@@ -515,16 +557,10 @@ class Store:
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
+    from .models import IssuedForm
+
     return IssuedForm(
-        identity=FormIdentity(
-            form_id=row["form_id"],
-            cycle_id=row["cycle_id"],
-            agency=row["agency"],
-            kind=FormKind(row["kind"]),
-            case_ref=row["case_ref"],
-            kloes=tuple(json.loads(row["kloes"])),
-            fingerprint=row["fingerprint"],
-        ),
+        identity=_identity_from_row(row),
         path=row["path"],
         file_sha256=row["file_sha256"],
         template_fingerprint=row["template_fingerprint"],
@@ -534,13 +570,32 @@ def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
 
 
 def _other_text(row: sqlite3.Row) -> tuple[OtherText, ...]:
+    from .models import OtherText
+
     return tuple(OtherText(**o) for o in json.loads(row["other_text"]))
 
 
 def _identity_from_row(row: sqlite3.Row) -> FormIdentity:
+    from .models import FormIdentity
+
     return FormIdentity(
         form_id=row["form_id"], cycle_id=row["cycle_id"], agency=row["agency"], kind=FormKind(row["kind"]),
         case_ref=row["case_ref"], kloes=tuple(json.loads(row["kloes"])), fingerprint=row["fingerprint"],
+    )
+
+
+def _ref_from_row(row: sqlite3.Row) -> FormRef:
+    return FormRef(
+        form_id=row["form_id"], cycle_id=row["cycle_id"], agency=row["agency"], kind=FormKind(row["kind"]),
+        case_ref=row["case_ref"], kloes=tuple(json.loads(row["kloes"])), fingerprint=row["fingerprint"],
+    )
+
+
+def _issued_record_from_row(row: sqlite3.Row) -> IssuedRecord:
+    return IssuedRecord(
+        identity=_ref_from_row(row), path=row["path"], file_sha256=row["file_sha256"],
+        template_fingerprint=row["template_fingerprint"], issued_at=datetime.fromisoformat(row["issued_at"]),
+        superseded_by=row["superseded_by"],
     )
 
 
