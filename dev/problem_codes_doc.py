@@ -33,6 +33,8 @@ AREAS = {
     "init": "Starting a cycle (`init`)",
     "install": "The installation",
     "demo": "The demo (`demo`)",
+    "publish": "Publishing the report as PDF and web page (`publish`)",
+    "accessibility": "The accessibility check (`publish` and `build-report`)",
 }
 
 HEAD = """# Problem codes
