@@ -8,6 +8,7 @@ the reason where LibreOffice is not installed.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,10 +19,10 @@ from docx import Document
 
 from pipeline import libreoffice, pdf
 from pipeline.cli import cli
-from pipeline.ooxml.contents import document_headings
+from pipeline.ooxml.contents import contents_lines, document_headings, updates_fields_on_open
 from pipeline.publish import PDF_NAME, publish
 from pipeline.report import build_report
-from pipeline.workspace import init_workspace
+from pipeline.workspace import Workspace, init_workspace
 
 
 def digest(path: Path) -> str:
@@ -85,17 +86,15 @@ def test_an_untagged_pdf_without_bookmarks_is_reported(built):
 @pytest.mark.libreoffice
 def test_publish_takes_the_report_saved_last_whatever_its_name(built, tmp_path):
     ws, report = built
-    comms = report.with_name("Overview report FINAL (comms).docx")
-    doc = Document(str(report))
+    shutil.copytree(ws.root, tmp_path / "ws", ignore=shutil.ignore_patterns("*.pdf", "*.html"))
+    copy = Workspace(tmp_path / "ws")
+    comms = copy.report_dir / "Overview report FINAL (comms).docx"
+    doc = Document(str(copy.report_dir / report.name))
     doc.add_paragraph("Published after the comms team's edits.")
     doc.save(str(comms))
-    try:
-        result = publish(ws)
-        assert result.report == comms
-        assert "Published after the comms team" in pdf_text(result.pdf)
-    finally:
-        comms.unlink()
-        result.pdf.unlink()
+    result = publish(copy)
+    assert result.report == comms and result.pdf == comms.with_name(PDF_NAME)
+    assert "Published after the comms team" in pdf_text(result.pdf)
 
 
 def pdf_text(path: Path) -> str:
@@ -106,14 +105,15 @@ def pdf_text(path: Path) -> str:
                           check=True).stdout
 
 
-def test_publish_without_libreoffice_exits_2_and_names_the_package(built, monkeypatch):
+def test_publish_without_libreoffice_exits_2_and_names_the_package(built, monkeypatch, tmp_path):
     ws, report = built
-    report.with_name(PDF_NAME).unlink(missing_ok=True)
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.root, copy, ignore=shutil.ignore_patterns("*.pdf", "*.html"))
     monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
-    out = CliRunner().invoke(cli, ["publish", "-w", str(ws.root)], catch_exceptions=False)
+    out = CliRunner().invoke(cli, ["publish", "-w", str(copy)], catch_exceptions=False)
     assert out.exit_code == 2
     assert "LibreOffice is not installed" in out.output and "libreoffice-writer" in out.output
-    assert not report.with_name(PDF_NAME).exists()
+    assert not (copy / report.relative_to(ws.root)).with_name(PDF_NAME).exists()
 
 
 def test_publish_with_no_report_says_build_one_first(tmp_path):
@@ -121,3 +121,68 @@ def test_publish_with_no_report_says_build_one_first(tmp_path):
     out = CliRunner().invoke(cli, ["publish", "-w", str(ws.root)], catch_exceptions=False)
     assert out.exit_code == 2
     assert "build-report" in out.output
+
+
+# --- contents page numbers (build-report) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def numbered(tmp_path_factory, example_cycle, simulated):
+    if libreoffice.find_soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed; .ci/run installs it")
+    ws = init_workspace(tmp_path_factory.mktemp("numbered") / "ws", example=True)
+    result = build_report(ws, example_cycle, returns=simulated.returns, summaries=simulated.summary_returns,
+                          issued=(), contents_page_numbers=True)
+    return ws, result
+
+
+@pytest.mark.libreoffice
+def test_the_built_report_opens_with_contents_page_numbers_matching_its_pages(numbered):
+    ws, result = numbered
+    docx = result.path.read_bytes()
+    lines = contents_lines(docx)
+    assert len(lines) > 30 and all(line.page for line in lines)
+    facts = pdf.read_pdf(pdf.render_pdf(docx))
+    pages = pdf.heading_pages(facts, [(line.anchor, line.text) for line in lines])
+    assert [(line.text, line.page) for line in lines] == [(line.text, pages.get(line.anchor)) for line in lines]
+    assert len({line.page for line in lines}) > 10  # real page numbers, not one number everywhere
+    assert not updates_fields_on_open(docx)  # no "update fields" prompt in Word
+    assert "report.contents-page-numbers" not in {p.code for p in result.problems}
+
+
+@pytest.mark.libreoffice
+def test_a_rebuild_of_a_numbered_report_is_numbered_again_and_sees_no_edits(numbered, example_cycle, simulated):
+    ws, first = numbered
+    again = build_report(ws, example_cycle, returns=simulated.returns, summaries=simulated.summary_returns,
+                         issued=(), contents_page_numbers=True)
+    assert again.path != first.path
+    assert [(l.text, l.page) for l in contents_lines(again.path.read_bytes())] == \
+        [(l.text, l.page) for l in contents_lines(first.path.read_bytes())]
+    assert "report.built-text-edited" not in {p.code for p in again.problems}
+
+
+def test_without_libreoffice_the_contents_has_its_entries_and_the_build_says_so(tmp_path, example_cycle, simulated,
+                                                                                monkeypatch):
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    ws = init_workspace(tmp_path / "ws", example=True)
+    result = build_report(ws, example_cycle, returns=simulated.returns, summaries=simulated.summary_returns,
+                          issued=(), contents_page_numbers=True)
+    lines = contents_lines(result.path.read_bytes())
+    assert len(lines) > 30 and not any(line.page for line in lines)
+    said = [p for p in result.problems if p.code == "report.contents-page-numbers"]
+    assert said and "LibreOffice is not installed" in said[0].message
+    assert updates_fields_on_open(result.path.read_bytes())  # Word fills them in on opening
+
+
+@pytest.mark.libreoffice
+def test_the_pdfs_contents_page_shows_the_pages_its_headings_are_on(published):
+    ws, report, before, result = published
+    text = subprocess.run(["pdftotext", "-layout", "-f", "2", "-l", "3", str(result.pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    outline = {e.title: e.page for e in result.facts.outline if e.level == 1}
+    shown = {}
+    for heading in ("Executive Summary", "Introduction", "Methodology", "The Learning Event",
+                    "Appendix 3: Single Agency Improvement Plan"):
+        match = re.search(re.escape(heading) + r"\s*\.{3,}\s*(\d+)", text)
+        shown[heading] = int(match.group(1)) if match else None
+    assert shown == {h: outline[h] for h in shown}

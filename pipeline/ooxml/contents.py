@@ -38,16 +38,26 @@ class Heading:
 
 
 def _toc_paragraphs(body: etree._Element) -> list[etree._Element]:
-    """The paragraphs of the TOC field, from the one holding its start to the one holding its end."""
+    """The paragraphs of the TOC field, from the one holding its start to the one holding its end.
+
+    Fields nest (each line's PAGEREF sits inside the TOC field): the TOC ends
+    where the depth of begin/end marks falls back to nothing.
+    """
     first = find_toc_paragraph(body)
     if first is None:
         return []
-    found, p = [], first
+    found, p, depth, started = [], first, 0, False
     while p is not None:
         if p.tag == W_P:
             found.append(p)
-            if any(f.get(w("fldCharType")) == "end" for f in p.iter(w("fldChar"))):
-                break
+            for mark in p.iter(w("fldChar")):
+                kind = mark.get(w("fldCharType"))
+                if kind == "begin":
+                    depth, started = depth + 1, True
+                elif kind == "end":
+                    depth -= 1
+                if started and depth == 0:
+                    return found
         p = p.getnext()
     return found
 
