@@ -83,7 +83,8 @@ CODES: tuple[Code, ...] = (
          "The document has no title, so a PDF reader and a browser show its file name instead.",
          fix="In Word: File > Info > Properties > Title, or build the report again."),
     Code("publish.libreoffice-missing", "LibreOffice not installed",
-         "LibreOffice is not installed, so the report cannot be exported as a PDF.",
+         "LibreOffice is not installed, so the report cannot be exported as a PDF (the web page was written: "
+         "{written}).",
          fix="Install {package}, then run the command again."),
     Code("publish.no-report", "No report to publish",
          "There is no overview report built by case-audit in {folder}.",

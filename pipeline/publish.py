@@ -1,4 +1,4 @@
-"""`publish`: the report the comms team saved last, as an accessible PDF (and web page) beside it.
+"""`publish`: the report the comms team saved last, as an accessible PDF and web page beside it.
 
 Partnership reports go on the board's website, where the Public Sector Bodies
 Accessibility Regulations 2018 apply to downloadable documents too. The .docx
@@ -23,6 +23,7 @@ from .ooxml.contents import contents_lines, document_headings, set_contents_page
 from .ooxml.package import PackageError, open_package
 from .problems import CaseAuditError, ProblemReport
 from .report import identity
+from .web_page import report_html
 from .workspace import Workspace, atomic_write_bytes
 
 PDF_NAME = "overview-report.pdf"
@@ -65,16 +66,21 @@ def _read_report(path: Path) -> bytes:
 
 
 def publish(ws: Workspace, report: Optional[Path] = None) -> PublishResult:
-    """Write overview-report.pdf beside the report; its problems (missing tags, title...) come back as data.
+    """Write overview-report.html and .pdf beside the report; their problems come back as data.
 
-    Raises CaseAuditError (exit 2) when there is no report, it cannot be read,
-    or LibreOffice is not installed (naming what to install).
+    Raises CaseAuditError (exit 2) when there is no report or it cannot be
+    read, and when LibreOffice is not installed (naming what to install; the
+    web page is written first, as it does not need LibreOffice).
     """
     path = choose_report(ws, report)
     docx = _read_report(path)
     result = PublishResult(report=path)
+    markup, _ = report_html(docx)  # needs no LibreOffice: written even where the PDF cannot be
+    result.html = path.with_name(HTML_NAME)
+    atomic_write_bytes(result.html, markup.encode("utf-8"))
     if not libreoffice.available():
-        raise CaseAuditError.single("publish.libreoffice-missing", package=pdf.LIBREOFFICE_PACKAGE)
+        raise CaseAuditError.single("publish.libreoffice-missing", package=pdf.LIBREOFFICE_PACKAGE,
+                                    written=ws.relative(result.html))
     data, facts, renumbered = export_pdf(docx, name=path.name)
     target = path.with_name(PDF_NAME)
     atomic_write_bytes(target, data)

@@ -20,7 +20,7 @@ from docx import Document
 from pipeline import libreoffice, pdf
 from pipeline.cli import cli
 from pipeline.ooxml.contents import contents_lines, document_headings, updates_fields_on_open
-from pipeline.publish import PDF_NAME, publish
+from pipeline.publish import HTML_NAME, PDF_NAME, publish
 from pipeline.report import build_report
 from pipeline.workspace import Workspace, init_workspace
 
@@ -51,6 +51,7 @@ def published(built):
 def test_publish_writes_a_tagged_pdf_with_title_language_and_a_bookmark_per_heading(published, example_cycle):
     ws, report, before, result = published
     assert result.pdf == report.with_name(PDF_NAME) and result.pdf.is_file()
+    assert result.html == report.with_name(HTML_NAME) and "<html lang=\"en-GB\">" in result.html.read_text("utf-8")
     facts = pdf.read_pdf(result.pdf.read_bytes())
     assert facts.tagged and facts.marked
     assert facts.language == "en-GB"
@@ -114,6 +115,7 @@ def test_publish_without_libreoffice_exits_2_and_names_the_package(built, monkey
     assert out.exit_code == 2
     assert "LibreOffice is not installed" in out.output and "libreoffice-writer" in out.output
     assert not (copy / report.relative_to(ws.root)).with_name(PDF_NAME).exists()
+    assert (copy / report.relative_to(ws.root)).with_name(HTML_NAME).is_file()  # the web page needs no LibreOffice
 
 
 def test_publish_with_no_report_says_build_one_first(tmp_path):
