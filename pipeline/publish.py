@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from . import libreoffice, pdf
 from .accessibility import check_document
@@ -127,3 +127,17 @@ def _tables_with_header(docx: bytes) -> int:
     from .ooxml.accessibility import read_tables
 
     return sum(1 for t in read_tables(docx) if t.header_row)
+
+
+def publish_in_demo(ws: Workspace, demo, say: Callable[[str], None]) -> None:
+    """The demo's last step: publish the report it built, or say why not (no LibreOffice: skipped, not failed)."""
+    say("Publishing the report as PDF and web page")
+    if not libreoffice.available():
+        demo.steps.append(("publish", "skipped: LibreOffice is not installed, so no PDF (install "
+                                      f"{pdf.LIBREOFFICE_PACKAGE}, then run 'case-audit publish')"))
+        return
+    result = publish(ws)
+    errors = len(result.problems.errors)
+    checked = "accessibility check passed" if not errors else f"accessibility check: {errors} problem(s)"
+    demo.steps.append(("publish", f"{ws.relative(result.pdf)} and {ws.relative(result.html)} written; {checked}"))
+    demo.outputs += [("Report as PDF", result.pdf), ("Report as web page", result.html)]

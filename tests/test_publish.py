@@ -8,9 +8,11 @@ the reason where LibreOffice is not installed.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,39 @@ def test_the_pdfs_contents_page_shows_the_pages_its_headings_are_on(published):
         match = re.search(re.escape(heading) + r"\s*\.{3,}\s*(\d+)", text)
         shown[heading] = int(match.group(1)) if match else None
     assert shown == {h: outline[h] for h in shown}
+
+
+@pytest.mark.libreoffice
+def test_the_numbered_report_is_valid_ooxml(numbered):
+    validator = Path(os.environ.get("CASE_AUDIT_SHARED", Path(__file__).resolve().parents[1].parent / "shared")) \
+        / "tools" / "ooxml-validate" / "validate.py"
+    if not validator.is_file():
+        pytest.skip(f"the OOXML validator is not at {validator}")
+    ws, result = numbered
+    done = subprocess.run([sys.executable, str(validator), str(result.path)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0 and " 0 errors" in done.stdout, done.stdout + done.stderr
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_the_demo_ends_by_publishing_the_report(tmp_path):
+    from pipeline.demo import run_demo
+
+    result = run_demo(tmp_path / "demo")
+    steps = dict(result.steps)
+    assert "accessibility check passed" in steps["publish"]
+    outputs = dict(result.outputs)
+    assert outputs["Report as PDF"].is_file() and outputs["Report as web page"].is_file()
+
+
+def test_the_demo_without_libreoffice_skips_publishing_and_says_so(tmp_path, monkeypatch):
+    from pipeline.demo import run_demo
+
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    result = run_demo(tmp_path / "demo")
+    steps = dict(result.steps)
+    assert steps["publish"].startswith("skipped: LibreOffice is not installed") and "libreoffice-writer" in steps["publish"]
+    assert not list((tmp_path / "demo" / "outbox" / "report").glob("*.pdf"))
