@@ -209,16 +209,20 @@ def verdict(name: str, value: float, limit: float, unit: str) -> bool:
 
 def contents_pages(ws) -> None:
     """The contents page-numbering pass on the last report, timed apart (wall; CPU here and in LibreOffice)."""
-    import resource
-
     from pipeline.report.page_numbers import number_contents
 
+    def children_cpu() -> float:  # LibreOffice's CPU (POSIX only; printed as 0 on Windows)
+        try:
+            import resource
+        except ImportError:
+            return 0.0
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
     latest = sorted(ws.report_dir.glob("overview-report*.docx"))[-1]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = time.process_time()
+    before, cpu = children_cpu(), time.process_time()
     outcome = number_contents(latest)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    child_cpu = children_cpu() - before
     note = f"{outcome.numbered} of {outcome.lines} lines numbered" + (f"; {outcome.reason}" if outcome.reason else "")
     print(f"\nfor information, not part of build-report's target:\n  {'contents page numbers (LibreOffice)':<52} "
           f"{outcome.seconds:6.2f} s  (CPU {time.process_time() - cpu:.2f} s here, {child_cpu:.2f} s in "
