@@ -506,6 +506,35 @@ def demo(ctx: click.Context, folder: Path | None, rounds: int) -> None:
     click.echo("Open the report in Word, or run 'case-audit status --chase' in that folder.")
 
 
+@cli.command("publish")
+@workspace_option
+@click.option("--report", "report", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Publish this report instead of the one of ours saved last in outbox/report/.")
+@click.pass_context
+def publish_command(ctx: click.Context, workspace: Path | None, report: Path | None) -> None:
+    """Write the report as an accessible PDF and web page beside it, and check them (the .docx is not changed)."""
+    from .accessibility import summary_line
+    from .publish import publish
+
+    ws = workspace_from(ctx, workspace)
+    result = publish(ws, report)
+    code = EXIT_ATTENTION if result.problems.errors else EXIT_OK
+    written = [p for p in (result.pdf, result.html) if p is not None]
+    if emit_json(ctx, {"report": ws.relative(result.report), "written": [ws.relative(p) for p in written],
+                       "contents_renumbered": result.contents_renumbered, "problems": result.problems}):
+        ctx.exit(code)
+    click.echo(f"Published {ws.relative(result.report)} (not changed):")
+    for path in written:
+        click.secho(f"  {ws.relative(path)}", fg="green")
+    if result.contents_renumbered:
+        click.echo("  The PDF's contents page numbers were set from its own pages (the report's were missing or "
+                   "had moved).")
+    click.echo(summary_line(list(result.problems)))
+    if result.problems:
+        render_report(result.problems, err=False)
+    ctx.exit(code)
+
+
 def main() -> None:
     cli(prog_name="case-audit")
 

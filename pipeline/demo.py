@@ -75,6 +75,8 @@ def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | Non
         ("Learning log", ws.learning_log_path),
         ("Overview report", built.path),
     ]
+    from .publish import publish_in_demo
+    publish_in_demo(ws, result, say)  # the report as PDF and web page (skipped, saying so, without LibreOffice)
     del summary
     if rounds > 1:
         from .demo_rounds import run_second_round

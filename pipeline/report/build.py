@@ -46,6 +46,7 @@ from ..workspace import Workspace, atomic_write_bytes
 from . import identity
 from .charts import ChartCache
 from .context import build_inputs
+from .finish import finish_report
 from .learning_log import write_learning_log
 from .narrative import (
     NarrativeOutcome,
@@ -142,6 +143,7 @@ def build_report(
     summaries: Optional[Sequence[SummaryReturn]] = None,
     issued: Optional[Sequence[IssuedForm]] = None,
     write_results: bool = True,
+    contents_page_numbers: Optional[bool] = None,
 ) -> ReportResult:
     """Write the next version of the report, then the learning log and results.xlsx.
 
@@ -150,9 +152,14 @@ def build_report(
     unreadable --narrative-from file, or a child's name anywhere in the report.
     Holds the workspace lock throughout, so the report and results.xlsx are
     built from one state of the store, never half-way through an ingest.
+    Then (`finish.finish_report`) the contents list gets its page numbers from
+    one LibreOffice rendering (contents_page_numbers: None = on unless
+    CASE_AUDIT_CONTENTS_PAGES=0) and the report is checked for accessibility.
     """
     with ws.lock():
-        return _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
+        result = _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
+        finish_report(result, contents_page_numbers=contents_page_numbers)  # page numbers (LibreOffice), checks
+        return result
 
 
 def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
