@@ -119,7 +119,7 @@ CODES: tuple[Code, ...] = (
     Code("report.contents-page-numbers", "Contents without page numbers",
          "The contents list has its entries but no page numbers: {reason}.",
          fix="Install {package} and build the report again, or in Word right-click the contents list and choose "
-             "Update Field.", severity=WARNING),
+             "Update Field.", severity=WARNING, note=True),
     Code("demo.example-data", "Demo data unreadable",
          "The demo's simulated answers in {name} cannot be read ({reason}).",
          fix="Reinstall case-audit (pip install .) from a complete copy of the project."),

@@ -178,6 +178,18 @@ def test_without_libreoffice_the_contents_has_its_entries_and_the_build_says_so(
     assert updates_fields_on_open(result.path.read_bytes())  # Word fills them in on opening
 
 
+def test_build_report_without_libreoffice_does_not_ask_for_attention_for_the_contents(tmp_path, monkeypatch):
+    """Most officers have Word and no LibreOffice: Word numbers the contents on opening, so the missing page
+    numbers are a note, and the command's exit code is what it would be with the pass turned off."""
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    ws = init_workspace(tmp_path / "ws", example=True)
+    runner = CliRunner()
+    off = runner.invoke(cli, ["build-report", "-w", str(ws.root)], env={"CASE_AUDIT_CONTENTS_PAGES": "0"})
+    on = runner.invoke(cli, ["build-report", "-w", str(ws.root)], env={"CASE_AUDIT_CONTENTS_PAGES": "1"})
+    assert "Contents without page numbers" in on.output or "page numbers" in on.output, on.output
+    assert on.exit_code == off.exit_code, (off.output, on.output)
+
+
 @pytest.mark.libreoffice
 def test_the_pdfs_contents_page_shows_the_pages_its_headings_are_on(published):
     ws, report, before, result = published
