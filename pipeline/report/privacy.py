@@ -46,6 +46,7 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
         return
     report = ProblemReport()
     seen: set[tuple] = set()
+    visited: set = set()  # a standard's quotes are also its KLOE's and their agencies': each is read once
 
     def check(text: str, form: str, location: str) -> None:
         hit = find_name(text, terms)
@@ -58,10 +59,17 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
 
     def visit(obj, field: str = "", owner=None) -> None:
         if isinstance(obj, Quote):
-            what = QUOTE_FIELDS.get(field, "words")
-            check(obj.text, f"its form for case {obj.case_ref}",
-                  f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
+            if (id(obj), field) in visited:
+                return
+            visited.add((id(obj), field))
+            if find_name(obj.text, terms) is not None:  # the place is worded only for a name found
+                what = QUOTE_FIELDS.get(field, "words")
+                check(obj.text, f"its form for case {obj.case_ref}",
+                      f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
         elif isinstance(obj, BaseModel):
+            if id(obj) in visited:
+                return
+            visited.add(id(obj))
             for name in type(obj).model_fields:
                 value = getattr(obj, name)
                 if isinstance(value, str):
