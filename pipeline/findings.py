@@ -537,24 +537,26 @@ class _Inputs:
 
     def quote(self, agency: str, case_ref: str, standard: int, text: str) -> Quote:
         short, cut = shorten(text)
-        return _trusted(Quote, agency=agency, agency_name=self.agency_by_code[agency].name, case_ref=case_ref,
+        return _shared(Quote, agency=agency, agency_name=self.agency_by_code[agency].name, case_ref=case_ref,
                         standard=standard, text=short, shortened=cut)
 
 
 _ALL_FIELDS: dict[type, set[str]] = {}
 
 
-def _trusted(model: type[BaseModel], **values):
-    """A model made from values already validated (the returns' own), every field given.
+def _shared(model: type[BaseModel], **values):
+    """A model of which there are very many, every field given, sharing one set of the fields given.
 
     Every answer with words becomes a `Quote` and every case a `CaseOutcome` per standard: 220,000
-    quotes at 10,000 returns. Validating them again cost time, and each model's own copy of the set of
-    fields it was given (`model_fields_set`, 730 bytes) cost twice the model itself: they share one set
-    here (never changed in place: a frozen model cannot be assigned to, and `model_copy` copies it).
+    quotes at 10,000 returns. Each model's own copy of the set of fields it was given
+    (`model_fields_set`, 730 bytes) cost twice the model itself. They share one set here; it is never
+    changed in place (a frozen model cannot be assigned to, and `model_copy` copies it first).
     """
     fields = _ALL_FIELDS.setdefault(model, set(model.model_fields))
-    assert fields == values.keys(), f"{model.__name__}: every field must be given"
-    return model.model_construct(_fields_set=fields, **values)
+    made = model(**values)
+    if made.model_fields_set == fields:
+        object.__setattr__(made, "__pydantic_fields_set__", fields)
+    return made
 
 
 def _with_digest(made):
@@ -615,7 +617,7 @@ def _standard_findings(inputs: _Inputs, std) -> StandardFindings:
             if said.strip():
                 quotes[kind].append(inputs.quote(agency.code, case.ref, std.number, said))
         m, n, na, miss = counts
-        by_case.append(_trusted(CaseOutcome, case_ref=case.ref, priority_area=case.priority_area,
+        by_case.append(_shared(CaseOutcome, case_ref=case.ref, priority_area=case.priority_area,
                                 outcome=case_outcome(cycle.settings.counting_rule, m, n), met=m, not_met=n,
                                 not_applicable=na, missing=miss))
     figures = tuple(
