@@ -103,8 +103,11 @@ def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
         return []
     hits: list[NameHit] = []
     seen: set[tuple[str, str, str]] = set()
+    found_in: dict[str, list] = {}  # the same words recur (styles' values, table cells): each is matched once
     for spot in iter_texts(parts):
-        for found in find_names(spot.text, terms):
+        if spot.text not in found_in:
+            found_in[spot.text] = list(find_names(spot.text, terms))
+        for found in found_in[spot.text]:
             key = (found.term.case_ref, spot.part, spot.where)
             if key in seen:
                 continue
