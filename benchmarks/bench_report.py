@@ -201,9 +201,10 @@ def memory_limit_mb(returns: int) -> float:
     return 250 + max(0, returns - 1000) * (600 - 250) / 9000
 
 
-def verdict(name: str, value: float, limit: float, unit: str) -> bool:
+def verdict(name: str, value: float, limit: float, unit: str, cpu: float | None = None) -> bool:
     met = value <= limit
-    print(f"target {name} <= {limit:g} {unit}: {'met' if met else 'NOT met'} ({value:.2f} {unit})")
+    busy = f"; CPU {cpu:.2f} s: on a busy machine wall time exceeds it" if cpu is not None else ""
+    print(f"target {name} <= {limit:g} {unit}: {'met' if met else 'NOT met'} ({value:.2f} {unit}{busy})")
     return met
 
 
@@ -280,8 +281,10 @@ def main() -> int:
     peak = max((m["peak_mb"] or 0) for m in (first, again, rewrite))
     ok = True
     if len(returns) <= 1500:  # the time targets are set at 1,000 returns; other sizes print theirs above
-        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s")
-        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s")
+        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s",
+                      first["seconds"]["cpu"])
+        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s",
+                      again["seconds"]["cpu"])
     if first["peak_mb"] is not None:
         ok &= verdict(f"peak memory at {len(returns):,} returns", peak, round(memory_limit_mb(len(returns))), "MB")
     if args.keep is None:
