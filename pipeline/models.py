@@ -82,6 +82,10 @@ class RatingScale(Model):
         return [o.label for o in self.options]
 
 
+DEFAULT_CASE_GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+DEFAULT_ESCALATE_GRADES = ("Inadequate",)
+
+
 class CycleSettings(Model):
     board_name: str
     cycle_id: str = Field(description="Short stable reference written into every form, e.g. 2015-16")
@@ -91,6 +95,16 @@ class CycleSettings(Model):
     counting_rule: CountingRule = CountingRule.ALL
     form_protection: FormProtection = FormProtection.NONE
     report_title: str = "Multi-Agency Case Audit: Overview Report"
+    # moderation: the panel's overall grade per case (best first), which grades are escalated, and whether the
+    # board report lists escalated cases (otherwise only `status` does)
+    case_grades: tuple[str, ...] = DEFAULT_CASE_GRADES
+    escalate_grades: tuple[str, ...] = DEFAULT_ESCALATE_GRADES
+    escalations_in_report: bool = False
+
+    def grade(self, label: str) -> Optional[str]:
+        """The grade on the scale that `label` names (case and spacing ignored), or None."""
+        wanted = normalise_label(label)
+        return next((g for g in self.case_grades if normalise_label(g) == wanted), None)
 
 
 class PriorityArea(Model):
