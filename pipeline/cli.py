@@ -431,6 +431,42 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     ctx.exit(code)
 
 
+@cli.command("moderate")
+@workspace_option
+@click.option("--log", "show_log", is_flag=True, help="Print every moderation decision recorded, oldest first.")
+@click.pass_context
+def moderate_command(ctx: click.Context, workspace: Path | None, show_log: bool) -> None:
+    """Write or refresh moderation.xlsx: the panel's moderated ratings and case grades (issue 14)."""
+    from .moderation import history_lines, moderation_history, write_moderation
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    if show_log:
+        decisions = moderation_history(ws, cycle)
+        if emit_json(ctx, {"decisions": decisions}):
+            return
+        if not decisions:
+            click.echo("No moderation decisions recorded yet.")
+        for line in history_lines(cycle, decisions):
+            click.echo(line)
+        return
+    result = write_moderation(ws, cycle)
+    code = EXIT_ATTENTION if result.problems else EXIT_OK
+    if emit_json(ctx, {"path": ws.relative(result.path), "rating_rows": result.rating_rows,
+                       "grade_rows": result.grade_rows, "decisions": result.decisions,
+                       "look_again": result.look_again, "recorded": result.recorded, "problems": result.problems}):
+        ctx.exit(code)
+    click.secho(f"Moderation workbook written: {ws.relative(result.path)}", fg="green")
+    click.echo(f"  {result.rating_rows} rating row(s), {result.grade_rows} case(s); {result.decisions} decision(s) "
+               f"standing, {result.recorded} newly recorded.")
+    if result.look_again:
+        click.secho(f"  {result.look_again} decision(s) to look at again: the agency's answer changed since "
+                    "(see the Look again column).", fg="yellow")
+    if result.problems:
+        render_report(result.problems, err=False)
+    ctx.exit(code)
+
+
 @cli.command()
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context

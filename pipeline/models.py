@@ -278,6 +278,39 @@ class Answer(Model):
     rating_label: str = ""
     evidence: str = ""
     reason: str = ""
+    # Set only when the moderation panel changed this rating (`rating` is then the panel's): what the agency said
+    agency_rating: Optional[RatingKind] = None
+    agency_rating_label: Optional[str] = None
+    moderation_reason: str = ""
+
+    @property
+    def moderated(self) -> bool:
+        return self.agency_rating_label is not None
+
+
+class ModerationDecision(Model):
+    """One decision of the moderation panel, as recorded: never changed, never deleted (a new one supersedes it).
+
+    kind "rating": the panel's rating of one agency's answer (agency, case_ref, standard), made against the
+    agency's rating `from_label`; kind "grade": the panel's overall grade of a case (agency "" and standard 0).
+    `to_label` "" withdraws an earlier decision.
+    """
+
+    kind: str
+    agency: str = ""
+    case_ref: str
+    standard: int = 0
+    from_label: str = ""
+    to_label: str = ""
+    reason: str = ""
+    decided_by: str = ""
+    decided_on: Optional[date] = None
+    escalate: Optional[bool] = None
+    recorded_at: Optional[datetime] = None
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.kind, self.agency, self.case_ref, self.standard)
 
 
 class OtherText(Model):

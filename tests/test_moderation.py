@@ -58,3 +58,203 @@ def test_a_workbook_from_before_moderation_loads_with_the_default_grades(tmp_pat
     assert old.report.ok
     assert old.cycle.settings.case_grades == DEFAULT_CASE_GRADES
     assert old.cycle.settings.escalate_grades == ("Inadequate",)
+
+
+# --- a workspace whose store holds the simulated returns (as ingest records them) --------------------------
+
+import hashlib  # noqa: E402
+from datetime import date, datetime, timedelta, timezone  # noqa: E402
+
+from click.testing import CliRunner  # noqa: E402
+
+from pipeline.child_names import find_name, terms_for  # noqa: E402
+from pipeline.cli import cli  # noqa: E402
+from pipeline.findings import compute_findings  # noqa: E402
+from pipeline.models import Answer, AuditReturn, RatingKind  # noqa: E402
+from pipeline.moderation import (  # noqa: E402
+    GRADES,
+    RATINGS,
+    moderated,
+    moderation_path,
+    recorded_decisions,
+    sync_moderation,
+    write_moderation,
+)
+from pipeline.store import ReceivedFile, Store  # noqa: E402
+
+T0 = datetime(2015, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+def record(ws, returns: list[AuditReturn], at: datetime = T0) -> None:
+    """Record returns as ingest would: one received file each, received in order from `at`."""
+    store = Store.open(ws.store_path)
+    try:
+        with store.transaction() as conn:
+            for i, r in enumerate(returns):
+                when = at + timedelta(minutes=i)
+                sha = hashlib.sha256(f"{r.identity.form_id}{when}{r.answers}".encode()).hexdigest()
+                r = r.model_copy(update={"received_at": when, "file_sha256": sha, "source_file": f"{sha[:8]}.docx"})
+                file_id = store.record_received_file(ReceivedFile(
+                    sha256=sha, original_path=r.source_file, archive_name=f"{sha}.docx", size=1, received_at=when,
+                    outcome="accepted", message="accepted", form_id=r.identity.form_id, agency=r.identity.agency,
+                    case_ref=r.identity.case_ref, kind="audit"), conn)
+                store.record_return(file_id, r, conn)
+    finally:
+        store.close()
+
+
+def rerated(r: AuditReturn, standard: int, kind: RatingKind, label: str) -> AuditReturn:
+    answers = tuple(a.model_copy(update={"rating": kind, "rating_label": label, "reason": "late correction",
+                                         "evidence": ""})
+                    if a.standard == standard else a for a in r.answers)
+    return r.model_copy(update={"answers": answers})
+
+
+def sheet_rows(path: Path, name: str) -> list[dict[str, object]]:
+    wb = openpyxl.load_workbook(path)
+    rows = list(wb[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def type_into(path: Path, name: str, match: dict[str, object], values: dict[str, object]) -> None:
+    """What the panel does in Excel: find the row and type into its cells."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[name]
+    heads = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if all(row[heads.index(k)].value == v for k, v in match.items()):
+            for k, v in values.items():
+                row[heads.index(k)].value = v
+            break
+    else:
+        raise AssertionError(f"no row {match}")
+    wb.save(path)
+
+
+def moderate(ws, *args: str):
+    result = CliRunner().invoke(cli, ["moderate", *args, "-w", str(ws.root)])
+    assert result.exit_code in (0, 1), result.output
+    return result
+
+
+@pytest.fixture
+def store_ws(tmp_workspace, simulated):
+    audits = [r for r in simulated.returns if not r.no_involvement]
+    first = [r for r in simulated.returns if r.identity.case_ref != "N-02"]
+    record(tmp_workspace, first)
+    return tmp_workspace
+
+
+def police_n01(simulated) -> AuditReturn:
+    return next(r for r in simulated.returns if (r.identity.agency, r.identity.case_ref) == ("POLICE", "N-01"))
+
+
+def test_moderate_writes_a_row_per_answer_returned_and_a_row_per_case_without_names(store_ws, example_cycle):
+    result = moderate(store_ws)
+    path = moderation_path(store_ws)
+    assert path == store_ws.root / "moderation.xlsx" and "Moderation workbook written" in result.output
+    ratings, grades = sheet_rows(path, RATINGS), sheet_rows(path, GRADES)
+    returned = [r for r in store_ws_returns(store_ws, example_cycle) if not r.no_involvement]
+    assert len(ratings) == len(returned) * len(example_cycle.standards)
+    assert list(ratings[0])[:11] == ["Agency", "Case", "Priority area", "KLOE", "Standard", "Agency rating",
+                                     "Agency evidence/reason", "Moderated rating", "Reason for change",
+                                     "Moderated by", "Date"]
+    assert [g["Case"] for g in grades] == [c.ref for c in example_cycle.cases]
+    assert list(grades[0])[:7] == ["Case", "Priority area", "Agencies involved", "Share of standards met", "Grade",
+                                   "Reason", "Escalate?"]
+    first = next(r for r in ratings if (r["Agency"], r["Case"], r["Standard"]) == ("POLICE", "N-01", 5))
+    assert first["Agency rating"] == "Not met" and first["Moderated rating"] is None
+    terms = terms_for(example_cycle)
+    wb = openpyxl.load_workbook(path)
+    named = [(ws.title, c.coordinate) for ws in wb for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and find_name(c.value, terms)]
+    assert named == []
+    lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in wb[RATINGS].data_validations.dataValidation}
+    assert lists == {"H": "Lists!$A$2:$A$4"}
+    assert [wb["Lists"].cell(i, 1).value for i in (2, 3, 4)] == example_cycle.rating_scale.labels
+
+
+def store_ws_returns(ws, cycle):
+    store = Store.open(ws.store_path)
+    try:
+        return store.current_audit_returns(cycle)
+    finally:
+        store.close()
+
+
+def test_refresh_after_late_returns_keeps_every_decision_and_adds_rows(store_ws, simulated, example_cycle):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    before = len(sheet_rows(path, RATINGS))
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 1},
+              {"Moderated rating": "Not met", "Reason for change": "No strategy discussion on file",
+               "Moderated by": "Panel chair", "Date": datetime(2015, 12, 1)})
+    type_into(path, GRADES, {"Case": "N-01"}, {"Grade": "requires improvement", "Reason": "Drift after CP plan",
+                                               "Graded by": "Panel"})
+    first = moderate(store_ws)
+    assert "2 newly recorded" in first.output
+
+    record(store_ws, [r for r in simulated.returns if r.identity.case_ref == "N-02"], at=T0 + timedelta(days=3))
+    moderate(store_ws)
+    rows = sheet_rows(path, RATINGS)
+    late = [r for r in rows if r["Case"] == "N-02"]
+    assert late and len(rows) == before + len(late)
+    kept = next(r for r in rows if (r["Agency"], r["Case"], r["Standard"]) == ("POLICE", "N-01", 1))
+    assert (kept["Moderated rating"], kept["Reason for change"], kept["Moderated by"], kept["Date"].date(),
+            kept["Look again"]) == ("Not met", "No strategy discussion on file", "Panel chair", date(2015, 12, 1), None)
+    grade = next(g for g in sheet_rows(path, GRADES) if g["Case"] == "N-01")
+    assert (grade["Grade"], grade["Reason"]) == ("Requires improvement", "Drift after CP plan")
+    store = Store.open(store_ws.store_path)
+    try:
+        assert len(recorded_decisions(store)) == 2  # refreshing records nothing twice
+    finally:
+        store.close()
+
+
+def test_a_decision_on_an_answer_that_later_changed_is_marked_for_another_look(store_ws, simulated, example_cycle):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 5},
+              {"Moderated rating": "Met or exceeded", "Reason for change": "Referral made the same day",
+               "Moderated by": "Panel"})
+    agency_own = police_figures(compute_findings(example_cycle, store_ws_returns(store_ws, example_cycle)), 5)
+    moderate(store_ws)
+    counted = compute_findings(example_cycle, moderated_now(store_ws, example_cycle))
+    assert (police_figures(counted, 5).met, police_figures(counted, 5).not_met) == (agency_own.met + 1,
+                                                                                   agency_own.not_met - 1)
+
+    # the Police send their form again, now saying 'Not applicable' for standard 5
+    resent = rerated(police_n01(simulated), 5, RatingKind.NOT_APPLICABLE, "Not applicable")
+    record(store_ws, [resent], at=T0 + timedelta(days=5))
+    result = moderate(store_ws)
+    assert result.exit_code == 1 and "moderation.answer-changed" not in result.output  # said in words
+    assert "changed from 'Not met' to 'Not applicable'" in result.output
+    row = next(r for r in sheet_rows(path, RATINGS) if (r["Agency"], r["Case"], r["Standard"]) == ("POLICE", "N-01", 5))
+    assert row["Agency rating"] == "Not applicable" and row["Moderated rating"] == "Met or exceeded"
+    assert "changed from 'Not met' to 'Not applicable'" in row["Look again"]
+    counted = compute_findings(example_cycle, moderated_now(store_ws, example_cycle))
+    now = police_figures(counted, 5)  # the agency's new answer counts: the decision is not used
+    assert (now.met, now.not_met, now.not_applicable) == (agency_own.met, agency_own.not_met - 1,
+                                                          agency_own.not_applicable + 1)
+
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 5}, {"Look again": None})
+    confirmed = moderate(store_ws)
+    assert confirmed.exit_code == 0 and "1 newly recorded" in confirmed.output
+    counted = compute_findings(example_cycle, moderated_now(store_ws, example_cycle))
+    now = police_figures(counted, 5)
+    assert (now.met, now.not_met, now.not_applicable) == (agency_own.met + 1, agency_own.not_met - 1,
+                                                          agency_own.not_applicable)
+
+
+def moderated_now(ws, cycle) -> list[AuditReturn]:
+    store = Store.open(ws.store_path)
+    try:
+        returns = store.current_audit_returns(cycle)
+        state = sync_moderation(ws, cycle, store, returns)
+        return moderated(cycle, returns, state.latest)
+    finally:
+        store.close()
+
+
+def police_figures(findings, standard: int):
+    return next(f for f in findings.standard(standard).by_agency if f.agency == "POLICE")
