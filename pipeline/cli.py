@@ -385,6 +385,23 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
             click.echo(entry.text(cycle))
     if written:
         click.echo(f"Status workbook: {ws.relative(written)}")
+    _moderation_status(ws, cycle)
+
+
+def _moderation_status(ws: Workspace, cycle) -> None:
+    """The moderation panel's work for the officer: cases to escalate, and problems in moderation.xlsx."""
+    from .moderation import moderation_status
+
+    mod = moderation_status(ws, cycle)
+    if not (mod.found or mod.graded or mod.changed or mod.problems):
+        return
+    click.echo(f"Moderation: {mod.changed} rating(s) changed by the panel; {mod.graded} case(s) graded.")
+    if mod.escalated:
+        click.secho("Cases graded for escalation:", fg="yellow")
+        for case_ref, area, grade in mod.escalated:
+            click.echo(f"  {case_ref} ({area}): {grade}")
+    if mod.problems:
+        render_report(mod.problems, err=False)
 
 
 @cli.command("build-report")
@@ -454,11 +471,14 @@ def moderate_command(ctx: click.Context, workspace: Path | None, show_log: bool)
     code = EXIT_ATTENTION if result.problems else EXIT_OK
     if emit_json(ctx, {"path": ws.relative(result.path), "rating_rows": result.rating_rows,
                        "grade_rows": result.grade_rows, "decisions": result.decisions,
-                       "look_again": result.look_again, "recorded": result.recorded, "problems": result.problems}):
+                       "look_again": result.look_again, "recorded": result.recorded, "problems": result.problems,
+                       "feedback": [ws.relative(p) for p in result.feedback]}):
         ctx.exit(code)
     click.secho(f"Moderation workbook written: {ws.relative(result.path)}", fg="green")
     click.echo(f"  {result.rating_rows} rating row(s), {result.grade_rows} case(s); {result.decisions} decision(s) "
                f"standing, {result.recorded} newly recorded.")
+    for path in result.feedback:
+        click.echo(f"Feedback to forward: {ws.relative(path)}")
     if result.look_again:
         click.secho(f"  {result.look_again} decision(s) to look at again: the agency's answer changed since "
                     "(see the Look again column).", fg="yellow")

@@ -556,6 +556,7 @@ class ModerateResult:
     look_again: int
     recorded: int  # decisions newly recorded from what was typed
     problems: ProblemReport
+    feedback: list[Path] = field(default_factory=list)  # notes telling agencies which ratings the panel changed
 
 
 def write_moderation(ws: Workspace, cycle: Cycle, *, simulated: bool = False,
@@ -573,13 +574,14 @@ def write_moderation(ws: Workspace, cycle: Cycle, *, simulated: bool = False,
                 raise CaseAuditError(f"{FILE_NAME} has {len(state.problems.errors)} problem(s) to put right "
                                      "before it can be refreshed (nothing was changed).", state.problems)
             book, counts = moderation_workbook(cycle, returns, state, simulated=simulated or state.simulated)
+            buffer = io.BytesIO()
+            book.save(buffer)
+            path = moderation_path(ws)
+            atomic_write_bytes(path, buffer.getvalue())
+            feedback = write_moderation_feedback(ws, cycle, store, now=now)
         finally:
             store.close()
-        buffer = io.BytesIO()
-        book.save(buffer)
-        path = moderation_path(ws)
-        atomic_write_bytes(path, buffer.getvalue())
-    return ModerateResult(path, *counts, recorded=state.recorded, problems=state.problems)
+    return ModerateResult(path, *counts, recorded=state.recorded, problems=state.problems, feedback=feedback)
 
 
 def moderation_workbook(cycle: Cycle, returns: Sequence[AuditReturn], state: ModerationState, *,
@@ -784,3 +786,114 @@ def _simulate_grades(ws, cycle: Cycle, on: date) -> None:
         row[h["Reason"]].value = f"SIMULATED: {share} of the standards assessed were met."
         row[h["Graded by"]].value = SIMULATED_BY
         row[h["Date"]].value = on
+
+
+# --- what the figures use ------------------------------------------------------------------------------
+
+
+def apply_moderation(ws: Workspace, cycle: Cycle, store, returns: Sequence[AuditReturn]
+                     ) -> tuple[list[AuditReturn], ModerationState]:
+    """Read and record moderation.xlsx, then the returns as the figures count them (the panel's ratings)."""
+    state = sync_moderation(ws, cycle, store, returns)
+    return moderated(cycle, returns, state.latest), state
+
+
+def moderated_from_store(cycle: Cycle, store, returns: Optional[Sequence[AuditReturn]] = None) -> list[AuditReturn]:
+    """The store's current returns with the decisions already recorded applied (moderation.xlsx is not read)."""
+    if returns is None:
+        returns = store.current_audit_returns(cycle)
+    return moderated(cycle, returns, latest_decisions(store))
+
+
+def with_moderation(findings, cycle: Cycle, returns: Sequence[AuditReturn], state: ModerationState):
+    """The findings with the panel's own figures, when the panel has decided anything that stands."""
+    from .findings import moderation_findings
+
+    grades = [d for d in state.latest.values() if d.kind == GRADE and d.to_label]
+    made = moderation_findings(cycle, returns, grades, awaiting=len(state.stale), simulated=state.simulated)
+    if not (made.ratings_changed or made.cases_graded or made.awaiting_another_look):
+        return findings
+    return findings.model_copy(update={"moderation": made})
+
+
+# --- status: what the officer follows up --------------------------------------------------------------
+
+
+@dataclass
+class ModerationStatus:
+    found: bool
+    escalated: list[tuple[str, str, str]]  # (case, priority area, grade)
+    graded: int
+    changed: int
+    problems: ProblemReport
+
+
+def moderation_status(ws: Workspace, cycle: Cycle) -> ModerationStatus:
+    """Read and record moderation.xlsx; the cases graded for escalation, and what needs putting right."""
+    from .findings import moderation_findings
+    from .store import Store
+
+    with ws.lock():
+        store = Store.open(ws.store_path)
+        try:
+            returns, state = apply_moderation(ws, cycle, store, store.current_audit_returns(cycle))
+        finally:
+            store.close()
+    grades = [d for d in state.latest.values() if d.kind == GRADE and d.to_label]
+    made = moderation_findings(cycle, returns, grades, awaiting=len(state.stale))
+    return ModerationStatus(state.found, [(g.case_ref, g.priority_area, g.grade) for g in made.escalated],
+                            made.cases_graded, made.ratings_changed, state.problems)
+
+
+# --- feedback: each agency told which of its ratings the panel changed, and why ----------------------------
+
+FEEDBACK_STATE = "moderation-feedback.json"  # in .case-audit/: what each agency was last told
+
+
+def feedback_note(cycle: Cycle, agency_code: str, changes, now: datetime) -> str:
+    """The note for one agency: every rating of its returns the panel changed (standing today), with the reason."""
+    settings = cycle.settings
+    agency = cycle.agency(agency_code)
+    lines = [f"{settings.board_name}: multi-agency case audit {settings.cycle_name}",
+             f"Moderation: ratings the panel changed, {now:%d %B %Y %H:%M}", "", f"To: {agency.name}", "",
+             "After the agencies' audits, the multi-agency moderation panel reviewed the ratings. It changed the "
+             "ratings below on your returns; the board's figures use the panel's rating. Please share the reasons "
+             "with the auditors and practitioners concerned, for your agency's own learning."]
+    if not changes:
+        lines += ["", "The panel has withdrawn the changes it told you about earlier: your own ratings stand."]
+    for number, c in enumerate(changes, start=1):
+        lines += ["", f"{number}. Case reference {c.case_ref}, standard {c.standard}",
+                  f"   Your rating: {c.from_label or 'blank'}", f"   Panel's rating: {c.to_label}",
+                  f"   Reason: {c.reason}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_moderation_feedback(ws: Workspace, cycle: Cycle, store, now: Optional[datetime] = None) -> list[Path]:
+    """A note per agency whose changed ratings differ from what it was last told; never overwrites a note."""
+    import json
+    import os
+
+    from .findings import moderation_findings
+    from .workspace import safe_name, unique_path
+
+    now = now or datetime.now()
+    made = moderation_findings(cycle, moderated_from_store(cycle, store), [])
+    state_path = ws.state_dir / FEEDBACK_STATE
+    try:
+        told = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        told = {}
+    written = []
+    for a in cycle.agencies:
+        changes = made.changes_for(a.code)
+        key = [[c.case_ref, c.standard, c.from_label, c.to_label, c.reason] for c in changes]
+        if key == told.get(a.code, []):
+            continue
+        target = unique_path(ws.feedback_dir / safe_name(a.code) / f"moderation {now:%Y-%m-%d %H%M}.txt")
+        atomic_write_bytes(target, feedback_note(cycle, a.code, changes, now).replace("\n", os.linesep)
+                           .encode("utf-8-sig"))
+        told[a.code] = key
+        written.append(target)
+    if written:
+        atomic_write_bytes(state_path, json.dumps(told).encode("utf-8"))
+    return written

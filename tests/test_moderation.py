@@ -82,7 +82,7 @@ from pipeline.moderation import (  # noqa: E402
 )
 from pipeline.store import ReceivedFile, Store  # noqa: E402
 
-T0 = datetime(2015, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2015, 11, 20, 9, 0)  # as ingest records it: local time, no zone
 
 
 def record(ws, returns: list[AuditReturn], at: datetime = T0) -> None:
@@ -258,3 +258,164 @@ def moderated_now(ws, cycle) -> list[AuditReturn]:
 
 def police_figures(findings, standard: int):
     return next(f for f in findings.standard(standard).by_agency if f.agency == "POLICE")
+
+
+def test_the_panels_mistakes_are_named_by_cell_and_nothing_is_rewritten(store_ws):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 1},
+              {"Moderated rating": "Not met", "Moderated by": "Panel"})  # no reason
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 2},
+              {"Case": "N-99", "Moderated rating": "Not met", "Reason for change": "x"})
+    type_into(path, GRADES, {"Case": "N-01"}, {"Grade": "Brilliant"})
+    typed = path.read_bytes()
+    result = CliRunner().invoke(cli, ["--json", "moderate", "-w", str(store_ws.root)])
+    assert result.exit_code == 2
+    import json
+    problems = {(p["code"], p["location"]) for p in json.loads(result.output)["problems"]}
+    rows = {r["Standard"]: i + 2 for i, r in enumerate(sheet_rows(path, RATINGS)) if r["Agency"] == "POLICE"
+            and r["Case"] in ("N-01", "N-99") and r["Standard"] in (1, 2)}
+    assert problems == {("moderation.no-reason", f"Ratings!I{rows[1]}"),
+                        ("moderation.unknown-case", f"Ratings!B{rows[2]}"),
+                        ("moderation.grade-not-on-scale", "Case grades!E2")}
+    assert path.read_bytes() == typed  # what the panel typed is left for them to put right
+    store = Store.open(store_ws.store_path)
+    try:
+        assert recorded_decisions(store) == []
+    finally:
+        store.close()
+
+
+def test_moderate_log_prints_every_decision_and_none_is_ever_deleted(store_ws):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    where = {"Agency": "POLICE", "Case": "N-01", "Standard": 1}
+    type_into(path, RATINGS, where, {"Moderated rating": "Not met", "Reason for change": "No strategy meeting",
+                                     "Moderated by": "A. Chair", "Date": datetime(2015, 12, 1)})
+    moderate(store_ws)
+    type_into(path, RATINGS, where, {"Moderated rating": "Not applicable", "Reason for change": "Closed before"})
+    moderate(store_ws)
+    type_into(path, RATINGS, where, {"Moderated rating": None, "Reason for change": None, "Moderated by": None,
+                                     "Date": None})
+    moderate(store_ws)
+    log = moderate(store_ws, "--log").output.splitlines()
+    assert len(log) == 3
+    assert "POLICE case N-01 standard 1: 'Met or exceeded' -> 'Not met' by A. Chair on 01/12/2015 - No strategy " \
+           "meeting" in log[0]
+    assert "-> 'Not applicable'" in log[1] and "Closed before" in log[1]
+    assert "withdrawn (agency rating stands)" in log[2]
+    store = Store.open(store_ws.store_path)
+    try:
+        assert [d.to_label for d in recorded_decisions(store)] == ["Not met", "Not applicable", ""]
+    finally:
+        store.close()
+
+
+def _moderation_by_hand(cycle, returns, agency: str, standard: int, to: str) -> dict:
+    """Decisions changing every rating `agency` gave `standard` to `to` (as if typed and recorded)."""
+    from pipeline.models import ModerationDecision
+    from pipeline.moderation import current_answers
+
+    return {("rating", a.agency, a.case_ref, a.standard): ModerationDecision(
+        kind="rating", agency=a.agency, case_ref=a.case_ref, standard=a.standard, from_label=a.label, to_label=to,
+        reason="panel")
+        for a in current_answers(cycle, returns).values() if a.agency == agency and a.standard == standard
+        and a.label != to}
+
+
+def test_every_figure_switches_to_the_moderated_rating(example_cycle, simulated):
+    returns = simulated.returns
+    own = compute_findings(example_cycle, returns, simulated.summary_returns)
+    police7 = police_figures(own, 7)
+    assert police7.not_met >= 2 and any(e.agency == "POLICE" for e in own.standard(7).exceptions)
+    decisions = _moderation_by_hand(example_cycle, returns, "POLICE", 7, "Met or exceeded")
+    panel = compute_findings(example_cycle, moderated(example_cycle, returns, decisions), simulated.summary_returns)
+    s7 = panel.standard(7)
+    assert police_figures(panel, 7).met == police7.met + police7.not_met and police_figures(panel, 7).not_met == 0
+    assert s7.responses_met == own.standard(7).responses_met + police7.not_met
+    assert not any(e.agency == "POLICE" for e in s7.exceptions)  # the exception the agency's ratings made is gone
+    assert s7.cases_met >= own.standard(7).cases_met
+    assert next(h for h in panel.executive_summary.standards if h.standard == 7).cases_met == s7.cases_met
+    assert panel.agency("POLICE").not_met == own.agency("POLICE").not_met - police7.not_met
+    assert 7 not in panel.agency("POLICE").standards_not_met
+    assert panel.data_quality == own.data_quality  # what was returned is unchanged
+    untouched = [n for n in range(1, 23) if n != 7]
+    assert [panel.standard(n).digest for n in untouched] == [own.standard(n).digest for n in untouched]
+
+
+def test_the_report_and_results_show_the_panels_work(store_ws, example_cycle):
+    import docx
+
+    from pipeline.moderation import simulate_moderation
+    from pipeline.report import build_report
+
+    simulate_moderation(store_ws, example_cycle, decided_on=date(2015, 12, 4))
+    store = Store.open(store_ws.store_path)
+    try:
+        changed = [d for d in recorded_decisions(store) if d.kind == "rating"]
+    finally:
+        store.close()
+    assert changed and all(d.reason.startswith("SIMULATED") for d in changed)
+    built = build_report(store_ws, example_cycle)
+    m = built.findings.moderation
+    assert m is not None and m.ratings_changed == len(changed) and m.simulated
+    assert sum(d.count for d in m.directions) == len(changed)
+    assert m.cases_graded == sum(a.graded for a in m.by_area) == len(
+        [c for c in example_cycle.cases if c.ref != "N-02"])  # N-02's returns are not in: not assessed, not graded
+
+    report = docx.Document(built.path)
+    text = "\n".join(p.text for p in report.paragraphs)
+    cells = "\n".join(c.text for t in report.tables for r in t.rows for c in r.cells)
+    ways = " and ".join(f"{d.count} from {d.from_kind} to {d.to_kind}" for d in m.directions)
+    assert f"changed {len(changed)} of them: {ways}." in text
+    assert "Of the 4 Neglect cases, the panel graded 3:" in text
+    grade_table = next(t for t in report.tables if [c.text for c in t.rows[0].cells] ==
+                       ["Priority area", "Grade", "Cases", "Case references"])
+    assert sum(int(r.cells[2].text) for r in grade_table.rows[1:]) == m.cases_graded
+    first = m.changes[0]
+    assert f"case {first.case_ref}, standard {first.standard}: {first.from_kind} to {first.to_kind}" in cells
+    terms = terms_for(example_cycle)
+    assert find_name(text + cells, terms) is None
+
+    responses = sheet_rows(store_ws.results_path, "Responses")
+    row = next(r for r in responses if (r["Agency"], r["Case ref"], r["Standard"]) ==
+               (first.agency, first.case_ref, first.standard))
+    assert (row["Rating"], row["Moderated rating"], row["Reason for change"]) == (
+        first.from_label, first.to_label, first.reason)
+    assert sum(1 for r in responses if r["Moderated rating"]) == len(changed)
+
+
+@pytest.mark.libreoffice("calc")
+def test_a_moderation_workbook_saved_by_libreoffice_reads_back_exactly(store_ws, example_cycle,
+                                                                       convert_with_libreoffice, tmp_path):
+    from pipeline.moderation import read_sheet, simulate_moderation
+
+    path = simulate_moderation(store_ws, example_cycle, decided_on=date(2015, 12, 4))
+    type_into(path, GRADES, {"Case": "N-01"}, {"Escalate?": "Y"})
+    ours = read_sheet(path, example_cycle)
+    saved = convert_with_libreoffice([path], tmp_path / "lo", "xlsx:Calc MS Excel 2007 XML")[0]
+    theirs = read_sheet(saved, example_cycle)
+    assert not ours.problems.problems and not theirs.problems.problems
+    assert ours.ratings and ours.grades and theirs.simulated
+    assert [(r.agency, r.case_ref, r.standard, r.shown, r.to_label, r.reason, r.by, r.on) for r in theirs.ratings] \
+        == [(r.agency, r.case_ref, r.standard, r.shown, r.to_label, r.reason, r.by, r.on) for r in ours.ratings]
+    assert [(g.case_ref, g.grade, g.reason, g.escalate, g.by, g.on) for g in theirs.grades] \
+        == [(g.case_ref, g.grade, g.reason, g.escalate, g.by, g.on) for g in ours.grades]
+    assert theirs.cleared == ours.cleared
+
+
+def test_each_agency_is_told_which_of_its_ratings_the_panel_changed_and_why(store_ws, example_cycle):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 5},
+              {"Moderated rating": "Met or exceeded", "Reason for change": "Referral made the same day"})
+    result = moderate(store_ws)
+    notes = sorted((store_ws.feedback_dir / "POLICE").glob("moderation *.txt"))
+    assert len(notes) == 1 and "Feedback to forward: outbox/feedback/POLICE/" in result.output
+    text = notes[0].read_text(encoding="utf-8-sig")
+    assert "Case reference N-01, standard 5" in text and "Your rating: Not met" in text
+    assert "Panel's rating: Met or exceeded" in text and "Reason: Referral made the same day" in text
+    assert not (store_ws.feedback_dir / "CCG").exists()  # nothing of the CCG's was changed
+    assert find_name(text, terms_for(example_cycle)) is None
+    moderate(store_ws)
+    assert len(list((store_ws.feedback_dir / "POLICE").glob("moderation *.txt"))) == 1  # told once

@@ -134,6 +134,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "rating_options": wording.join_or([o.label for o in cycle.rating_scale.options]),
         "appendix2": [_appendix2_row(a, findings) for a in findings.agencies if a.cases_involved or a.summary_returned],
         "appendix3": _appendix3_rows(cycle),
+        "moderation": wording.moderation_words(findings.moderation),  # {} (nothing printed) without moderation
     }
     narrative = NarrativeFigures(region_figures(findings), partial(wording.describe_changes, findings=findings))
     return ReportInputs(context=context, charts=charts, narrative=narrative)
@@ -235,6 +236,9 @@ def _appendix2_row(a: AgencyFindings, findings: Findings) -> dict[str, Any]:
         met = [{"kind": "text", "text": wording.no_audit_note(a)}]
     if not not_met and a.cases_audited:
         not_met = [{"kind": "text", "text": wording.EVERY_STANDARD_MET}]
+    if findings.moderation is not None and findings.moderation.changes_for(a.code):
+        not_met += [{"kind": "label", "text": "Moderation"},
+                    {"kind": "text", "text": wording.moderation_agency_note(findings.moderation.changes_for(a.code))}]
     return {
         "agency": a.name,
         "met": met,
