@@ -462,6 +462,8 @@ def moderated(cycle: Cycle, returns: Sequence[AuditReturn],
     Each changed answer keeps the agency's own rating (`agency_rating`, `agency_rating_label`) and the
     panel's reason, so results.xlsx and the feedback can show both; everything else is untouched.
     """
+    if not any(d.kind == RATING and d.to_label for d in latest.values()):
+        return list(returns)  # nothing decided: the returns as they are, without looking through them
     use, _ = standing(cycle, current_answers(cycle, returns), latest)
     if not use:
         return list(returns)
@@ -534,7 +536,8 @@ def sync_moderation(ws: Workspace, cycle: Cycle, store, returns: Optional[Sequen
     record_decisions(store, fresh, now)
     state.recorded = len(fresh)
     state.latest = latest_decisions(store)
-    _, state.stale = standing(cycle, current_answers(cycle, returns), state.latest)
+    if any(d.kind == RATING and d.to_label for d in state.latest.values()):
+        _, state.stale = standing(cycle, current_answers(cycle, returns), state.latest)
     for s in state.stale:
         d = s.decision
         state.problems.add("moderation.answer-changed", file=path if sheet.found else None,

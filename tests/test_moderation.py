@@ -419,3 +419,42 @@ def test_each_agency_is_told_which_of_its_ratings_the_panel_changed_and_why(stor
     assert find_name(text, terms_for(example_cycle)) is None
     moderate(store_ws)
     assert len(list((store_ws.feedback_dir / "POLICE").glob("moderation *.txt"))) == 1  # told once
+
+
+def test_escalated_cases_are_listed_by_status_and_in_the_report_only_when_the_cycle_says_so(store_ws, example_cycle):
+    from pipeline.report import build_report
+    from pipeline.workbook import load_cycle
+
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    type_into(path, GRADES, {"Case": "N-03"}, {"Grade": "Inadequate", "Reason": "No plan for the child"})
+    type_into(path, GRADES, {"Case": "N-04"}, {"Grade": "Good", "Reason": "Timely", "Escalate?": "Y"})
+    status = CliRunner().invoke(cli, ["status", "-w", str(store_ws.root)])
+    assert status.exit_code == 0, status.output
+    listed = status.output.split("Cases graded for escalation:")[1].splitlines()
+    assert [line.strip() for line in listed if line.strip()] == ["N-03 (Neglect): Inadequate", "N-04 (Neglect): Good"]
+
+    import docx
+    quiet = build_report(store_ws, example_cycle)
+    assert quiet.findings.moderation.cases_graded == 2
+    assert "escalated" not in "\n".join(p.text for p in docx.Document(quiet.path).paragraphs)
+    _settings_rows(store_ws.cycle_path, {"Escalations in report": "Y"})
+    told = build_report(store_ws, load_cycle(store_ws.cycle_path))
+    text = "\n".join(p.text for p in docx.Document(told.path).paragraphs)
+    assert "The panel escalated 2 cases: N-03 (Inadequate) and N-04 (Good)." in text
+
+
+def test_ingest_reads_moderation_xlsx_and_names_its_problems(store_ws):
+    moderate(store_ws)
+    path = moderation_path(store_ws)
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 3}, {"Moderated rating": "Not met"})
+    type_into(path, RATINGS, {"Agency": "POLICE", "Case": "N-01", "Standard": 4},
+              {"Moderated rating": "Not met", "Reason for change": "Minutes not shared"})
+    result = CliRunner().invoke(cli, ["ingest", "-w", str(store_ws.root)])
+    assert result.exit_code == 1
+    assert "A moderated rating needs a reason for the change" in result.output
+    store = Store.open(store_ws.store_path)
+    try:
+        assert [(d.standard, d.to_label) for d in recorded_decisions(store)] == [(4, "Not met")]  # the good row
+    finally:
+        store.close()
