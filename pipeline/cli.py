@@ -337,6 +337,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None
         written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    from .moderation import moderation_status
+
+    mod = moderation_status(ws, cycle)  # moderation.xlsx read and recorded; the cases to escalate (issue 14)
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
@@ -347,6 +350,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "rejected_sender_unknown": [f.original_path for f in report.unidentified_files],
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
         "xlsx": ws.relative(written) if written else None,
+        "moderation": {"ratings_changed": mod.changed, "cases_graded": mod.graded,
+                       "escalated": [{"case": c, "priority_area": a, "grade": g} for c, a, g in mod.escalated],
+                       "problems": mod.problems},
     }):
         return
     click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
@@ -385,14 +391,11 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
             click.echo(entry.text(cycle))
     if written:
         click.echo(f"Status workbook: {ws.relative(written)}")
-    _moderation_status(ws, cycle)
+    _moderation_status(mod)
 
 
-def _moderation_status(ws: Workspace, cycle) -> None:
+def _moderation_status(mod) -> None:
     """The moderation panel's work for the officer: cases to escalate, and problems in moderation.xlsx."""
-    from .moderation import moderation_status
-
-    mod = moderation_status(ws, cycle)
     if not (mod.found or mod.graded or mod.changed or mod.problems):
         return
     click.echo(f"Moderation: {mod.changed} rating(s) changed by the panel; {mod.graded} case(s) graded.")

@@ -40,12 +40,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from .child_names import find_name, redact, terms_for
-from .excel_style import PLAIN, WRAP_TOP, cell, heading_row
 from .models import AuditReturn, Answer, Cycle, FormKind, Model, ModerationDecision, RatingKind, normalise_label
 from .problems import ProblemReport, Severity
 from .workspace import Workspace, atomic_write_bytes
@@ -268,11 +263,15 @@ class _Rows:
                 yield n, values
 
     def at(self, row: int, title: str) -> str:
+        from openpyxl.utils import get_column_letter
+
         return f"{self.name}!{get_column_letter(self.index[title] + 1)}{row}"
 
 
 def read_sheet(path: Path, cycle: Cycle) -> ModerationSheet:
     """moderation.xlsx as typed, checked cell by cell; `found` False when there is no such file."""
+    from openpyxl import load_workbook  # only when there is a workbook: `status` starts without openpyxl
+
     sheet = ModerationSheet()
     if not path.is_file():
         return sheet
@@ -588,8 +587,10 @@ def write_moderation(ws: Workspace, cycle: Cycle, *, simulated: bool = False,
 
 
 def moderation_workbook(cycle: Cycle, returns: Sequence[AuditReturn], state: ModerationState, *,
-                        simulated: bool = False) -> tuple[Workbook, tuple[int, int, int, int]]:
+                        simulated: bool = False):
     """The workbook, and (rating rows, grade rows, standing decisions, rows to look at again)."""
+    from openpyxl import Workbook
+
     from .findings import compute_findings
 
     wb = Workbook()
@@ -616,6 +617,8 @@ def moderation_workbook(cycle: Cycle, returns: Sequence[AuditReturn], state: Mod
 
 
 def _read_me(ws, simulated: bool) -> None:
+    from .excel_style import WRAP_TOP
+
     ws.title = READ_ME
     ws.column_dimensions["A"].width = 110
     lines = ((SIMULATED_NOTE,) if simulated else ()) + READ_ME_LINES
@@ -673,6 +676,10 @@ def _percent(part: int, whole: int) -> int:
 
 
 def _fill(ws, columns, rows: list[list], text_columns: tuple[int, ...] = ()) -> None:
+    from openpyxl.utils import get_column_letter
+
+    from .excel_style import PLAIN, WRAP_TOP, cell, heading_row
+
     heading_row(ws, columns, PLAIN)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
     date_col = next(i for i, (title, _) in enumerate(columns) if title == "Date")
@@ -683,6 +690,8 @@ def _fill(ws, columns, rows: list[list], text_columns: tuple[int, ...] = ()) -> 
 
 
 def _validate(ws, column: str, count: int, source: str, what: str) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     dv = DataValidation(type="list", formula1=source, allow_blank=True, showDropDown=False)
     dv.errorTitle, dv.error = "Not in the list", f"Pick {what}."
     dv.promptTitle, dv.prompt = "Pick from the list", f"Pick {what}, or leave blank."
@@ -741,6 +750,8 @@ def simulate_moderation(ws: Workspace, cycle: Cycle, *, decided_on: Optional[dat
     build-report, which then shows moderation. Every reason says SIMULATED and the Read me sheet says so too.
     Changes about one 'met' rating in 150 to 'not met', and the first two 'not met' ratings to 'met'.
     """
+    from openpyxl import load_workbook
+
     write_moderation(ws, cycle, simulated=True, now=now)
     path = moderation_path(ws)
     wb = load_workbook(path)
@@ -833,15 +844,21 @@ class ModerationStatus:
 
 def moderation_status(ws: Workspace, cycle: Cycle) -> ModerationStatus:
     """Read and record moderation.xlsx; the cases graded for escalation, and what needs putting right."""
-    from .findings import moderation_findings
     from .store import Store
 
+    if not moderation_path(ws).is_file() and not ws.store_path.is_file():
+        return ModerationStatus(False, [], 0, 0, ProblemReport())
     with ws.lock():
         store = Store.open(ws.store_path)
         try:
+            decided = store.conn.execute("SELECT 1 FROM moderation_decisions LIMIT 1").fetchone()
+            if not decided and not moderation_path(ws).is_file():  # `status` without moderation stays light
+                return ModerationStatus(False, [], 0, 0, ProblemReport())
             returns, state = apply_moderation(ws, cycle, store, store.current_audit_returns(cycle))
         finally:
             store.close()
+    from .findings import moderation_findings
+
     grades = [d for d in state.latest.values() if d.kind == GRADE and d.to_label]
     made = moderation_findings(cycle, returns, grades, awaiting=len(state.stale))
     return ModerationStatus(state.found, [(g.case_ref, g.priority_area, g.grade) for g in made.escalated],
