@@ -121,7 +121,7 @@ MIGRATIONS: list[str] = [
     """,
     # 5: the moderation panel's decisions (issue 14), append-only: a changed decision is a new row
     """
-    CREATE TABLE moderation_decisions (
+    CREATE TABLE IF NOT EXISTS moderation_decisions (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         kind TEXT NOT NULL CHECK (kind IN ('rating', 'grade')),
         agency TEXT NOT NULL DEFAULT '',
@@ -135,7 +135,7 @@ MIGRATIONS: list[str] = [
         escalate INTEGER,
         recorded_at TEXT NOT NULL
     );
-    CREATE INDEX moderation_by_key ON moderation_decisions(kind, agency, case_ref, standard, id);
+    CREATE INDEX IF NOT EXISTS moderation_by_key ON moderation_decisions(kind, agency, case_ref, standard, id);
     """,
 ]
 
