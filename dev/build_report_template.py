@@ -510,6 +510,9 @@ def _methodology(b: Builder) -> None:
         b.p("Audits were carried out by managers in each agency, who were encouraged to include the practitioners "
             "who worked on the cases. Agencies audited only the cases they had been involved in.")
     b.region('"methodology"', methodology)
+    b.tag("{%p if moderation %}")
+    b.p("{{ moderation.methodology }}")
+    b.tag("{%p endif %}")
     b.caption("Cases audited by priority area")
 
     def cases_cells(i, c):
@@ -538,6 +541,7 @@ def _findings(b: Builder) -> None:
             "considering strengths, areas for development and next steps for multi-agency work. This gives a "
             "picture of practitioners' views of current multi-agency working.")
     b.region('"findings"', findings_intro)
+    _case_grades(b)
     b.h("Future Learning", 2)
 
     def future_learning():
@@ -569,6 +573,26 @@ def _findings(b: Builder) -> None:
         ):
             b.p(text, "List Bullet")
     b.region('"methodology-next-steps"', next_steps)
+
+
+def _case_grades(b: Builder) -> None:
+    """The moderation panel's case grades by priority area (issue 14): only when the panel graded a case."""
+    b.tag("{%p if moderation and moderation.graded %}")
+    b.h("Case grades", 2)
+    b.p("After the agencies' audits, a multi-agency moderation panel gave each case an overall grade.")
+    b.tag("{%p for s in moderation.grade_sentences %}")
+    b.p("{{ s }}", "List Bullet")
+    b.tag("{%p endfor %}")
+    b.caption("Case grades by priority area")
+
+    def grade_cells(i, c):
+        c.p(["{{ row.area }}", "{{ row.grade }}", "{{ row.count }}", "{{ row.cases }}"][i])
+    b.table(["Priority area", "Grade", "Cases", "Case references"], [5.0, 4.5, 2.0, 5.5],
+            "moderation.grade_rows", grade_cells, keep_rows=True)
+    b.tag("{%p if moderation.escalations %}")
+    b.p("{{ moderation.escalations }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p endif %}")
 
 
 def _summary_of_findings(b: Builder) -> None:

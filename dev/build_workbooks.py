@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import workbook as W  # noqa: E402
+from pipeline.models import DEFAULT_CASE_GRADES, DEFAULT_ESCALATE_GRADES  # noqa: E402
 
 OUT_DIR = ROOT / "templates" / "excel"
 FIXED_TIME = datetime(2024, 1, 1, 0, 0, 0)
@@ -487,6 +488,10 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
              "one did."),
         ("", "Form protection: 'none' (recommended; Word for the web can fill the forms) or 'filling in forms' "
              "(Word's Restrict Editing, so auditors can only type in the answer boxes)."),
+        ("", "Case grades: the moderation panel's overall grade per case, best first, separated by ';' (default "
+             "Outstanding; Good; Requires improvement; Inadequate). Grades to escalate: which of them 'case-audit "
+             "status' lists for escalation. Escalations in report: Y to list them in the board report too. "
+             "'case-audit moderate' writes moderation.xlsx for the panel's decisions."),
         (W.PRIORITY_AREAS, "The themes cases were chosen for this year, with a one-line description."),
         (W.AGENCIES, "One row per agency taking part: a short code (letters and digits, used in folder and file "
                      "names, e.g. POLICE), full name, short name as used in report sentences (e.g. 'the Police'), "
@@ -548,6 +553,15 @@ ROUND_SETTINGS = {
                              "../audit-2015-16): build-report compares the two. 'case-audit init --from' fills it."),
 }
 IN_ROUND = '"Yes,No"'
+# Moderation (issue 14): the panel's grade per case, which grades are escalated, and whether the report lists them.
+GRADE_SETTINGS = {
+    "case_grades": ("; ".join(DEFAULT_CASE_GRADES), "The moderation panel's overall grade per case, best first, "
+                                                    "separated by ';'. Edit to use your own scale."),
+    "escalate_grades": ("; ".join(DEFAULT_ESCALATE_GRADES), "Cases given these grades are listed for escalation "
+                                                             "by 'case-audit status'. Separate grades by ';'."),
+    "escalations_in_report": ("N", "Y: the board report also lists the cases escalated. N: only 'case-audit "
+                                   "status' lists them."),
+}
 
 
 def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> None:
@@ -569,6 +583,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
             "report_title": (DEMO_REPORT_TITLE, "Says on every page of the report that it is the demonstration, "
                                                 "made from simulated returns."),
             **ROUND_SETTINGS,
+            **GRADE_SETTINGS,
         }
     else:
         y = cycle_start_year(today or date.today())
@@ -586,6 +601,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
                                         "filling in forms: Word's Restrict Editing."),
             "report_title": ("Multi-Agency Case Audit: Overview Report", ""),
             **ROUND_SETTINGS,
+            **GRADE_SETTINGS,
         }
     for key, name in S.items():
         value, note = values[key]
@@ -604,6 +620,8 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
     dropdown(ws, '"all,majority,any"', rule_cell, "all, majority or any", "Pick all, majority or any.")
     dropdown(ws, '"none,filling in forms"', prot_cell, "none or filling in forms",
              "Pick none or filling in forms.")
+    escalations_cell = ws.cell(2 + keys.index("escalations_in_report"), 2).coordinate
+    dropdown(ws, '"Y,N"', escalations_cell, "Y or N", "Pick Y or N.")
 
 
 def list_sheet(wb: Workbook, name: str, rows: list[list], widths: dict[str, float], tab: str, **kw):

@@ -25,6 +25,8 @@ AREAS = {
     "file": "Returned files that are not a readable form (`ingest`)",
     "return": "Returned forms (`ingest`; listed by `status` and in the agency's feedback)",
     "ingest": "The ingest run itself",
+    "moderation": "The moderation workbook, moderation.xlsx (`moderate`, and `ingest`, `status` and "
+                  "`build-report`, which read it)",
     "report": "The overview report (`build-report`)",
     "learning-log": "The learning log (`build-report`)",
     "store": "The workspace's record store",

@@ -367,6 +367,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None
         written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    from .moderation import moderation_status
+
+    mod = moderation_status(ws, cycle)  # moderation.xlsx read and recorded; the cases to escalate (issue 14)
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
@@ -377,6 +380,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "rejected_sender_unknown": [f.original_path for f in report.unidentified_files],
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
         "xlsx": ws.relative(written) if written else None,
+        "moderation": {"ratings_changed": mod.changed, "cases_graded": mod.graded,
+                       "escalated": [{"case": c, "priority_area": a, "grade": g} for c, a, g in mod.escalated],
+                       "problems": mod.problems},
     }):
         return
     click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
@@ -415,6 +421,20 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
             click.echo(entry.text(cycle))
     if written:
         click.echo(f"Status workbook: {ws.relative(written)}")
+    _moderation_status(mod)
+
+
+def _moderation_status(mod) -> None:
+    """The moderation panel's work for the officer: cases to escalate, and problems in moderation.xlsx."""
+    if not (mod.found or mod.graded or mod.changed or mod.problems):
+        return
+    click.echo(f"Moderation: {mod.changed} rating(s) changed by the panel; {mod.graded} case(s) graded.")
+    if mod.escalated:
+        click.secho("Cases graded for escalation:", fg="yellow")
+        for case_ref, area, grade in mod.escalated:
+            click.echo(f"  {case_ref} ({area}): {grade}")
+    if mod.problems:
+        render_report(mod.problems, err=False)
 
 
 @cli.command("build-report")
@@ -459,6 +479,45 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
         click.echo(f"Learning log: {ws.relative(result.learning_log)}")
     if result.results:
         click.echo(f"Results workbook: {ws.relative(result.results)}")
+    if result.problems:
+        render_report(result.problems, err=False)
+    ctx.exit(code)
+
+
+@cli.command("moderate")
+@workspace_option
+@click.option("--log", "show_log", is_flag=True, help="Print every moderation decision recorded, oldest first.")
+@click.pass_context
+def moderate_command(ctx: click.Context, workspace: Path | None, show_log: bool) -> None:
+    """Write or refresh moderation.xlsx: the panel's moderated ratings and case grades (issue 14)."""
+    from .moderation import history_lines, moderation_history, write_moderation
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    if show_log:
+        decisions = moderation_history(ws, cycle)
+        if emit_json(ctx, {"decisions": decisions}):
+            return
+        if not decisions:
+            click.echo("No moderation decisions recorded yet.")
+        for line in history_lines(cycle, decisions):
+            click.echo(line)
+        return
+    result = write_moderation(ws, cycle)
+    code = EXIT_ATTENTION if result.problems else EXIT_OK
+    if emit_json(ctx, {"path": ws.relative(result.path), "rating_rows": result.rating_rows,
+                       "grade_rows": result.grade_rows, "decisions": result.decisions,
+                       "look_again": result.look_again, "recorded": result.recorded, "problems": result.problems,
+                       "feedback": [ws.relative(p) for p in result.feedback]}):
+        ctx.exit(code)
+    click.secho(f"Moderation workbook written: {ws.relative(result.path)}", fg="green")
+    click.echo(f"  {result.rating_rows} rating row(s), {result.grade_rows} case(s); {result.decisions} decision(s) "
+               f"standing, {result.recorded} newly recorded.")
+    for path in result.feedback:
+        click.echo(f"Feedback to forward: {ws.relative(path)}")
+    if result.look_again:
+        click.secho(f"  {result.look_again} decision(s) to look at again: the agency's answer changed since "
+                    "(see the Look again column).", fg="yellow")
     if result.problems:
         render_report(result.problems, err=False)
     ctx.exit(code)

@@ -308,6 +308,62 @@ class ExecutiveSummary(Model):
     digest: str
 
 
+class RatingChange(Model):
+    """One rating the moderation panel changed: the agency's rating, the panel's, and why."""
+
+    agency: str
+    case_ref: str
+    standard: int
+    from_label: str  # "" when the agency left it blank
+    to_label: str
+    from_kind: str  # "met" / "not met" / "not applicable" / "blank"
+    to_kind: str
+    reason: str
+
+
+class DirectionCount(Model):
+    from_kind: str
+    to_kind: str
+    count: int
+
+
+class AreaGrades(Model):
+    """One priority area's cases by the panel's grade: `counts` and `case_refs` follow the grade scale's order."""
+
+    name: str
+    cases: int
+    graded: int
+    counts: tuple[int, ...]
+    case_refs: tuple[tuple[str, ...], ...]
+
+
+class CaseGrade(Model):
+    case_ref: str
+    priority_area: str
+    grade: str
+    escalate: bool
+
+
+class ModerationFindings(Model):
+    """What the moderation panel did: ratings changed (and which way), case grades by priority area, escalations."""
+
+    simulated: bool = False
+    ratings_changed: int
+    directions: tuple[DirectionCount, ...]
+    changes: tuple[RatingChange, ...]
+    awaiting_another_look: int
+    grades: tuple[str, ...]
+    by_area: tuple[AreaGrades, ...]
+    cases_graded: int
+    case_grades: tuple[CaseGrade, ...]
+    escalated: tuple[CaseGrade, ...]
+    escalations_in_report: bool
+    digest: str
+
+    def changes_for(self, agency: str) -> tuple[RatingChange, ...]:
+        return tuple(c for c in self.changes if c.agency == agency)
+
+
 class Findings(Model):
     cycle_id: str
     cycle_name: str
@@ -319,6 +375,7 @@ class Findings(Model):
     methodology: Methodology
     learning_event: LearningEvent
     executive_summary: ExecutiveSummary
+    moderation: Optional[ModerationFindings] = None  # set by `with_moderation` when the panel has decided anything
 
     def standard(self, number: int) -> StandardFindings:
         for s in self.standards:
@@ -866,3 +923,52 @@ def _learning_event(cycle) -> LearningEvent:
     total = sum(r.count for r in rows)
     attending = sum(1 for r in rows if r.count > 0)
     return _with_digest(LearningEvent(total_practitioners=total, agencies_attending=attending, rows=rows, digest=""))
+
+
+# --- moderation (issue 14) ------------------------------------------------------------------
+
+
+def _kind_name(kind: Optional[RatingKind]) -> str:
+    return kind.value if kind is not None else "blank"
+
+
+def moderation_findings(cycle: Cycle, returns: Sequence[AuditReturn], grades: Sequence, *,
+                        awaiting: int = 0, simulated: bool = False) -> ModerationFindings:
+    """The panel's figures from the moderated returns (each changed answer carries the agency's own rating)
+    and the standing grade decisions (`models.ModerationDecision`, kind "grade")."""
+    kept = in_order_received(counting_versions(in_order_received(
+        [r for r in returns if r.identity.cycle_id == cycle.settings.cycle_id])).values())
+    changes: dict[tuple[str, str, int], RatingChange] = {}
+    for r in kept:
+        for a in r.answers:
+            if a.moderated:
+                changes[(r.identity.agency, r.identity.case_ref or "", a.standard)] = RatingChange(
+                    agency=r.identity.agency, case_ref=r.identity.case_ref or "", standard=a.standard,
+                    from_label=a.agency_rating_label or "", to_label=a.rating_label,
+                    from_kind=_kind_name(a.agency_rating), to_kind=_kind_name(a.rating), reason=a.moderation_reason)
+    case_order = {c.ref: i for i, c in enumerate(cycle.cases)}
+    ordered = sorted(changes.values(), key=lambda c: (case_order.get(c.case_ref, 0), c.agency, c.standard))
+    directions: dict[tuple[str, str], int] = {}
+    for c in ordered:
+        directions[(c.from_kind, c.to_kind)] = directions.get((c.from_kind, c.to_kind), 0) + 1
+    scale = cycle.settings.case_grades
+    case_grades = tuple(
+        CaseGrade(case_ref=c.ref, priority_area=c.priority_area, grade=d.to_label,
+                  escalate=d.escalate if d.escalate is not None else d.to_label in cycle.settings.escalate_grades)
+        for c in cycle.cases for d in grades if d.case_ref == c.ref and d.to_label in scale)
+    by_area = []
+    for area in [p.name for p in cycle.priority_areas]:
+        in_area = [g for g in case_grades if normalise_label(g.priority_area) == normalise_label(area)]
+        refs = tuple(tuple(g.case_ref for g in in_area if g.grade == grade) for grade in scale)
+        by_area.append(AreaGrades(name=area, graded=len(in_area), counts=tuple(len(r) for r in refs), case_refs=refs,
+                                  cases=sum(1 for c in cycle.cases
+                                            if normalise_label(c.priority_area) == normalise_label(area))))
+    return _with_digest(ModerationFindings(
+        simulated=simulated, ratings_changed=len(ordered),
+        directions=tuple(DirectionCount(from_kind=f, to_kind=t, count=n)
+                         for (f, t), n in sorted(directions.items(), key=lambda kv: -kv[1])),
+        changes=tuple(ordered), awaiting_another_look=awaiting, grades=tuple(scale), by_area=tuple(by_area),
+        cases_graded=len(case_grades), case_grades=case_grades,
+        escalated=tuple(g for g in case_grades if g.escalate),
+        escalations_in_report=cycle.settings.escalations_in_report, digest="",
+    ))

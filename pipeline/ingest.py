@@ -143,7 +143,11 @@ def ingest_inbox(
                         on_file(line)
                 if progress:
                     progress(done, total)
+            from .moderation import sync_moderation  # decisions typed in moderation.xlsx recorded (issue 14)
+            result.problems.extend(sync_moderation(ws, cycle, store).problems)
             result.feedback_files = write_feedback(ws, cycle, store)
+            from .moderation import write_moderation_feedback
+            result.feedback_files += write_moderation_feedback(ws, cycle, store)
             try:
                 result.results_path = write_results(ws, cycle, store, extra_sheets=extra_sheets)
                 result.results_written = True

@@ -84,6 +84,10 @@ class RatingScale(Model):
         return [o.label for o in self.options]
 
 
+DEFAULT_CASE_GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+DEFAULT_ESCALATE_GRADES = ("Inadequate",)
+
+
 class CycleSettings(Model):
     board_name: str
     cycle_id: str = Field(description="Short stable reference written into every form, e.g. 2015-16")
@@ -96,6 +100,16 @@ class CycleSettings(Model):
     round_name: str = Field("", description="This round of the audit programme, e.g. '2016-17 neglect round'")
     theme: str = Field("", description="A themed round's theme, e.g. 'Neglect'")
     previous_round: str = Field("", description="The previous round's workspace, relative to this one")
+    # moderation: the panel's overall grade per case (best first), which grades are escalated, and whether the
+    # board report lists escalated cases (otherwise only `status` does)
+    case_grades: tuple[str, ...] = DEFAULT_CASE_GRADES
+    escalate_grades: tuple[str, ...] = DEFAULT_ESCALATE_GRADES
+    escalations_in_report: bool = False
+
+    def grade(self, label: str) -> Optional[str]:
+        """The grade on the scale that `label` names (case and spacing ignored), or None."""
+        wanted = normalise_label(label)
+        return next((g for g in self.case_grades if normalise_label(g) == wanted), None)
 
 
 class PriorityArea(Model):
@@ -294,6 +308,39 @@ class Answer(Model):
     rating_label: str = ""
     evidence: str = ""
     reason: str = ""
+    # Set only when the moderation panel changed this rating (`rating` is then the panel's): what the agency said
+    agency_rating: Optional[RatingKind] = None
+    agency_rating_label: Optional[str] = None
+    moderation_reason: str = ""
+
+    @property
+    def moderated(self) -> bool:
+        return self.agency_rating_label is not None
+
+
+class ModerationDecision(Model):
+    """One decision of the moderation panel, as recorded: never changed, never deleted (a new one supersedes it).
+
+    kind "rating": the panel's rating of one agency's answer (agency, case_ref, standard), made against the
+    agency's rating `from_label`; kind "grade": the panel's overall grade of a case (agency "" and standard 0).
+    `to_label` "" withdraws an earlier decision.
+    """
+
+    kind: str
+    agency: str = ""
+    case_ref: str
+    standard: int = 0
+    from_label: str = ""
+    to_label: str = ""
+    reason: str = ""
+    decided_by: str = ""
+    decided_on: Optional[date] = None
+    escalate: Optional[bool] = None
+    recorded_at: Optional[datetime] = None
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.kind, self.agency, self.case_ref, self.standard)
 
 
 class OtherText(Model):

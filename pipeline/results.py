@@ -68,6 +68,7 @@ RESPONSES_COLUMNS = [
     ("Agency", 10), ("Agency name", 28), ("Case ref", 12), ("Priority area", 20), ("KLOE", 7),
     ("Standard", 10), ("Rating", 18), ("Counts as", 14), ("Evidence", 60), ("Reason", 60),
     ("Return status", 16), ("Source file", 36), ("Received", 18), ("Form ID", 22), ("Other text", 60),
+    ("Moderated rating", 18), ("Moderated counts as", 14), ("Reason for change", 40),
 ]
 
 
@@ -83,7 +84,8 @@ def write_results(ws: Workspace, cycle: Cycle, store: Store, extra_sheets: Optio
     Left as it is when what it would hold is what it holds (see the module's notes).
     """
     if returns is None:
-        returns = store.current_audit_returns(cycle)
+        from .moderation import moderated_from_store  # every figure uses the panel's rating where there is one
+        returns = moderated_from_store(cycle, store)
     summaries = store.current_summary_returns()
     sheets = [_summary_sheets(cycle, store, returns, summaries, findings), *(extra_sheets or ())]
     digest = content_digest(cycle, store, returns, summaries, sheets)
@@ -224,12 +226,16 @@ def response_rows(cycle: Cycle, returns: Iterable[AuditReturn]) -> Iterable[list
             reason = answer.reason if answer else ""
             if ret.no_involvement and not reason:
                 reason = ret.no_involvement_reason
+            moderated = answer is not None and answer.moderated  # Rating: the agency's; then the panel's
             yield [
                 ident.agency, agencies.get(ident.agency, ""), ident.case_ref, priority.get(ident.case_ref or "", ""),
                 std.kloe if std else None, number,
-                answer.rating_label if answer else "", _kind_text(answer.rating if answer else None),
+                (answer.agency_rating_label if moderated else answer.rating_label) if answer else "",
+                _kind_text((answer.agency_rating if moderated else answer.rating) if answer else None),
                 answer.evidence if answer else "", reason, status, ret.source_file, ret.received_at,
                 ident.form_id, other,
+                answer.rating_label if moderated else "", _kind_text(answer.rating) if moderated else "",
+                answer.moderation_reason if moderated else "",
             ]
 
 

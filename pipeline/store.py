@@ -122,6 +122,24 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE returns ADD COLUMN other_text TEXT NOT NULL DEFAULT '[]';
     """,
+    # 5: the moderation panel's decisions (issue 14), append-only: a changed decision is a new row
+    """
+    CREATE TABLE IF NOT EXISTS moderation_decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('rating', 'grade')),
+        agency TEXT NOT NULL DEFAULT '',
+        case_ref TEXT NOT NULL,
+        standard INTEGER NOT NULL DEFAULT 0,
+        from_label TEXT NOT NULL DEFAULT '',
+        to_label TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        decided_by TEXT NOT NULL DEFAULT '',
+        decided_on TEXT,
+        escalate INTEGER,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS moderation_by_key ON moderation_decisions(kind, agency, case_ref, standard, id);
+    """,
 ]
 
 

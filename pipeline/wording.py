@@ -613,3 +613,73 @@ def comparison_alt_text(comparison, current_label: str) -> str:
         now = _share(c.now_met, c.now_assessed) if c.now_assessed else "not assessed"
         parts.append(f"Standard {c.number}: {comparison.label} {then}; {current_label} {now}; {c.direction}.")
     return " ".join(parts)
+# --- moderation (issue 14) ---------------------------------------------------------------------
+
+KIND_WORDS = {"met": "met", "not met": "not met", "not applicable": "not applicable", "blank": "blank"}
+
+
+def direction_phrase(count: int, from_kind: str, to_kind: str) -> str:
+    return f"{count} from {KIND_WORDS.get(from_kind, from_kind)} to {KIND_WORDS.get(to_kind, to_kind)}"
+
+
+def moderation_methodology(m) -> str:
+    """'A multi-agency moderation panel then reviewed the agencies' ratings and changed 7 of them: 5 from met to
+    not met and 2 from not met to met. Every figure in this report uses the panel's rating where it changed one.'"""
+    if not m.ratings_changed:
+        lead = "A multi-agency moderation panel then reviewed the agencies' ratings and changed none of them."
+    else:
+        ways = join_and([direction_phrase(d.count, d.from_kind, d.to_kind) for d in m.directions])
+        lead = (f"A multi-agency moderation panel then reviewed the agencies' ratings and changed "
+                f"{m.ratings_changed} of them: {ways}. "
+                "Every figure in this report uses the panel's rating where it changed one.")
+    if m.cases_graded:
+        lead += f" The panel also gave {plural(m.cases_graded, 'case', 'cases')} an overall grade (see Findings)."
+    if m.simulated:
+        lead += " (Simulated moderation decisions, for the demonstration.)"
+    return lead
+
+
+def moderation_agency_note(changes) -> str:
+    """Appendix 2: where the panel changed this agency's ratings, and why."""
+    if not changes:
+        return ""
+    items = [f"case {c.case_ref}, standard {c.standard}: {KIND_WORDS.get(c.from_kind, c.from_kind)} to "
+             f"{KIND_WORDS.get(c.to_kind, c.to_kind)}" for c in changes]
+    n = len(changes)
+    return (f"The moderation panel changed {plural(n, 'rating', 'ratings')} of this agency ({'; '.join(items)}); "
+            "the figures above use the panel's ratings.")
+
+
+def grade_sentence(area, grades: Sequence[str]) -> str:
+    """'Of the 4 Neglect cases, the panel graded 4: 1 Outstanding, 1 Good and 2 Requires improvement.'"""
+    if not area.graded:
+        return f"None of the {plural(area.cases, area.name + ' case', area.name + ' cases')} has been graded yet."
+    parts = [f"{n} {grade}" for grade, n in zip(grades, area.counts) if n]
+    return (f"Of the {plural(area.cases, area.name + ' case', area.name + ' cases')}, the panel graded "
+            f"{area.graded}: {join_and(parts)}.")
+
+
+def grade_rows(m) -> list[dict[str, object]]:
+    """The case grades table: one row per priority area and grade given, with the case references."""
+    return [{"area": a.name, "grade": grade, "count": n, "cases": ", ".join(refs)}
+            for a in m.by_area for grade, n, refs in zip(m.grades, a.counts, a.case_refs) if n]
+
+
+def escalation_sentence(m) -> str:
+    if not m.escalated:
+        return "The panel escalated no case."
+    items = [f"{g.case_ref} ({g.grade})" for g in m.escalated]
+    return f"The panel escalated {plural(len(items), 'case', 'cases')}: {join_and(items)}."
+
+
+def moderation_words(m) -> dict[str, object]:
+    """What the report template prints about moderation (`moderation.*`); {} when the panel decided nothing."""
+    if m is None:
+        return {}
+    return {
+        "methodology": moderation_methodology(m),
+        "grade_rows": grade_rows(m),
+        "grade_sentences": [grade_sentence(a, m.grades) for a in m.by_area if a.cases],
+        "graded": m.cases_graded,
+        "escalations": escalation_sentence(m) if m.escalations_in_report else "",
+    }

@@ -148,6 +148,9 @@ SETTING_NAMES: dict[str, str] = {
     "round_name": "Round name",
     "theme": "Theme",
     "previous_round": "Previous round",
+    "case_grades": "Case grades",
+    "escalate_grades": "Grades to escalate",
+    "escalations_in_report": "Escalations in report",
 }
 REQUIRED_SETTINGS = ("board_name", "cycle_id", "cycle_name")
 
@@ -906,9 +909,48 @@ def _read_settings(r: _Reader) -> Optional[CycleSettings]:
     title = r.text(found.get("report_title"))
     if title:
         values["report_title"] = title
+    values.update(_grade_settings(r, found))
     if not ok:
         return None
     return CycleSettings(**values)
+
+
+def _grade_settings(r: _Reader, found: dict[str, _Cell]) -> dict[str, Any]:
+    """The moderation panel's case grades (best first), those escalated, and whether the report lists escalations.
+
+    Rows left out (a workbook made before moderation) keep the defaults.
+    """
+    values: dict[str, Any] = {}
+    scale_cell = found.get("case_grades")
+    grades = _grade_list(r.text(scale_cell)) if scale_cell is not None else ()
+    if grades:
+        seen: set[str] = set()
+        for grade in grades:
+            if normalise_label(grade) in seen:
+                r.problem("workbook.duplicate-grade", f"The grade {grade!r} is listed twice in Case grades.",
+                          f"List each grade once in {scale_cell.location}, best first, separated by ';'.", scale_cell)
+            seen.add(normalise_label(grade))
+        values["case_grades"] = grades
+    scale = values.get("case_grades", CycleSettings.model_fields["case_grades"].default)
+    escalate_cell = found.get("escalate_grades")
+    if escalate_cell is not None:
+        on_scale = {normalise_label(g): g for g in scale}
+        escalate = []
+        for grade in _grade_list(r.text(escalate_cell)):
+            if normalise_label(grade) not in on_scale:
+                r.problem("workbook.grade-not-on-scale", f"Grades to escalate names {grade!r}, which is not one "
+                          "of the Case grades.", f"Use grades from the Case grades row ({'; '.join(scale)}) in "
+                          f"{escalate_cell.location}, separated by ';'.", escalate_cell)
+                continue
+            escalate.append(on_scale[normalise_label(grade)])
+        values["escalate_grades"] = tuple(escalate)
+    values["escalations_in_report"] = r.yes_no(found.get("escalations_in_report"), default=False)
+    return values
+
+
+def _grade_list(text: str) -> tuple[str, ...]:
+    """'Outstanding; Good; ...' (or one per line) as a list, blanks dropped."""
+    return tuple(part.strip() for part in re.split(r"[;\n]", text) if part.strip())
 
 
 def _setting_cells(r: _Reader, table: _Table) -> dict[str, _Cell]:

@@ -5,7 +5,7 @@ LibreOffice and is "repaired" (or refused) by Word. The validator lives beside
 the project (../shared/tools/ooxml-validate, see its README); these tests run it
 on real output of the demo cycle: the shipped templates, whole and per-KLOE
 audit forms, summary forms, the report, results.xlsx, the learning log,
-status.xlsx and a new workspace's cycle.xlsx.
+status.xlsx, moderation.xlsx and a new workspace's cycle.xlsx.
 """
 
 from __future__ import annotations
@@ -84,3 +84,14 @@ def test_a_second_rounds_workbook_report_and_trend_are_valid(demo: Path, tmp_pat
     files = [ws.cycle_path, *sorted((ws.outbox / "report").glob("*.docx")), ws.outbox / "trend.xlsx"]
     assert all(p.is_file() for p in files), [str(p) for p in files if not p.is_file()]
     assert validate(files) == ""
+def test_the_moderation_workbook_is_valid(demo: Path):
+    """moderation.xlsx with the panel's decisions typed in (the demo's simulated ones), as `moderate` rewrites it."""
+    from pipeline.moderation import simulate_moderation
+    from pipeline.workbook import load_cycle
+    from pipeline.workspace import Workspace
+
+    ws = Workspace(demo)
+    path = simulate_moderation(ws, load_cycle(ws.cycle_path))
+    result = CliRunner().invoke(cli, ["moderate", "-w", str(demo)])
+    assert result.exit_code == 0, result.output
+    assert validate([path]) == ""

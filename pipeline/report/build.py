@@ -172,13 +172,19 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         store = Store.open(ws.store_path)
     from_store = returns is None
     try:
+        moderation = None
         if returns is None:
-            returns = store.current_audit_returns(cycle)
+            from ..moderation import apply_moderation  # the panel's ratings in place of the agencies' (issue 14)
+            returns, moderation = apply_moderation(ws, cycle, store, store.current_audit_returns(cycle))
+            problems.extend(moderation.problems)
         if summaries is None:
             summaries = store.current_summary_returns()
         if issued is None:
             issued = store.issued_forms() if store is not None else ()
         findings = compute_findings(cycle, returns, summaries, issued)
+        if moderation is not None:
+            from ..moderation import with_moderation
+            findings = with_moderation(findings, cycle, returns, moderation)
 
         problems.extend(provisional_notes(cycle, findings))
         comparison = compared_with_previous_round(ws, cycle, findings, problems)

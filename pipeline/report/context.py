@@ -143,6 +143,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "appendix2": [_appendix2_row(a, findings) for a in findings.agencies if a.cases_involved or a.summary_returned],
         "appendix3": _appendix3_rows(cycle),
         "comparison": _comparison(comparison, draw, chart, len(kloes) + 2),
+        "moderation": wording.moderation_words(findings.moderation),  # {} (nothing printed) without moderation
     }
     narrative = NarrativeFigures(region_figures(findings, comparison),
                                  partial(wording.describe_changes, findings=findings))
@@ -265,6 +266,9 @@ def _appendix2_row(a: AgencyFindings, findings: Findings) -> dict[str, Any]:
         met = [{"kind": "text", "text": wording.no_audit_note(a)}]
     if not not_met and a.cases_audited:
         not_met = [{"kind": "text", "text": wording.EVERY_STANDARD_MET}]
+    if findings.moderation is not None and findings.moderation.changes_for(a.code):
+        not_met += [{"kind": "label", "text": "Moderation"},
+                    {"kind": "text", "text": wording.moderation_agency_note(findings.moderation.changes_for(a.code))}]
     return {
         "agency": a.name,
         "met": met,
