@@ -367,9 +367,7 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None
         written = write_status_xlsx(ws, report, entries) if as_xlsx else None
-    from .moderation import moderation_status
-
-    mod = moderation_status(ws, cycle)  # moderation.xlsx read and recorded; the cases to escalate (issue 14)
+    mod = _moderation_for_status(ws)
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
@@ -382,7 +380,8 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "xlsx": ws.relative(written) if written else None,
         "moderation": {"ratings_changed": mod.changed, "cases_graded": mod.graded,
                        "escalated": [{"case": c, "priority_area": a, "grade": g} for c, a, g in mod.escalated],
-                       "problems": mod.problems},
+                       "problems": mod.problems} if mod else
+                      {"ratings_changed": 0, "cases_graded": 0, "escalated": [], "problems": []},
     }):
         return
     click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
@@ -424,9 +423,28 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
     _moderation_status(mod)
 
 
+def _moderation_for_status(ws: Workspace):
+    """moderation.xlsx read and recorded, the cases to escalate (issue 14). Only when the panel has started: plain
+    `status` stays free of the models and openpyxl, which moderation needs."""
+    from .store import Store
+
+    started = (ws.root / MODERATION_WORKBOOK).is_file()
+    if not started and ws.store_path.is_file():
+        with ws.lock(), Store.open(ws.store_path) as store:
+            started = store.has_moderation_decisions()
+    if not started:
+        return None
+    from .moderation import moderation_status
+
+    return moderation_status(ws, load_cycle_for(ws))
+
+
+MODERATION_WORKBOOK = "moderation.xlsx"  # pipeline.moderation.FILE_NAME, named here so plain status need not import it
+
+
 def _moderation_status(mod) -> None:
     """The moderation panel's work for the officer: cases to escalate, and problems in moderation.xlsx."""
-    if not (mod.found or mod.graded or mod.changed or mod.problems):
+    if mod is None or not (mod.found or mod.graded or mod.changed or mod.problems):
         return
     click.echo(f"Moderation: {mod.changed} rating(s) changed by the panel; {mod.graded} case(s) graded.")
     if mod.escalated:

@@ -339,6 +339,10 @@ class Store:
         """Where an issued form's file now is (a superseded form is moved out of the agency's folder)."""
         (conn or self.conn).execute("UPDATE issued_forms SET path = ? WHERE form_id = ?", (path, form_id))
 
+    def has_moderation_decisions(self) -> bool:
+        """Whether the panel has recorded anything: `status` loads moderation (and the models) only then."""
+        return self.conn.execute("SELECT 1 FROM moderation_decisions LIMIT 1").fetchone() is not None
+
     def issued_form(self, form_id: str) -> Optional[IssuedForm]:
         row = self.conn.execute("SELECT * FROM issued_forms WHERE form_id = ?", (form_id,)).fetchone()
         return _issued_from_row(row) if row else None

@@ -458,3 +458,10 @@ def test_ingest_reads_moderation_xlsx_and_names_its_problems(store_ws):
         assert [(d.standard, d.to_label) for d in recorded_decisions(store)] == [(4, "Not met")]  # the good row
     finally:
         store.close()
+
+
+def test_status_looks_for_the_moderation_workbook_by_its_real_name():
+    """`status` checks for moderation.xlsx without importing pipeline.moderation (it stays light): same name."""
+    from pipeline import cli, moderation
+
+    assert cli.MODERATION_WORKBOOK == moderation.FILE_NAME
