@@ -822,7 +822,7 @@ def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_tab
     reading a cell when the document has more table rows than `max_table_rows`, and
     PackageError when the XML is unsafe or damaged. Controls showing one of `placeholders`
     read as empty, flagged as a placeholder or not. `tables=False`: the tables are not read
-    (`tables` is empty), for a caller that needs only the text outside them.
+    (`tables` is empty) nor their unseen text taken out, for a caller that needs only the text outside them.
     """
     if max_part_bytes is not None:
         check_part_size(pkg, part, max_part_bytes)
@@ -852,11 +852,21 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
                 unseen.append(el)
     if row_count > max_table_rows:
         raise TooManyRows(row_count)
+    if not tables:  # only the text outside the tables will be read: what is inside them need not be tidied
+        unseen = [el for el in unseen if _outside_tables(el)]
     strip_unseen_text(root, unseen)
     strip_known_placeholders(root, frozenset(placeholder_key(p) for p in placeholders))
     read = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
             for index, tbl in enumerate(root.iter(W_TBL))] if tables else []
     return WordDocument(root, read, tracked, comments, row_count)
+
+
+def _outside_tables(el: etree._Element) -> bool:
+    """Not inside a top-level table: inside no table, or in a paragraph (a text box) outside them all."""
+    outermost = None
+    for outermost in el.iterancestors(W_TBL, W_P):
+        pass
+    return outermost is None or outermost.tag == W_P
 
 
 def read_back(root: etree._Element, replacements: Mapping[str, str], *, max_table_rows: int = 2000,
