@@ -5,9 +5,9 @@
 Every issued form is filled programmatically (the way Word saves a filled form:
 ratings, evidence, some "not met" with reasons, a few gaps) and dropped into the
 inbox. Reports, in one run:
-  floor           median ms for a raw zipfile + lxml parse of each returned file's document part
+  floor           median CPU ms for a raw zipfile + lxml parse of each returned file's document part
   floor (parts)   the same for every part the reader parses (package rels, custom properties, document)
-  parse+validate  median ms of read_return alone (identity, register check, fields, validation)
+  parse+validate  median CPU ms of read_return alone (identity, register check, fields, validation)
   end to end      median ms per form of the real ingest run (archive with fsync, parse, validate,
                   one durable SQLite commit per file, move), timed between progress calls
   results.xlsx    the one-off rebuild of the results workbook at the end of the run
@@ -15,9 +15,11 @@ inbox. Reports, in one run:
 The end-to-end run also gets --big returns in place of ordinary ones (half of them 5 MB of pasted
 photos with long answers, to be accepted; half 50 MB of pasted formatting, to be refused unread),
 so the peak covers what agencies may send.
-Targets: end to end <= 10 ms per form, parse+validate <= 3x the floor, peak <= 300 MB.
+Targets (issue 11): parse+validate <= 2.5x the document floor, end to end <= 5 ms per form
+(median), peak <= 300 MB. Each is printed as met or NOT met; the exit status is 1 when one is missed.
 Not a test: timings vary by machine and disk. Floor and parse are measured
-interleaved, file by file, so background load hits both alike.
+interleaved, file by file, in CPU time (the ratio is the fair figure on a busy machine); end to
+end is wall time between progress calls (it includes the disk's fsyncs), its CPU time printed beside it.
 """
 
 from __future__ import annotations
@@ -112,18 +114,33 @@ def with_pasted_formatting(data: bytes, runs_per_answer: int = 20000) -> bytes:
     return replace_parts(data, {"word/document.xml": pasted})
 
 
+MAX_PARSE_RATIO = 2.5  # parse + validate, against the document floor
+MAX_END_TO_END_MS = 5.0  # median per form
+MAX_PEAK_MB = 300
+MAX_RUN_S = 120  # the whole benchmark, on 2 shared cores
+
+
+# Floor and parse are timed in CPU time: on shared cores, wall time counts other processes' turns.
+clock = time.process_time
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
 def ms(samples: list[float]) -> str:
     s = sorted(samples)
     return f"{statistics.median(s) * 1000:.2f} ms median, p90 {s[int(len(s) * 0.9)] * 1000:.2f} ms"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=60)
     parser.add_argument("--agencies", type=int, default=17)
     parser.add_argument("--keep", type=Path, help="build the workspace here instead of a temporary folder")
     parser.add_argument("--big", type=int, default=6, help="big returns sent in place of ordinary ones (default 6)")
     args = parser.parse_args()
+    started = time.perf_counter()
     cycle = synthetic_cycle(cases=args.cases, agencies=args.agencies)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,13 +162,13 @@ def main() -> None:
         outcomes = {o: 0 for o in Outcome}
         with Store.open(ws.store_path) as store:
             for name, data in returned:
-                t0 = time.perf_counter()
+                t0 = clock()
                 floor_parse(data)
-                t1 = time.perf_counter()
+                t1 = clock()
                 floor_parse(data, READER_PARTS)
-                t2 = time.perf_counter()
+                t2 = clock()
                 outcome = read_return(data, filename=name, cycle=cycle, register=store)
-                t3 = time.perf_counter()
+                t3 = clock()
                 floor.append(t1 - t0)
                 floor_all.append(t2 - t1)
                 parse.append(t3 - t2)
@@ -168,11 +185,12 @@ def main() -> None:
         big_sizes = sorted(len(d) / 2**20 for d in big.values())
         for i, (name, data) in enumerate(returned):
             (ws.inbox / name).write_bytes(big.pop(i, data))
-        marks: list[float] = []
+        marks: list[tuple[float, float]] = []
         t = time.perf_counter()
-        result = ingest_inbox(ws, cycle, progress=lambda done, total: marks.append(time.perf_counter()))
+        result = ingest_inbox(ws, cycle, progress=lambda done, total: marks.append((time.perf_counter(), clock())))
         run_s = time.perf_counter() - t
-        end_to_end = [b - a for a, b in zip(marks, marks[1:])]
+        end_to_end = [b[0] - a[0] for a, b in zip(marks, marks[1:])]
+        end_to_end_cpu = [b[1] - a[1] for a, b in zip(marks, marks[1:])]
         with Store.open(ws.store_path) as store:
             (ws.state_dir / "results.digest").unlink(missing_ok=True)  # else it is found up to date, not rebuilt
             t = time.perf_counter()
@@ -186,21 +204,31 @@ def main() -> None:
           f"{sum(1 for w in generated.written if w.kind is FormKind.SUMMARY)} summary); "
           f"{size / 1024:.0f} KB per file, document part {doc_size / 1024:.0f} KB; generated in {generate_s:.1f} s")
     print(f"read outcomes:            {', '.join(f'{o.value} {c}' for o, c in outcomes.items())}")
-    print(f"floor (document part):    {ms(floor)}")
+    print(f"floor (document part):    {ms(floor)}  (CPU time, as parse + validate)")
     print(f"floor (parts it parses):  {ms(floor_all)}")
-    print(f"parse + validate:         {ms(parse)}  ({parse_med / floor_med:.2f}x the document floor, "
-          f"{parse_med / floor_all_med:.2f}x the parts floor; target <= 3x)")
-    print(f"end to end per form:      {ms(end_to_end)}  (target <= 10 ms; archive + fsync, parse, validate, "
-          f"one durable commit per file, move)")
+    ratio, e2e_ms, peak = parse_med / floor_med, statistics.median(end_to_end) * 1000, peak_rss_mb()
+    met = {"parse": ratio <= MAX_PARSE_RATIO, "end to end": e2e_ms <= MAX_END_TO_END_MS,
+           "peak": peak is None or peak <= MAX_PEAK_MB, "benchmark time": True}
+    print(f"parse + validate:         {ms(parse)}  ({ratio:.2f}x the document floor, "
+          f"{parse_med / floor_all_med:.2f}x the parts floor; target <= {MAX_PARSE_RATIO}x the document floor: "
+          f"{verdict(met['parse'])})")
+    print(f"end to end per form:      {ms(end_to_end)}  (target <= {MAX_END_TO_END_MS:g} ms median: "
+          f"{verdict(met['end to end'])}; archive + fsync, parse, validate, one durable commit per file, move; "
+          f"CPU {statistics.median(end_to_end_cpu) * 1000:.2f} ms median)")
     print(f"ingest run:               {run_s:.1f} s for {n} files, {result.totals_line()} "
           f"(includes feedback and results.xlsx)")
     print(f"results.xlsx rebuild:     {results_s:.2f} s ({n} returns)")
     print(f"big returns in the run:   {len(big_sizes)} ({', '.join(f'{mb:.1f}' for mb in big_sizes)} MB): "
           "photos with long answers accepted, pasted formatting refused unread")
-    peak = peak_rss_mb()
-    print(f"peak memory (max RSS):    {peak:.0f} MB for {n} forms incl. the big ones (target <= 300 MB)" if peak
-          else "peak memory: not measurable on this OS")
+    print(f"peak memory (max RSS):    {peak:.0f} MB for {n} forms incl. the big ones (target <= {MAX_PEAK_MB} MB: "
+          f"{verdict(met['peak'])})" if peak else "peak memory: not measurable on this OS")
+    took = time.perf_counter() - started
+    met["benchmark time"] = took < MAX_RUN_S
+    print(f"benchmark run:            {took:.0f} s (target < {MAX_RUN_S} s: {verdict(met['benchmark time'])})")
+    missed = [name for name, ok in met.items() if not ok]
+    print(f"targets: {'all met' if not missed else 'NOT met: ' + ', '.join(missed)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

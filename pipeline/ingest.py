@@ -289,10 +289,15 @@ def _read_file(ws: Workspace, cycle: Cycle, store: Store, rel: str, sha: str, da
                           file=rel)
         return read
     try:
-        kind = convertible(data)  # an .odt or .doc is read as the .docx LibreOffice makes of it, where it can
-        converted = convert_for_reading(data, kind) if kind else None
-        read = read_return(converted or data, filename=rel, cycle=cycle, register=store, sha256=sha,
+        read = read_return(data, filename=rel, cycle=cycle, register=store, sha256=sha,
                            received_at=received_at, issued_copy=_issued_copy(ws))
+        # an .odt or .doc (refused as it is) is read as the .docx LibreOffice makes of it, where it can;
+        # asked only of a refused file, so a .docx is opened once
+        kind = convertible(data) if read.outcome is Outcome.REJECTED else None
+        converted = convert_for_reading(data, kind) if kind else None
+        if converted:
+            read = read_return(converted, filename=rel, cycle=cycle, register=store, sha256=sha,
+                               received_at=received_at, issued_copy=_issued_copy(ws))
     except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
         _internal_error(run_problems, rel, exc)
         return None

@@ -259,8 +259,11 @@ class _State:
 SAVE_AS_DOCX = "Ask the agency to open the form in Word, choose File > Save As > 'Word Document (*.docx)' and send that file."
 
 
-def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
-    """The document and its custom properties, or a rejection saying what the file really is."""
+def _open_word_document(data: bytes, *, whole: bool = True) -> tuple[WordDocument, dict[str, str]]:
+    """The document and its custom properties, or a rejection saying what the file really is.
+
+    `whole=False`: only the text outside the tables is wanted (no tables read, no properties).
+    """
     kind = sniff(data)
     if kind == "empty":
         raise _Reject("file.empty", "The file is empty (0 bytes): the attachment did not save properly.",
@@ -302,8 +305,8 @@ def _open_word_document(data: bytes) -> tuple[WordDocument, dict[str, str]]:
             raise _Reject("file.macro", "The file is a macro-enabled Word file (.docm or .dotm); macro files are refused for safety.",
                           SAVE_AS_DOCX)
         doc = read_word_document(pkg, what.main_part, max_table_rows=MAX_TABLE_ROWS,
-                                 max_part_bytes=MAX_XML_PART_BYTES, placeholders=PLACEHOLDER_TEXTS)
-        return doc, read_custom_properties(pkg)
+                                 max_part_bytes=MAX_XML_PART_BYTES, placeholders=PLACEHOLDER_TEXTS, tables=whole)
+        return doc, read_custom_properties(pkg) if whole else {}
     except PackageError as exc:
         raise _package_reject(exc) from None
     except PartTooLarge as exc:
@@ -425,7 +428,7 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
     kloes = expected.kloes
     if expected.kind is FormKind.AUDIT and not kloes:  # an audit form without KLOEs asks about all of them
         kloes = tuple(k.number for k in cycle.kloes)
-    current = cycle.fingerprint(kloes)  # as generate-forms computes it (a summary form: the rating scale only)
+    current = _fingerprint(cycle, tuple(kloes))  # as generate-forms computes it (a summary form: the rating scale only)
     file_fingerprint = props.get(PROP_FINGERPRINT, "").strip() or expected.fingerprint
     if file_fingerprint != current or expected.fingerprint != current:
         raise _Reject("return.old-toolkit", "The form is from an older version of the toolkit: its standards or "
@@ -457,6 +460,20 @@ def _identify(doc: WordDocument, props: dict[str, str], state: _State, cycle: Cy
                                   fingerprint=file_fingerprint)
 
 
+_FINGERPRINTS: dict[tuple[int, tuple[int, ...]], tuple[Cycle, str]] = {}
+
+
+def _fingerprint(cycle: Cycle, kloes: tuple[int, ...]) -> str:
+    """`cycle.fingerprint(kloes)`, worked out once per cycle and KLOE set (a Cycle is frozen)."""
+    key = (id(cycle), kloes)
+    known = _FINGERPRINTS.get(key)
+    if known is None or known[0] is not cycle:  # an id is reused only once its cycle is gone
+        if len(_FINGERPRINTS) > 256:
+            _FINGERPRINTS.clear()
+        known = _FINGERPRINTS[key] = (cycle, cycle.fingerprint(kloes))
+    return known[1]
+
+
 def _other_text(doc: WordDocument, state: _State,
                 issued_copy: Optional[Callable[[IssuedForm], Optional[bytes]]]) -> tuple[OtherText, ...]:
     """Paragraphs outside the tables that the form as issued does not have: text the form did not ask for.
@@ -467,7 +484,7 @@ def _other_text(doc: WordDocument, state: _State,
     if data is None:
         return ()
     try:
-        issued_doc, _ = _open_word_document(data)
+        issued_doc, _ = _open_word_document(data, whole=False)
     except _Reject:
         return ()
     printed = Counter(placeholder_key(text) for _, text in issued_doc.placed_paragraphs())
@@ -797,9 +814,13 @@ def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) ->
                        had_comments=state.comments, **common)
 
 
-def _wording_words(text: str) -> list[str]:
+@lru_cache(maxsize=4096)  # the wordings are the same on every form of a cycle
+def _wording_words(text: str) -> tuple[str, ...]:
     """The words of a standard's wording, as compared: case, spacing, punctuation and bullet marks ignored."""
-    return re.findall(r"\w+", text.casefold())
+    return tuple(_WORD.findall(text.casefold()))
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _changed_wordings(rows: dict[int, _Row], expected: list[Standard], state: _State) -> list[OtherText]:
@@ -861,8 +882,9 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
         typed, option, several = _rating_text(row.cells.get("rating"), options)
         evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
-        answer = Answer(standard=std.number, rating=_countable(std, option),
-                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
+        # built without pydantic's validation: every field is already of its type (an int, a RatingKind or None, str)
+        answer = Answer.model_construct(standard=std.number, rating=_countable(std, option),
+                                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
         answers.append(answer)
         if several:
             _two_ratings(state, std.number, several, where)

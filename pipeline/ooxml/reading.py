@@ -13,6 +13,8 @@ import posixpath
 import re
 import struct
 from copy import deepcopy
+from functools import lru_cache
+from itertools import islice
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Optional
 
@@ -268,6 +270,7 @@ def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]
             node.getparent().remove(node)
 
 
+@lru_cache(maxsize=4096)  # the same headings and instructions come back on every form of a cycle
 def placeholder_key(text: str) -> str:
     """Text compared as a person reads it: spacing, non-breaking spaces, case and a final full stop ignored."""
     return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip().rstrip(".").strip().casefold()
@@ -524,12 +527,13 @@ class Cell:
     def tags(self) -> tuple[str, ...]:
         """Tags of the content controls in (or wrapping) the cell; cheaper than reading the controls."""
         if self._tags is None:
-            tag_elements = [t for t in self.element.iter(_TAG) if t.getparent().tag == W_SDTPR]
+            values = [t.get(VAL) for t in self.element.iter(_TAG) if t.getparent().tag == W_SDTPR]
             wrapper = self._wrapper()
-            own = wrapper.find(f"{{{W}}}sdtPr/{{{W}}}tag") if wrapper is not None else None
-            if own is not None:
-                tag_elements.insert(0, own)
-            self._tags = tuple(t.get(VAL) for t in tag_elements if t.get(VAL))
+            if wrapper is not None:  # its sdtPr/tag, looked up by hand: ElementPath is slow on a hot path
+                own = next((t for pr in wrapper if pr.tag == W_SDTPR for t in pr if t.tag == _TAG), None)
+                if own is not None:
+                    values.insert(0, own.get(VAL))
+            self._tags = tuple(v for v in values if v)
         return self._tags
 
     @property
@@ -772,15 +776,7 @@ class WordDocument:
         if body is None:
             return []
         found: list[tuple[int, str]] = []
-        tables = 0
-        for el in body.iter(W_P, W_TBL):
-            if el.tag == W_TBL:
-                if next(el.iterancestors(W_TBL), None) is None:
-                    tables += 1
-            elif next(el.iterancestors(W_TBL), None) is None:
-                text = text_of(el)
-                if text:
-                    found.append((tables, text))
+        tables = _placed(body, found, 0)
 
         def where(after: int) -> str:
             if after == 0:
@@ -789,24 +785,55 @@ class WordDocument:
         return [(where(after), text) for after, text in found]
 
 
+def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int) -> int:
+    """Paragraphs outside tables under `parent` into `found`, as (top-level tables before, text); the new count.
+
+    Tables are counted, never walked into (most of a form's paragraphs are in them). A paragraph
+    holding others (a text box) is walked as a whole document would be, its own tables included.
+    """
+    for el in parent:
+        tag = el.tag
+        if tag == W_TBL:
+            tables += 1
+        elif tag == W_P:
+            text = text_of(el)
+            if text:
+                found.append((tables, text))
+            for inner in islice(el.iter(W_P, W_TBL), 1, None):  # text boxes: paragraphs (and tables) inside
+                if next(inner.iterancestors(W_TBL), None) is not None:
+                    continue
+                if inner.tag == W_TBL:
+                    tables += 1
+                else:
+                    text = text_of(inner)
+                    if text:
+                        found.append((tables, text))
+        elif isinstance(tag, str):
+            tables = _placed(el, found, tables)
+    return tables
+
+
 def read_word_document(pkg: Package, part: str = "word/document.xml", *, max_table_rows: int = 2000,
-                       max_part_bytes: Optional[int] = None, placeholders: Iterable[str] = ()) -> WordDocument:
+                       max_part_bytes: Optional[int] = None, placeholders: Iterable[str] = (),
+                       tables: bool = True) -> WordDocument:
     """The document's tables (in order, each with the paragraphs above it) and revision flags.
 
     Raises PartTooLarge before parsing a part over `max_part_bytes`, TooManyRows before
     reading a cell when the document has more table rows than `max_table_rows`, and
     PackageError when the XML is unsafe or damaged. Controls showing one of `placeholders`
-    read as empty, flagged as a placeholder or not.
+    read as empty, flagged as a placeholder or not. `tables=False`: the tables are not read
+    (`tables` is empty) nor their unseen text taken out, for a caller that needs only the text outside them.
     """
     if max_part_bytes is not None:
         check_part_size(pkg, part, max_part_bytes)
     root = pkg.xml(part)
     if root is None:
         raise PackageError("package.no-document", "The file has no document part.")
-    return word_document(root, max_table_rows=max_table_rows, placeholders=placeholders)
+    return word_document(root, max_table_rows=max_table_rows, placeholders=placeholders, tables=tables)
 
 
-def word_document(root: etree._Element, *, max_table_rows: int = 2000, placeholders: Iterable[str] = ()) -> WordDocument:
+def word_document(root: etree._Element, *, max_table_rows: int = 2000, placeholders: Iterable[str] = (),
+                  tables: bool = True) -> WordDocument:
     """A parsed document part read as `read_word_document` reads it (the tree is changed: unseen text goes)."""
     if STRICT_MARKER in (etree.QName(root).namespace or ""):
         raise PackageError("package.strict", "The document is saved as Strict Open XML.")
@@ -825,11 +852,21 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
                 unseen.append(el)
     if row_count > max_table_rows:
         raise TooManyRows(row_count)
+    if not tables:  # only the text outside the tables will be read: what is inside them need not be tidied
+        unseen = [el for el in unseen if _outside_tables(el)]
     strip_unseen_text(root, unseen)
     strip_known_placeholders(root, frozenset(placeholder_key(p) for p in placeholders))
-    tables = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
-              for index, tbl in enumerate(root.iter(W_TBL))]
-    return WordDocument(root, tables, tracked, comments, row_count)
+    read = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
+            for index, tbl in enumerate(root.iter(W_TBL))] if tables else []
+    return WordDocument(root, read, tracked, comments, row_count)
+
+
+def _outside_tables(el: etree._Element) -> bool:
+    """Not inside a top-level table: inside no table, or in a paragraph (a text box) outside them all."""
+    outermost = None
+    for outermost in el.iterancestors(W_TBL, W_P):
+        pass
+    return outermost is None or outermost.tag == W_P
 
 
 def read_back(root: etree._Element, replacements: Mapping[str, str], *, max_table_rows: int = 2000,
