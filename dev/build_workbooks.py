@@ -480,7 +480,8 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
         ("The sheets", ""),
         (W.SETTINGS, "Board name, cycle reference (short, written into every form, e.g. 2015-16: letters, digits "
                      "and - only), cycle name (printed, e.g. 2015-2016), return deadline, how agencies return "
-                     "forms, counting rule, form protection, report title."),
+                     "forms, counting rule, form protection, report title, and how long this round's personal data is kept "
+                     "(Keep personal data until, Retention decided by: see 'case-audit close')."),
         ("", "Counting rule: how the agencies' ratings of one case combine. 'all': the case meets a standard only "
              "if every agency that audited it said met. 'majority': if more than half did. 'any': if at least "
              "one did."),
@@ -538,6 +539,14 @@ def cycle_start_year(today: date) -> int:
     return today.year if today.month >= 4 else today.year - 1
 
 
+RETENTION_SETTINGS = {
+    "keep_personal_data_until": (None, "Retention: the date after which 'case-audit close' may remove this round's "
+                                       "personal data (dd/mm/yyyy). Blank: not decided yet."),
+    "retention_decided_by": (None, "Who decided the retention date and where it is recorded, e.g. the board "
+                                   "minute."),
+}
+
+
 def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> None:
     ws = wb.create_sheet(W.SETTINGS)
     ws.sheet_properties.tabColor = TAB_SETUP
@@ -556,6 +565,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
                                         "filling in forms: Word's Restrict Editing."),
             "report_title": (DEMO_REPORT_TITLE, "Says on every page of the report that it is the demonstration, "
                                                 "made from simulated returns."),
+            **RETENTION_SETTINGS,
         }
     else:
         y = cycle_start_year(today or date.today())
@@ -572,6 +582,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
             "form_protection": ("none", "none: forms can be filled in Word for the web. "
                                         "filling in forms: Word's Restrict Editing."),
             "report_title": ("Multi-Agency Case Audit: Overview Report", ""),
+            **RETENTION_SETTINGS,
         }
     for key, name in S.items():
         value, note = values[key]
@@ -583,6 +594,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
     keys = list(S)
     deadline = ws.cell(2 + keys.index("return_deadline"), 2)
     deadline.number_format = "dd/mm/yyyy"
+    ws.cell(2 + keys.index("keep_personal_data_until"), 2).number_format = "dd/mm/yyyy"
     cycle_ref = ws.cell(2 + keys.index("cycle_id"), 2)
     cycle_ref.number_format = "@"
     rule_cell = ws.cell(2 + keys.index("counting_rule"), 2).coordinate

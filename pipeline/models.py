@@ -91,6 +91,9 @@ class CycleSettings(Model):
     counting_rule: CountingRule = CountingRule.ALL
     form_protection: FormProtection = FormProtection.NONE
     report_title: str = "Multi-Agency Case Audit: Overview Report"
+    keep_personal_data_until: Optional[date] = Field(
+        None, description="Retention: the date the round's personal data may be removed (`close`); None = not decided")
+    retention_decided_by: str = Field("", description="Who decided the retention date, e.g. the board minute")
 
 
 class PriorityArea(Model):
