@@ -33,6 +33,8 @@ AREAS = {
     "init": "Starting a cycle (`init`)",
     "install": "The installation",
     "demo": "The demo (`demo`)",
+    "close": "Closing a round and the retention date (`close`; `check` and `status` warn)",
+    "round": "A round that is closed, or being closed (`generate-forms`, `ingest`)",
 }
 
 HEAD = """# Problem codes

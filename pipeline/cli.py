@@ -177,6 +177,10 @@ def check(ctx: click.Context, workspace: Path) -> None:
 
     ws = workspace_from(ctx, workspace)
     result = read_cycle(ws.require_cycle())
+    if result.report.ok and result.cycle:
+        from .closing import retention_notes
+
+        result.report.extend(retention_notes(ws, result.cycle))  # the retention date passed, or none decided
     summary = summarise(result.cycle) if result.report.ok and result.cycle else None
     if emit_json(ctx, {"ok": result.report.ok, "problems": result.report, "summary": summary}):
         ctx.exit(EXIT_OK if result.report.ok else EXIT_INVALID)
@@ -231,6 +235,9 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
     from .forms import generate_forms
 
     ws = workspace_from(ctx, workspace)
+    from .closing import refuse_if_closed
+
+    refuse_if_closed(ws, "issue forms")  # a closed round has no names left to put on a form
     cycle = load_cycle_for(ws)
     with ProgressBar(ctx, "Writing forms") as bar:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
@@ -288,6 +295,9 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
     from .ingest import ingest_inbox
 
     ws = workspace_from(ctx, workspace)
+    from .closing import refuse_if_closed
+
+    refuse_if_closed(ws, "take in returns")
     cycle = load_cycle_for(ws)
     state = ctx.find_object(State)
     show = None if (state and state.as_json) else _show_file_line  # each file as it is recorded: the progress shown
@@ -337,6 +347,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None
         written = write_status_xlsx(ws, report, entries) if as_xlsx else None
+    from .closing import closed_line, closure_of, retention_notes
+
+    closure, retention = closure_of(ws), retention_notes(ws, cycle)
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
@@ -347,6 +360,8 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "rejected_sender_unknown": [f.original_path for f in report.unidentified_files],
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
         "xlsx": ws.relative(written) if written else None,
+        "closure": {k: closure[k] for k in ("state", "started_at", "finished_at")} if closure else None,
+        "retention": retention,
     }):
         return
     click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
@@ -385,6 +400,10 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
             click.echo(entry.text(cycle))
     if written:
         click.echo(f"Status workbook: {ws.relative(written)}")
+    if closure is not None:
+        click.secho(closed_line(closure, ws), fg="yellow" if closure["state"] != "closed" else None)
+    if retention:
+        render_report(ProblemReport(retention), err=False)
 
 
 @cli.command("build-report")
@@ -429,6 +448,58 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     if result.problems:
         render_report(result.problems, err=False)
     ctx.exit(code)
+
+
+@cli.command("close")
+@workspace_option
+@click.option("--confirm", is_flag=True, help="Act: remove and scrub as listed (without it, only list what would be done).")
+@click.option("--force", is_flag=True, help="Close although forms are outstanding or files in inbox/ are not ingested.")
+@click.option("--now", "now_reason", metavar="REASON", default=None,
+              help="Close before the retention date (or with none decided); REASON is recorded.")
+@click.option("--by", "by", metavar="NAME", default="", help="Who is closing the round, for the closure record.")
+@click.pass_context
+def close_command(ctx: click.Context, workspace: Path | None, confirm: bool, force: bool, now_reason: str | None,
+                  by: str) -> None:
+    """Close the round: remove the files that name children, scrub the rest, keep every figure and a record."""
+    from .closing import close_round
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    result = close_round(ws, cycle, confirm=confirm, force=force, now_reason=now_reason, by=by)
+    code = EXIT_ATTENTION if result.refused else EXIT_OK
+    if emit_json(ctx, {
+        "confirmed": result.confirmed, "already_closed": bool(result.already_closed), "resumed": result.resumed,
+        "remove": result.remove, "keep": result.keep, "change": result.change, "problems": result.problems,
+        "record": ws.relative(result.record_path) if result.record_path else None, "closed_at": result.closed_at,
+    }):
+        ctx.exit(code)
+    _show_closing(ws, result)
+    ctx.exit(code)
+
+
+def _show_closing(ws: Workspace, result) -> None:
+    if result.already_closed:
+        click.echo(f"This round is already closed (on {result.already_closed['finished_at']}); "
+                   f"the record is {ws.relative(result.record_path)}.")
+        return
+    done = result.confirmed
+    click.echo(f"{'Removed' if done else 'Would remove'} {len(result.remove)} file(s):")
+    for rel in result.remove:
+        click.echo(f"  - {rel}")
+    click.echo(f"{'Changed' if done else 'Would change'}:")
+    for line in result.change:
+        click.echo(f"  * {line}")
+    click.echo(f"{'Kept' if done else 'Would keep'} {len(result.keep)} file(s):")
+    for rel in result.keep:
+        click.echo(f"  = {rel}")
+    if result.problems:
+        click.secho("Closing would be refused:" if not done else "Warnings:", fg="red" if not done else "yellow")
+        render_report(result.problems, err=False)
+    if done:
+        click.secho(f"Round closed{' (finishing a closure that was cut short)' if result.resumed else ''}. "
+                    f"Closure record: {ws.relative(result.record_path)}", fg="green")
+    elif not result.refused:
+        click.echo("Nothing has been changed. Run 'case-audit close --confirm' to do this.")
 
 
 @cli.command()
