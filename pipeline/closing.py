@@ -274,6 +274,8 @@ def _act(ws: Workspace, cycle: Cycle, store: Store, result: CloseResult, closure
         remove_file(path)
     _remove_empty_folders(ws)
     replace_or_explain(staged, ws.cycle_path)
+    with contextlib.suppress(OSError):
+        staged.parent.rmdir()
     for name in CACHES:  # the steps above may have kept something again
         (ws.state_dir / name).unlink(missing_ok=True)
     result.closed_at = _now()
