@@ -393,3 +393,25 @@ def test_a_close_killed_midway_is_finished_by_the_next_close(ws, where, at):
     assert names_found(ws.root, cycle) == {}
     built = run("build-report", "-w", str(ws.root))
     assert built.exit_code in (0, 1), built.output
+
+
+def test_the_stores_scrub_and_compaction_leave_no_old_text_where_sqlite_keeps_deleted_bytes(tmp_path, example_cycle):
+    """Python on Windows builds SQLite without secure delete, so pages keep copies of old rows in their free
+    space: closing scrubs, then compacts the file (as `close` does), and no byte of a name is left."""
+    from pipeline.child_names import redact
+
+    path = tmp_path / "store.sqlite3"
+    name = example_cycle.case("N-02").child_name
+    with Store.open(path) as store:
+        store.conn.execute("PRAGMA secure_delete = OFF")  # as on Windows
+        with store.transaction() as conn:
+            for i in range(50):
+                conn.execute("INSERT INTO received_files (sha256, original_path, archive_name, size, received_at,"
+                             " outcome, message, problems) VALUES (?, ?, 'a.docx', 1, '2026-01-01', 'rejected', ?,"
+                             " '[]')", (f"{i:064d}", f"inbox/{name} {i}.docx", f"About {name}, number {i}."))
+        assert name.encode() in path.read_bytes()
+        terms = name_terms(example_cycle)
+        assert store.scrub_texts(lambda t: redact(t, terms)) == 100
+        store.compact()
+    data = path.read_bytes()
+    assert name.encode() not in data and name.split()[1].encode() not in data
