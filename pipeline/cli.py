@@ -235,9 +235,6 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
     from .forms import generate_forms
 
     ws = workspace_from(ctx, workspace)
-    from .closing import refuse_if_closed
-
-    refuse_if_closed(ws, "issue forms")  # a closed round has no names left to put on a form
     cycle = load_cycle_for(ws)
     with ProgressBar(ctx, "Writing forms") as bar:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
@@ -295,9 +292,6 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
     from .ingest import ingest_inbox
 
     ws = workspace_from(ctx, workspace)
-    from .closing import refuse_if_closed
-
-    refuse_if_closed(ws, "take in returns")
     cycle = load_cycle_for(ws)
     state = ctx.find_object(State)
     show = None if (state and state.as_json) else _show_file_line  # each file as it is recorded: the progress shown
