@@ -482,7 +482,9 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
         (W.SETTINGS, "Board name, cycle reference (short, written into every form, e.g. 2015-16: letters, digits "
                      "and - only), cycle name (printed, e.g. 2015-2016), return deadline, how agencies return "
                      "forms, counting rule, form protection, report title; for a programme of audits, the round's "
-                     "name, its theme and the previous round's folder (compared in the report)."),
+                     "name, its theme and the previous round's folder (compared in the report); the moderation "
+                     "panel's case grades; how long this round's personal data is kept (Keep personal data until, "
+                     "Retention decided by: see 'case-audit close')."),
         ("", "Counting rule: how the agencies' ratings of one case combine. 'all': the case meets a standard only "
              "if every agency that audited it said met. 'majority': if more than half did. 'any': if at least "
              "one did."),
@@ -562,6 +564,12 @@ GRADE_SETTINGS = {
     "escalations_in_report": ("N", "Y: the board report also lists the cases escalated. N: only 'case-audit "
                                    "status' lists them."),
 }
+RETENTION_SETTINGS = {
+    "keep_personal_data_until": (None, "Retention: the date after which 'case-audit close' may remove this round's "
+                                       "personal data (dd/mm/yyyy). Blank: not decided yet."),
+    "retention_decided_by": (None, "Who decided the retention date and where it is recorded, e.g. the board "
+                                   "minute."),
+}
 
 
 def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> None:
@@ -584,6 +592,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
                                                 "made from simulated returns."),
             **ROUND_SETTINGS,
             **GRADE_SETTINGS,
+            **RETENTION_SETTINGS,
         }
     else:
         y = cycle_start_year(today or date.today())
@@ -602,6 +611,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
             "report_title": ("Multi-Agency Case Audit: Overview Report", ""),
             **ROUND_SETTINGS,
             **GRADE_SETTINGS,
+            **RETENTION_SETTINGS,
         }
     for key, name in S.items():
         value, note = values[key]
@@ -613,6 +623,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
     keys = list(S)
     deadline = ws.cell(2 + keys.index("return_deadline"), 2)
     deadline.number_format = "dd/mm/yyyy"
+    ws.cell(2 + keys.index("keep_personal_data_until"), 2).number_format = "dd/mm/yyyy"
     cycle_ref = ws.cell(2 + keys.index("cycle_id"), 2)
     cycle_ref.number_format = "@"
     rule_cell = ws.cell(2 + keys.index("counting_rule"), 2).coordinate

@@ -36,10 +36,11 @@ AREAS = {
     "install": "The installation",
     "demo": "The demo (`demo`)",
     "round": "A round of an audit programme: the previous round carried forward and compared (`init --from`, "
-             "`check`, `build-report`)",
+             "`check`, `build-report`); a round closed, or being closed (`generate-forms`, `ingest`)",
     "trend": "The trend across rounds (`trend`)",
     "publish": "Publishing the report as PDF and web page (`publish`)",
     "accessibility": "The accessibility check (`publish` and `build-report`)",
+    "close": "Closing a round and the retention date (`close`; `check` and `status` warn)",
 }
 
 HEAD = """# Problem codes

@@ -206,6 +206,10 @@ def check(ctx: click.Context, workspace: Path) -> None:
         from .rounds import check_against_previous  # the previous round: missing, reworded standards, rule changed
 
         result.report.extend(check_against_previous(ws, result.cycle))
+    if result.report.ok and result.cycle:
+        from .closing import retention_notes
+
+        result.report.extend(retention_notes(ws, result.cycle))  # the retention date passed, or none decided
     summary = summarise(result.cycle) if result.report.ok and result.cycle else None
     if emit_json(ctx, {"ok": result.report.ok, "problems": result.report, "summary": summary}):
         ctx.exit(EXIT_OK if result.report.ok else EXIT_INVALID)
@@ -368,6 +372,9 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         entries = chase_list(ws, cycle, report) if chase else None
         written = write_status_xlsx(ws, report, entries) if as_xlsx else None
     mod = _moderation_for_status(ws)
+    from .closing import closed_line, closure_of, retention_notes
+
+    closure, retention = closure_of(ws), retention_notes(ws, cycle)
     totals = report.totals
     if emit_json(ctx, {
         "agencies": [{"agency": a.agency.code, "issued": a.issued, "complete": a.complete,
@@ -382,6 +389,8 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
                        "escalated": [{"case": c, "priority_area": a, "grade": g} for c, a, g in mod.escalated],
                        "problems": mod.problems} if mod else
                       {"ratings_changed": 0, "cases_graded": 0, "escalated": [], "problems": []},
+        "closure": {k: closure[k] for k in ("state", "started_at", "finished_at")} if closure else None,
+        "retention": retention,
     }):
         return
     click.echo(f"{'Agency':<10} {'Issued':>6} {'Complete':>9} {'Incomplete':>11} {'No inv.':>8} {'Outstanding':>12} "
@@ -421,6 +430,10 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
     if written:
         click.echo(f"Status workbook: {ws.relative(written)}")
     _moderation_status(mod)
+    if closure is not None:
+        click.secho(closed_line(closure, ws), fg="yellow" if closure["state"] != "closed" else None)
+    if retention:
+        render_report(ProblemReport(retention), err=False)
 
 
 def _moderation_for_status(ws: Workspace):
@@ -561,6 +574,56 @@ def trend(ctx: click.Context, workspace: Path | None) -> None:
         render_report(result.problems, err=False)
     click.secho(f"Trend workbook ({len(result.rounds)} round(s)): {ws.relative(result.path)}", fg="green")
     ctx.exit(code)
+@cli.command("close")
+@workspace_option
+@click.option("--confirm", is_flag=True, help="Act: remove and scrub as listed (without it, only list what would be done).")
+@click.option("--force", is_flag=True, help="Close although forms are outstanding or files in inbox/ are not ingested.")
+@click.option("--now", "now_reason", metavar="REASON", default=None,
+              help="Close before the retention date (or with none decided); REASON is recorded.")
+@click.option("--by", "by", metavar="NAME", default="", help="Who is closing the round, for the closure record.")
+@click.pass_context
+def close_command(ctx: click.Context, workspace: Path | None, confirm: bool, force: bool, now_reason: str | None,
+                  by: str) -> None:
+    """Close the round: remove the files that name children, scrub the rest, keep every figure and a record."""
+    from .closing import close_round
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    result = close_round(ws, cycle, confirm=confirm, force=force, now_reason=now_reason, by=by)
+    code = EXIT_ATTENTION if result.refused else EXIT_OK
+    if emit_json(ctx, {
+        "confirmed": result.confirmed, "already_closed": bool(result.already_closed), "resumed": result.resumed,
+        "remove": result.remove, "keep": result.keep, "change": result.change, "problems": result.problems,
+        "record": ws.relative(result.record_path) if result.record_path else None, "closed_at": result.closed_at,
+    }):
+        ctx.exit(code)
+    _show_closing(ws, result)
+    ctx.exit(code)
+
+
+def _show_closing(ws: Workspace, result) -> None:
+    if result.already_closed:
+        click.echo(f"This round is already closed (on {result.already_closed['finished_at']}); "
+                   f"the record is {ws.relative(result.record_path)}.")
+        return
+    done = result.confirmed
+    click.echo(f"{'Removed' if done else 'Would remove'} {len(result.remove)} file(s):")
+    for rel in result.remove:
+        click.echo(f"  - {rel}")
+    click.echo(f"{'Changed' if done else 'Would change'}:")
+    for line in result.change:
+        click.echo(f"  * {line}")
+    click.echo(f"{'Kept' if done else 'Would keep'} {len(result.keep)} file(s):")
+    for rel in result.keep:
+        click.echo(f"  = {rel}")
+    if result.problems:
+        click.secho("Closing would be refused:" if not done else "Warnings:", fg="red" if not done else "yellow")
+        render_report(result.problems, err=False)
+    if done:
+        click.secho(f"Round closed{' (finishing a closure that was cut short)' if result.resumed else ''}. "
+                    f"Closure record: {ws.relative(result.record_path)}", fg="green")
+    elif not result.refused:
+        click.echo("Nothing has been changed. Run 'case-audit close --confirm' to do this.")
 
 
 @cli.command()

@@ -418,6 +418,9 @@ def generate_forms(ws: Workspace, cycle: Cycle, *, per_kloe: bool = False, reiss
     request = IssueRequest(agency_codes=agency_codes, case_refs=case_refs, per_kloe=per_kloe, reissue=reissue,
                            case_filter=bool(cases))
     with ws.lock():
+        from .closing import refuse_if_closed
+
+        refuse_if_closed(ws, "issue forms")  # no names are left to put on a form (issue 16)
         store = Store.open(ws.store_path)
         try:
             return IssueRun(ws, store, cycle, request, report, progress).run()

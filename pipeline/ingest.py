@@ -130,6 +130,9 @@ def ingest_inbox(
     ws.ensure_folders()
     result = IngestResult()
     with ws.lock(timeout=lock_timeout):
+        from .closing import refuse_if_closed
+
+        refuse_if_closed(ws, "take in returns")  # its forms and archive are gone (issue 16)
         store = Store.open(ws.store_path)
         try:
             candidates, result.ignored = scan_inbox(ws)

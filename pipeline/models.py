@@ -110,6 +110,9 @@ class CycleSettings(Model):
         """The grade on the scale that `label` names (case and spacing ignored), or None."""
         wanted = normalise_label(label)
         return next((g for g in self.case_grades if normalise_label(g) == wanted), None)
+    keep_personal_data_until: Optional[date] = Field(
+        None, description="Retention: the date the round's personal data may be removed (`close`); None = not decided")
+    retention_decided_by: str = Field("", description="Who decided the retention date, e.g. the board minute")
 
 
 class PriorityArea(Model):

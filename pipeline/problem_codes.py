@@ -854,6 +854,43 @@ CODES: tuple[Code, ...] = (
     Code("trend.chain-loop", "Rounds refer to each other in a loop",
          "{folder} is already in the chain of previous rounds; the trend stops there.",
          fix="Correct the 'Previous round' setting of the rounds involved.", severity=WARNING),
+    # retention: closing a round (issue 16)
+    Code("close.retention-not-decided", "No retention date decided",
+         "The Settings sheet has no 'Keep personal data until' date, so nobody has yet decided when this round's "
+         "personal data may be removed.",
+         fix="Record the board's decision in Settings ('Keep personal data until', 'Retention decided by') and "
+             "run close again, or give --now REASON to close now (the reason is recorded)."),
+    Code("close.before-retention-date", "Before the retention date",
+         "The board decided to keep this round's personal data until {until}; today is {today}.",
+         fix="Wait until {until}, or give --now REASON to close now (the reason is recorded in the closure "
+             "record)."),
+    Code("close.forms-outstanding", "Forms still outstanding",
+         "{count} issued form(s) have not come back: closing removes the forms, so they could not be taken in "
+         "afterwards.",
+         fix="Chase them ('case-audit status --chase') and ingest them, or give --force to close without them."),
+    Code("close.inbox-not-ingested", "Files in the inbox not yet ingested",
+         "{count} file(s) in inbox/ have not been ingested (e.g. {example}): closing would remove them unread.",
+         fix="Run 'case-audit ingest' first, or give --force to remove them unread."),
+    Code("close.kept-file-names-child", "A file that is kept names a child",
+         "{file} is kept when the round is closed, but it names the child in case {case_ref} ({which}, at "
+         "{where}).",
+         fix="Take the name out of {file} (in Word or Excel) and run close again."),
+    Code("close.retention-date-passed", "Retention date passed",
+         "The date to keep this round's personal data until ({until}) has passed.",
+         fix="Run 'case-audit close' to see what would be removed, then 'case-audit close --confirm'.",
+         severity=WARNING),
+    Code("close.retention-not-set", "Report written, retention not decided",
+         "The report has been written, but Settings has no 'Keep personal data until' date: the board should "
+         "decide how long this round's personal data is kept.",
+         fix="Record the board's decision in Settings ('Keep personal data until', 'Retention decided by').",
+         severity=WARNING),
+    Code("round.closed", "Round closed",
+         "This round was closed on {when}: its personal data has been removed, so it cannot {what}.",
+         fix="Start the next round in a new workspace ('case-audit init FOLDER'). 'status' and 'build-report' "
+             "still work here."),
+    Code("round.closing-unfinished", "Closing not finished",
+         "Closing this round was started on {when} but did not finish, so it cannot {what}.",
+         fix="Run 'case-audit close --confirm' to finish closing the round."),
 )
 
 CATALOGUE: dict[str, Code] = {c.code: c for c in CODES}

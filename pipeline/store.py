@@ -140,7 +140,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS moderation_by_key ON moderation_decisions(kind, agency, case_ref, standard, id);
     """,
+    # 6: closing a round (issue 16): its journal while it runs ('closing'), then its record ('closed').
+    # `files` is a JSON list of {path, size, sha256} (never content), `changes` a JSON list of sentences.
+    """
+    CREATE TABLE closures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cycle_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('closing', 'closed')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        os_user TEXT NOT NULL DEFAULT '',
+        closed_by TEXT NOT NULL DEFAULT '',
+        keep_until TEXT,
+        decided_by TEXT NOT NULL DEFAULT '',
+        now_reason TEXT NOT NULL DEFAULT '',
+        forced INTEGER NOT NULL DEFAULT 0,
+        outstanding INTEGER NOT NULL DEFAULT 0,
+        files TEXT NOT NULL DEFAULT '[]',
+        changes TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
 ]
+
+CLOSURE_TABLE = "closures"
 
 
 @dataclass(frozen=True)
@@ -582,6 +604,105 @@ class Store:
             )
             for r in self._current_rows(FormKind.SUMMARY)
         ]
+
+    # -- closing the round (issue 16) -----------------------------------------------
+    def closure(self) -> Optional[dict]:
+        """The round's closure, if one was started: its row as a dict (files and changes parsed), else None."""
+        row = self.conn.execute("SELECT * FROM closures ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        found = dict(row)
+        found["files"], found["changes"] = json.loads(row["files"]), json.loads(row["changes"])
+        return found
+
+    def begin_closure(self, fields: dict) -> int:
+        """Write the journal of a closure about to act (state 'closing'), or update the one a killed run left."""
+        values = {**fields, "files": json.dumps(fields.get("files", [])),
+                  "changes": json.dumps(fields.get("changes", []))}
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM closures WHERE state = 'closing' ORDER BY id DESC LIMIT 1").fetchone()
+            if row is not None:
+                conn.execute("UPDATE closures SET files = ?, changes = ? WHERE id = ?",
+                             (values["files"], values["changes"], row["id"]))
+                return row["id"]
+            columns = ", ".join(values)
+            return conn.execute(f"INSERT INTO closures (state, {columns}) VALUES ('closing', "
+                                f"{', '.join('?' * len(values))})", tuple(values.values())).lastrowid
+
+    def finish_closure(self, closure_id: int, finished_at: str, changes: list[str]) -> None:
+        """The last step of closing: from now on the round is closed."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE closures SET state = 'closed', finished_at = ?, changes = ? WHERE id = ?",
+                         (finished_at, json.dumps(changes), closure_id))
+
+    def scrub_texts(self, scrub, *, keep: bool = True) -> int:
+        """Apply `scrub` (text -> text) to every text of every table but the closure record, in one transaction.
+
+        JSON texts (problems, other text) are scrubbed string by string, so an escaped
+        spelling (\\u00e2) is matched as the letter it stands for. Returns how many
+        values changed; with `keep=False` the change is rolled back (the dry run's count).
+        Overwritten pages are zeroed (secure_delete) so the old text is not left in the file.
+        """
+        self.conn.execute("PRAGMA secure_delete = ON")
+        changed = 0
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in self._tables():
+                changed += self._scrub_table(table, scrub)
+            self.conn.execute("COMMIT" if keep else "ROLLBACK")
+        except BaseException:
+            if self.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise
+        return changed
+
+    def _tables(self) -> list[str]:
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        return [r[0] for r in rows if r[0] != CLOSURE_TABLE]
+
+    def _scrub_table(self, table: str, scrub) -> int:
+        columns = [c["name"] for c in self.conn.execute(f'PRAGMA table_info("{table}")') if c["type"] == "TEXT"]
+        if not columns:
+            return 0
+        changed = 0
+        rows = self.conn.execute(f'SELECT rowid AS row_key, {", ".join(columns)} FROM "{table}"').fetchall()
+        for row in rows:
+            new = {c: _scrubbed_value(row[c], scrub) for c in columns}
+            new = {c: v for c, v in new.items() if v != row[c]}
+            if new:
+                changed += len(new)
+                sets = ", ".join(f"{c} = ?" for c in new)
+                self.conn.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', (*new.values(), row["row_key"]))
+        return changed
+
+    def compact(self) -> None:
+        """Rebuild the file without its free pages (VACUUM), so nothing deleted or overwritten lingers in it."""
+        self.conn.execute("VACUUM")
+
+
+def _scrubbed_value(value, scrub):
+    """A text column's value scrubbed; JSON (a list or object) string by string, written back the same way."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return scrub(value)
+        cleaned = _scrub_json(parsed, scrub)
+        return value if cleaned == parsed else json.dumps(cleaned)
+    return scrub(value)
+
+
+def _scrub_json(value, scrub):
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_json(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, scrub) for k, v in value.items()}
+    return value
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:

@@ -13,6 +13,7 @@ Sheets (headings in quotes; * marks a required sheet):
                         Cycle name, Return deadline, How to return forms,
                         Counting rule, Form protection, Report title,
                         Round name, Theme, Previous round (all three optional)
+                        Keep personal data until, Retention decided by
   Priority areas *      "Priority area" | "Description"
   Agencies *            "Code" | "Full name" | "Short name" | "Contact name" | "Secure email"
   Cases *               "Case ref" | "Priority area" | "Child's name or initials",
@@ -151,6 +152,8 @@ SETTING_NAMES: dict[str, str] = {
     "case_grades": "Case grades",
     "escalate_grades": "Grades to escalate",
     "escalations_in_report": "Escalations in report",
+    "keep_personal_data_until": "Keep personal data until",
+    "retention_decided_by": "Retention decided by",
 }
 REQUIRED_SETTINGS = ("board_name", "cycle_id", "cycle_name")
 
@@ -894,11 +897,13 @@ def _read_settings(r: _Reader) -> Optional[CycleSettings]:
     found = _setting_cells(r, table)
     ok = _required_settings_present(r, found)
     values: dict[str, Any] = {k: r.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions",
-                                                                "round_name", "theme", "previous_round")}
+                                                                "round_name", "theme", "previous_round",
+                                                                "retention_decided_by")}
     cycle_cell = found.get("cycle_id")
     ok = _cycle_ref_ok(r, cycle_cell) and ok
     values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
     values["return_deadline"] = r.date(found.get("return_deadline"))
+    values["keep_personal_data_until"] = r.date(found.get("keep_personal_data_until"))
     _check_placeholders(r, found)
     _check_deadline(r, found, values)
     rules = {normalise_label(rule.value): rule for rule in CountingRule}

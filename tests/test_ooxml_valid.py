@@ -6,11 +6,14 @@ the project (../shared/tools/ooxml-validate, see its README); these tests run it
 on real output of the demo cycle: the shipped templates, whole and per-KLOE
 audit forms, summary forms, the report, results.xlsx, the learning log,
 status.xlsx, moderation.xlsx and a new workspace's cycle.xlsx.
+status.xlsx, a new workspace's cycle.xlsx, and what closing a round writes (closure-record.xlsx, the
+cycle workbook with the names replaced, results.xlsx and the learning log rebuilt).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +98,12 @@ def test_the_moderation_workbook_is_valid(demo: Path):
     result = CliRunner().invoke(cli, ["moderate", "-w", str(demo)])
     assert result.exit_code == 0, result.output
     assert validate([path]) == ""
+def test_what_closing_a_round_writes_is_valid(demo: Path, tmp_path: Path):
+    closed = tmp_path / "closed"
+    shutil.copytree(demo, closed)
+    result = CliRunner().invoke(cli, ["close", "--confirm", "--force", "--now", "validating", "-w", str(closed)])
+    assert result.exit_code == 0, result.output
+    files = [closed / "outbox" / "closure-record.xlsx", closed / "cycle.xlsx", closed / "outbox" / "results.xlsx",
+             closed / "outbox" / "learning-log.xlsx"]
+    assert all(p.is_file() for p in files), [str(p) for p in files if not p.is_file()]
+    assert validate(files) == ""
