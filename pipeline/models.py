@@ -140,6 +140,16 @@ class GroupWork(Model):
     next_steps: tuple[str, ...] = ()
 
 
+class ActionStatus(str, Enum):
+    """Where an action stands (a board's RAG): Overdue is also derived from the due date when not complete."""
+
+    NOT_STARTED = "Not started"
+    ON_TRACK = "On track"
+    AT_RISK = "At risk"
+    OVERDUE = "Overdue"
+    COMPLETE = "Complete"
+
+
 class LearningAction(Model):
     """A row of Table 1 and a Key Area of Development; also a learning-log entry."""
 
@@ -150,6 +160,12 @@ class LearningAction(Model):
     kloe: Optional[int] = None
     owner: str = ""
     due: Optional[date] = None
+    # tracked (issue 13): see pipeline/actions.py
+    action_id: str = ""
+    status: Optional["ActionStatus"] = None
+    progress: str = ""
+    evidence: str = ""
+    round_raised: str = ""
 
 
 class AgencyAction(Model):
@@ -159,6 +175,13 @@ class AgencyAction(Model):
     action: str
     progress: str = ""
     completed: bool = False
+    # tracked (issue 13): see pipeline/actions.py
+    action_id: str = ""
+    owner: str = ""
+    due: Optional[date] = None
+    status: Optional["ActionStatus"] = None
+    evidence: str = ""
+    round_raised: str = ""
 
 
 class Cycle(Model):
@@ -231,6 +254,7 @@ class Cycle(Model):
 class FormKind(str, Enum):
     AUDIT = "audit"
     SUMMARY = "summary"
+    PROGRESS = "progress"  # an agency's action progress form (issue 13)
 
 
 class FormIdentity(Model):
@@ -306,3 +330,31 @@ class SummaryReturn(Model):
     file_sha256: str = ""
     received_at: Optional[datetime] = None
     other_text: tuple[OtherText, ...] = ()
+
+
+class ActionUpdate(Model):
+    """One action's row of a returned progress form: the agency's new status, progress and evidence of impact."""
+
+    action_id: str
+    status: Optional[ActionStatus] = None
+    status_label: str = ""
+    progress: str = ""
+    evidence: str = ""
+
+
+class ProgressReturn(Model):
+    """An agency's action progress form, read and validated."""
+
+    identity: FormIdentity
+    updates: tuple[ActionUpdate, ...] = ()
+    complete: bool = True
+    source_file: str = ""
+    file_sha256: str = ""
+    received_at: Optional[datetime] = None
+    other_text: tuple[OtherText, ...] = ()
+
+    def update(self, action_id: str) -> Optional[ActionUpdate]:
+        for u in self.updates:
+            if u.action_id == action_id:
+                return u
+        return None
