@@ -140,6 +140,12 @@ def agencies_with_open_actions(cycle: Cycle, updates: Mapping[str, LatestProgres
     return [a.code for a in cycle.agencies if a.code in wanted]
 
 
+def carried_open_actions(cycle: Cycle, today: Optional[date] = None) -> list[TrackedAction]:
+    """Open actions raised in an earlier round than this cycle: `generate-forms` then also writes progress forms."""
+    return [a for a in tracked_actions(cycle, today=today) if not a.complete and a.round_raised
+            and a.round_raised != cycle.settings.cycle_id]
+
+
 def open_actions_to_carry(cycle: Cycle, updates: Mapping[str, LatestProgress] | None = None,
                           today: Optional[date] = None) -> tuple[list[LearningAction], list[AgencyAction]]:
     """The actions `init --from` carries into the next round's workbook: every one not complete.

@@ -299,6 +299,24 @@ CODES: tuple[Code, ...] = (
          "The report template uses '{name}', which build-report does not provide ({reason}).",
          fix="Correct or remove that tag in the template (tags are the words inside {{{{ }}}} and {{% %}}); the "
              "shipped template shows every name that can be used."),
+    Code("return.action-complete-without-evidence", "Action complete without evidence of impact",
+         "Action {action} is marked Complete but gives no evidence of impact, so it was not recorded as complete.",
+         fix="Ask the agency to say what has changed for children and families because of the action, in the "
+             "'Evidence of impact' box, and send the form again."),
+    Code("return.action-missing", "Action table missing from a progress form",
+         "The table for action {value} is missing from the form.",
+         fix="Ask the agency to use the form they were sent, with every action's table in it."),
+    Code("return.action-not-issued", "Action not on the progress form as issued",
+         "The form has a table for action {value!r}, which this form was not issued for; it was not read.",
+         fix="Ask the agency to report only on the actions printed on the form they were sent, without copying or "
+             "retyping the Action ID."),
+    Code("return.action-status-missing", "Action without a new status",
+         "Action {action} has no new status.",
+         fix="Ask the agency to choose the action's status now (Not started, On track, At risk, Overdue or "
+             "Complete) and send the form again."),
+    Code("return.action-status-unknown", "Action status not in the list",
+         "The status of action {action} is not one of Not started, On track, At risk, Overdue or Complete.",
+         fix="Ask the agency to choose the status from the list."),
     Code("return.agency-not-involved", "Agency no longer involved",
          "The cycle workbook no longer lists {agency} as involved in case {ref}; the return is kept anyway.",
          fix="Check the Cases sheet of cycle.xlsx.",
@@ -327,6 +345,10 @@ CODES: tuple[Code, ...] = (
          "Standard {standard} appears twice in the form; the first row was read.",
          fix="Check the answers for that standard.",
          severity=WARNING),
+    Code("return.empty-progress", "Blank action progress form returned",
+         "Nothing is filled in on the action progress form. The file was kept but not recorded as a return.",
+         fix="Ask the agency to give each action a new status, then send the form again.",
+         rejects=True),
     Code("return.empty-summary", "Blank agency summary returned",
          "Nothing is written in the agency summary form. The file was kept but not recorded as a return, so an "
          "earlier return of this form still counts.",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, OtherText, RatingKind, SummaryReturn
+from .models import ActionStatus, ActionUpdate, ProgressReturn
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
 from .versions import counting, counting_versions, return_slot, versions_by_slot
@@ -119,6 +120,23 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE returns ADD COLUMN other_text TEXT NOT NULL DEFAULT '[]';
     """,
+    # 5: action progress forms (issue 13): the actions each form was issued for, and each action's update in a return
+    """
+    CREATE TABLE issued_actions (
+        form_id TEXT NOT NULL REFERENCES issued_forms(form_id),
+        action_id TEXT NOT NULL,
+        PRIMARY KEY (form_id, action_id)
+    );
+    CREATE TABLE action_updates (
+        return_id INTEGER NOT NULL REFERENCES returns(id),
+        action_id TEXT NOT NULL,
+        status TEXT,
+        status_label TEXT NOT NULL DEFAULT '',
+        progress TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (return_id, action_id)
+    );
+    """,
 ]
 
 
@@ -171,7 +189,7 @@ class StoredReturn:
     replaced_by: Optional[int] = None  # id of the later return of the same form
 
 
-AnyReturn = Union[AuditReturn, SummaryReturn]
+AnyReturn = Union[AuditReturn, SummaryReturn, ProgressReturn]
 
 
 def _row_slot(row: sqlite3.Row) -> str:
@@ -360,15 +378,22 @@ class Store:
             (
                 file_id, ident.form_id, ident.cycle_id, ident.agency, ident.kind.value, ident.case_ref,
                 json.dumps(list(ident.kloes)), ident.fingerprint, return_slot(ident),
-                int(ret.complete) if audit else 1,
+                int(getattr(ret, "complete", True)),
                 int(ret.no_involvement) if audit else 0, ret.no_involvement_reason if audit else "",
-                "" if audit else ret.improvements, "" if audit else ret.partnership, "" if audit else ret.comments,
+                getattr(ret, "improvements", ""), getattr(ret, "partnership", ""), getattr(ret, "comments", ""),
                 ret.source_file, ret.file_sha256, (ret.received_at or datetime.now()).isoformat(),
                 int(ret.had_tracked_changes) if audit else 0, int(ret.had_comments) if audit else 0,
                 json.dumps([o.model_dump() for o in ret.other_text]),
             ),
         )
         return_id = cur.lastrowid
+        if isinstance(ret, ProgressReturn):
+            c.executemany(
+                "INSERT INTO action_updates (return_id, action_id, status, status_label, progress, evidence)"
+                " VALUES (?,?,?,?,?,?)",
+                [(return_id, u.action_id, u.status.value if u.status else None, u.status_label, u.progress,
+                  u.evidence) for u in ret.updates],
+            )
         if audit:
             c.executemany(
                 "INSERT INTO answers (return_id, standard, rating, rating_label, evidence, reason) VALUES (?,?,?,?,?,?)",
@@ -512,6 +537,36 @@ class Store:
             )
             for r in self._current_rows(FormKind.SUMMARY)
         ]
+
+
+    # --- action progress forms (issue 13) ----------------------------------------------------
+
+    def record_issued_actions(self, form_id: str, action_ids: list[str],
+                              conn: Optional[sqlite3.Connection] = None) -> None:
+        """The actions a progress form asks about; call in the transaction that records the form."""
+        (conn or self.conn).executemany("INSERT INTO issued_actions (form_id, action_id) VALUES (?, ?)",
+                                        [(form_id, a) for a in action_ids])
+
+    def issued_actions(self, form_id: str) -> list[str]:
+        """The action IDs progress form `form_id` was issued for (none for any other form)."""
+        rows = self.conn.execute("SELECT action_id FROM issued_actions WHERE form_id = ? ORDER BY rowid", (form_id,))
+        return [r["action_id"] for r in rows]
+
+    def progress_returns(self, cycle_id: Optional[str] = None) -> list[ProgressReturn]:
+        """Every progress return ever received (of one cycle, if given), in the order received: each update counts
+        as the action's latest until a later one arrives."""
+        rows = self.conn.execute("SELECT * FROM returns WHERE kind = ? ORDER BY id", (FormKind.PROGRESS.value,))
+        rows = [r for r in rows if cycle_id is None or r["cycle_id"] == cycle_id]
+        updates: dict[int, list[ActionUpdate]] = {r["id"]: [] for r in rows}
+        for u in self.conn.execute("SELECT * FROM action_updates ORDER BY return_id, rowid"):
+            if u["return_id"] in updates:
+                updates[u["return_id"]].append(ActionUpdate(
+                    action_id=u["action_id"], status=ActionStatus(u["status"]) if u["status"] else None,
+                    status_label=u["status_label"], progress=u["progress"], evidence=u["evidence"]))
+        return [ProgressReturn(identity=_identity_from_row(r), updates=tuple(updates[r["id"]]),
+                               complete=bool(r["complete"]), source_file=r["source_file"],
+                               file_sha256=r["file_sha256"], received_at=datetime.fromisoformat(r["received_at"]),
+                               other_text=_other_text(r)) for r in rows]
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:

@@ -1,0 +1,195 @@
+"""Action progress forms (issue 13): issued per agency with open actions, registered, read back after Word or
+LibreOffice, validated (status required, Complete needs evidence, only the actions issued), and chased."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.ingest import ingest_inbox
+from pipeline.models import ActionStatus, FormKind
+from pipeline.ooxml.controls import fill_controls
+from pipeline.progress import generate_progress_forms
+from pipeline.returns import Outcome, read_return
+from pipeline.status import agency_status, chase_list
+from pipeline.store import Store
+from pipeline.workbook import AGENCY_ACTIONS, load_cycle
+
+POLICE_ANSWERS = {
+    "ca:action-status:POLICE-1": "On track",
+    "ca:action-progress:POLICE-1": "Training delivered to 3 of 4 response teams;\nthe last in March.",
+    "ca:action-status:POLICE-2": "At risk",
+    "ca:action-progress:POLICE-2": "Analyst post vacant since January",
+    "ca:action-status:POLICE-3": "Complete",
+    "ca:action-progress:POLICE-3": "New referral checklist in use",
+    "ca:action-evidence:POLICE-3": "Dip sample in May: consent recorded in 9 of 10 referrals (3 of 10 last year)",
+    "ca:action-status:POLICE-4": "Not started",
+}
+
+
+def _set(ws_root: Path, row: int, **values) -> None:
+    """Change cells of one Agency actions row (2 = CCG-1) of the workspace's cycle.xlsx, by heading."""
+    path = ws_root / "cycle.xlsx"
+    wb = openpyxl.load_workbook(path)
+    sheet = wb[AGENCY_ACTIONS]
+    columns = {str(c.value).split(" (")[0]: c.column for c in sheet[1] if c.value}
+    for heading, value in values.items():
+        sheet.cell(row, columns[heading.replace("_", " ")], value)
+    wb.save(path)
+
+
+@pytest.fixture
+def issued(tmp_workspace):
+    """The example workspace with CCG-1 complete, and a progress form issued to every agency with open actions."""
+    _set(tmp_workspace.root, 2, Status="Complete", Evidence_of_impact="Thresholds in all 12 training scenarios")
+    cycle = load_cycle(tmp_workspace.cycle_path)
+    result = generate_progress_forms(tmp_workspace, cycle, today=date(2016, 2, 1))
+    return tmp_workspace, cycle, result
+
+
+def _form(ws, result, agency: str) -> Path:
+    return ws.root / next(w.path for w in result.written if w.agency == agency)
+
+
+def _read(ws, cycle, data: bytes, name: str = "POLICE_actions.docx"):
+    with Store.open(ws.store_path) as store:
+        return read_return(data, filename=name, cycle=cycle, register=store)
+
+
+def test_one_form_per_agency_with_open_actions_registered_with_its_actions(issued):
+    ws, cycle, result = issued
+    assert [w.agency for w in result.written] == ["CCG", "HEFT", "POLICE", "CSWS", "EDU", "SCH", "EY", "VOL", "SIAS"]
+    assert _form(ws, result, "POLICE").name == "POLICE_actions.docx"
+    with Store.open(ws.store_path) as store:
+        forms = {f.identity.agency: f for f in store.issued_forms() if f.identity.kind is FormKind.PROGRESS}
+        assert store.issued_actions(forms["CCG"].identity.form_id) == ["CCG-2"]  # CCG-1 is complete: not asked
+        assert store.issued_actions(forms["POLICE"].identity.form_id) == ["POLICE-1", "POLICE-2", "POLICE-3",
+                                                                         "POLICE-4"]
+    again = generate_progress_forms(ws, cycle, today=date(2016, 2, 1))
+    assert not again.written and len(again.skipped) == 9  # nothing is issued twice
+
+
+def test_a_new_open_action_gets_the_agency_a_fresh_form_and_the_old_one_is_moved_aside(issued):
+    ws, _cycle, result = issued
+    old = _form(ws, result, "CCG")
+    _set(ws.root, 2, Status="At risk")  # CCG-1 reopened
+    again = generate_progress_forms(ws, load_cycle(ws.cycle_path), today=date(2016, 2, 1))
+    [written] = again.written
+    assert written.agency == "CCG" and written.replaces == (result.written[0].form_id,)
+    assert not old.exists() and (old.parent / "superseded" / old.name).is_file()
+
+
+def test_a_filled_form_is_read_back_exactly(issued):
+    ws, cycle, result = issued
+    read = _read(ws, cycle, fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS))
+    assert read.outcome is Outcome.ACCEPTED, [p.message for p in read.problems]
+    got = {u.action_id: (u.status, u.progress, u.evidence) for u in read.progress.updates}
+    assert got == {
+        "POLICE-1": (ActionStatus.ON_TRACK, POLICE_ANSWERS["ca:action-progress:POLICE-1"], ""),
+        "POLICE-2": (ActionStatus.AT_RISK, "Analyst post vacant since January", ""),
+        "POLICE-3": (ActionStatus.COMPLETE, "New referral checklist in use",
+                     POLICE_ANSWERS["ca:action-evidence:POLICE-3"]),
+        "POLICE-4": (ActionStatus.NOT_STARTED, "", ""),
+    }
+    assert set(read.sources.values()) == {"control"}
+
+
+@pytest.mark.libreoffice
+def test_a_filled_form_resaved_by_libreoffice_is_read_back_exactly(issued, resave_with_libreoffice, tmp_path):
+    ws, cycle, result = issued
+    filled = tmp_path / "POLICE_actions.docx"
+    filled.write_bytes(fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS))
+    word = _read(ws, cycle, filled.read_bytes())
+    [resaved] = resave_with_libreoffice([filled], tmp_path / "lo")
+    lo = _read(ws, cycle, resaved.read_bytes())
+    assert lo.outcome is Outcome.ACCEPTED, [p.message for p in lo.problems]
+    assert lo.progress.updates == word.progress.updates
+    assert lo.identity.form_id == word.identity.form_id
+
+
+def test_complete_without_evidence_is_not_recorded_as_complete_and_the_agency_is_told(issued):
+    ws, cycle, result = issued
+    answers = {**POLICE_ANSWERS, "ca:action-status:POLICE-2": "Complete"}  # no evidence for POLICE-2
+    (ws.inbox / "POLICE_actions.docx").write_bytes(fill_controls(_form(ws, result, "POLICE").read_bytes(), answers))
+    run = ingest_inbox(ws, cycle)
+    [line] = run.files
+    assert line.outcome == "accepted with problems"
+    assert [(p.code, p.location) for p in line.problems] == [("return.action-complete-without-evidence",
+                                                              "Action POLICE-2")]
+    [note] = run.feedback_files
+    text = note.read_text(encoding="utf-8-sig")
+    assert "POLICE-2 is marked Complete but gives no evidence of impact" in text
+    assert "Please say what has changed for children and families" in text
+    with Store.open(ws.store_path) as store:
+        [ret] = store.progress_returns()
+    assert {u.action_id: u.status for u in ret.updates}["POLICE-2"] is None  # not complete: stays as it was
+    assert {u.action_id: u.status for u in ret.updates}["POLICE-3"] is ActionStatus.COMPLETE
+    [entry] = [e for e in chase_list(ws, cycle) if e.agency.code == "POLICE"]
+    assert "POLICE-2 is marked Complete but gives no evidence" in entry.text(cycle)
+
+
+def test_every_action_needs_a_status(issued):
+    ws, cycle, result = issued
+    answers = {k: v for k, v in POLICE_ANSWERS.items() if k != "ca:action-status:POLICE-4"}
+    read = _read(ws, cycle, fill_controls(_form(ws, result, "POLICE").read_bytes(), answers))
+    assert read.outcome is Outcome.INCOMPLETE
+    assert [(p.code, p.location) for p in read.problems.errors] == [("return.action-status-missing",
+                                                                     "Action POLICE-4")]
+
+
+def test_an_action_the_form_was_not_issued_for_is_a_problem(issued):
+    ws, cycle, result = issued
+    data = fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS)
+
+    class Register:  # the register says the form asked about three actions only
+        def __init__(self, store):
+            self.store = store
+
+        def issued_form(self, form_id):
+            return self.store.issued_form(form_id)
+
+        def issued_actions(self, form_id):
+            return ["POLICE-1", "POLICE-2", "POLICE-3"]
+
+    with Store.open(ws.store_path) as store:
+        read = read_return(data, filename="POLICE_actions.docx", cycle=cycle, register=Register(store))
+    assert [(p.code, p.value) for p in read.problems.errors] == [("return.action-not-issued", "POLICE-4")]
+    assert [u.action_id for u in read.progress.updates] == ["POLICE-1", "POLICE-2", "POLICE-3"]
+
+
+def test_a_blank_progress_form_is_rejected(issued):
+    ws, cycle, result = issued
+    read = _read(ws, cycle, _form(ws, result, "POLICE").read_bytes())
+    assert read.outcome is Outcome.REJECTED
+    assert "return.empty-progress" in [p.code for p in read.problems.errors]
+
+
+def test_status_counts_progress_forms_and_lists_overdue_actions_in_the_chase(issued):
+    ws, cycle, result = issued
+    _set(ws.root, 3, Due_date=date(2016, 1, 31))  # CCG-2
+    cycle = load_cycle(ws.cycle_path)
+    report = agency_status(ws, cycle)
+    police = next(a for a in report.agencies if a.agency.code == "POLICE")
+    assert (police.issued, police.outstanding) == (1, 1)
+    assert [a.action_id for a in report.overdue["CCG"]] == ["CCG-2"]
+    [ccg] = [e for e in chase_list(ws, cycle, report) if e.agency.code == "CCG"]
+    text = ccg.text(cycle)
+    assert "action progress form: CCG_actions.docx" in text
+    assert "CCG-2 (due 31 January 2016): Awareness raising of the thresholds criteria" in text
+    shown = CliRunner().invoke(cli, ["status", "-w", str(ws.root)])
+    assert "Overdue actions" in shown.output and "CCG-2" in shown.output
+
+
+def test_the_command_line_writes_progress_forms_only(tmp_workspace):
+    result = CliRunner().invoke(cli, ["generate-forms", "--actions", "-w", str(tmp_workspace.root)])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in tmp_workspace.forms_dir.rglob("*.docx"))
+    assert written == sorted(f"{c}_actions.docx" for c in
+                             ("CCG", "HEFT", "POLICE", "CSWS", "EDU", "SCH", "EY", "VOL", "SIAS"))
+    assert "9 action progress form(s) written" in result.output
