@@ -193,3 +193,42 @@ def test_the_command_line_writes_progress_forms_only(tmp_workspace):
     assert written == sorted(f"{c}_actions.docx" for c in
                              ("CCG", "HEFT", "POLICE", "CSWS", "EDU", "SCH", "EY", "VOL", "SIAS"))
     assert "9 action progress form(s) written" in result.output
+
+
+# --- the tracker (outbox/learning-log.xlsx) -----------------------------------------------------
+
+
+def test_the_tracker_shows_the_latest_progress_with_rag_by_conditional_formatting(issued):
+    from openpyxl import load_workbook
+
+    from pipeline.actions import action_figures, latest_updates, tracked_actions
+    from pipeline.report.learning_log import write_learning_log
+
+    ws, cycle, result = issued
+    (ws.inbox / "POLICE_actions.docx").write_bytes(
+        fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS))
+    ingest_inbox(ws, cycle)
+    path = write_learning_log(ws, cycle, today=date(2016, 2, 1))
+    book = load_workbook(path)
+    log = book["Learning log"]
+    titles = [c.value for c in log[1]]
+    rows = {r[0]: dict(zip(titles, r)) for r in log.iter_rows(min_row=2, values_only=True)}
+    police3 = rows["POLICE-3"]
+    assert (police3["Status"], police3["Latest progress"], police3["Evidence of impact"]) == (
+        "Complete", "New referral checklist in use", POLICE_ANSWERS["ca:action-evidence:POLICE-3"])
+    assert police3["Progress date"].date() == date.today()  # when the form was received
+    assert rows["CCG-1"]["Status"] == "Complete" and rows["POLICE-2"]["Status"] == "At risk"
+    status_cells = [c for c in log["I"][1:] if c.value]
+    assert all(c.fill.fill_type is None for c in status_cells)  # coloured by rules, not by static fills
+    rules = {r.formula[0]: r.dxf.fill.fgColor.rgb for cf in log.conditional_formatting for r in cf.rules}
+    assert set(rules) == {'"Complete"', '"On track"', '"At risk"', '"Overdue"', '"Not started"'}
+    assert rules['"Overdue"'].endswith("FFC7CE")
+    assert log.auto_filter.ref.startswith("A1:L")
+    # the summary sheet states the same numbers as the report's figures
+    with Store.open(ws.store_path) as store:
+        figures = action_figures(tracked_actions(cycle, latest_updates(store.progress_returns()), date(2016, 2, 1)))
+    summary = book["Summary"]
+    by_status = {r[0]: r[1] for r in summary.iter_rows(min_row=2, max_row=7, values_only=True)}
+    assert by_status == {**{s.value: n for s, n in figures.by_status}, "Total": figures.total}
+    assert by_status["Complete"] == 2 and by_status["On track"] == 1 and by_status["At risk"] == 1
+    assert len(summary._charts) == 1
