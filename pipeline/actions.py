@@ -219,3 +219,13 @@ def action_figures(actions: Sequence[TrackedAction], since: Sequence[TrackedActi
                                                        for a in actions)),
         completed_since=tuple(a.action_id for a in since),
     )
+
+
+def actions_figure(figures: ActionFigures):
+    """The 'Progress on actions' passage's figure, as the narrative's staleness check compares it."""
+    from .findings import Figure
+
+    counts = dict(figures.by_status)
+    return Figure("actions", (), (figures.total, counts[ActionStatus.COMPLETE], counts[ActionStatus.ON_TRACK],
+                                  counts[ActionStatus.AT_RISK], counts[ActionStatus.OVERDUE],
+                                  counts[ActionStatus.NOT_STARTED], len(figures.completed_since)))

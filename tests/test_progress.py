@@ -232,3 +232,81 @@ def test_the_tracker_shows_the_latest_progress_with_rag_by_conditional_formattin
     assert by_status == {**{s.value: n for s, n in figures.by_status}, "Total": figures.total}
     assert by_status["Complete"] == 2 and by_status["On track"] == 1 and by_status["At risk"] == 1
     assert len(summary._charts) == 1
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _body_texts(doc) -> list[str]:
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    return ["".join(t.text or "" for t in p.iter(f"{w}t")) for p in doc.element.body.iter(f"{w}p")]
+
+
+@pytest.fixture
+def reported(issued, simulated):
+    """POLICE's progress form ingested (one note naming a child), CCG-2 overdue, HEFT-1 raised last round and done."""
+    from docx import Document
+
+    from pipeline.report import build_report
+
+    ws, cycle, result = issued
+    child = cycle.case("N-01").child_name.split()[0]
+    answers = {**POLICE_ANSWERS, "ca:action-progress:POLICE-2": f"Waiting on {child}'s school to confirm"}
+    (ws.inbox / "POLICE_actions.docx").write_bytes(fill_controls(_form(ws, result, "POLICE").read_bytes(), answers))
+    ingest_inbox(ws, cycle)
+    _set(ws.root, 3, Due_date=date(2016, 1, 31))  # CCG-2
+    _set(ws.root, 4, Round_raised="2014-15", Status="Complete", Evidence_of_impact="Thresholds used in 9 of 10 cases")
+    cycle = load_cycle(ws.cycle_path)
+    built = build_report(ws, cycle, returns=[], summaries=[], issued=())
+    return ws, cycle, built, Document(str(built.path))
+
+
+def test_appendix_3_shows_each_actions_latest_status_and_the_agencys_words(reported):
+    ws, cycle, built, doc = reported
+    appendix = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["Agency", "Actions to be taken"])
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in appendix.rows[1:]}
+    today = date.today()
+    updated = f"(updated {today.day} {today:%B %Y})"
+    assert rows["Engage and understand"][2:] == [
+        f"Status: On track {updated}\n\u201cTraining delivered to 3 of 4 response teams; the last in March.\u201d", "No"]
+    assert rows["Respond and resolved"][2:] == [f"Status: Complete {updated}\n\u201cNew referral checklist in use\u201d",
+                                                "Yes"]
+    assert rows["Awareness raising of the thresholds criteria is taking place"][2] == \
+        "Status: Overdue\nNo update received yet."
+    # the note naming a child is not quoted (the report would otherwise be refused)
+    assert rows["Predict and prevent"][2] == f"Status: At risk {updated}\n" + \
+        "The agency's note is not quoted here because it names a child; see the action tracker."
+
+
+def test_table_1_shows_each_learning_actions_status(reported):
+    _ws, _cycle, _built, doc = reported
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Learning point")
+    assert [r.cells[1].paragraphs[-1].text for r in table.rows[1:]] == ["Status: Not started"] * 7
+
+
+def test_progress_on_actions_in_the_conclusion_agrees_with_the_tracker(reported):
+    from openpyxl import load_workbook
+
+    ws, cycle, built, doc = reported
+    texts = _body_texts(doc)
+    conclusion = len(texts) - 1 - texts[::-1].index("Conclusion and Recommendations")  # the heading, not contents
+    at = texts.index("Progress on actions", conclusion)
+    summary = {r[0]: r[1] for r in load_workbook(ws.learning_log_path)["Summary"].iter_rows(
+        min_row=2, max_row=7, values_only=True)}
+    assert summary == {"Complete": 3, "On track": 1, "At risk": 1, "Overdue": 1, "Not started": 33, "Total": 39}
+    assert texts[at + 1] == ("Of the 39 actions recorded, 3 are complete, 1 is on track, 1 is at risk and 1 is "
+                             "overdue; 33 have not started.")
+    # raised in an earlier round and completed since: listed as completed
+    assert texts[at + 2] == "1 action raised in an earlier round has been completed since:"
+    assert texts[at + 3].startswith("HEFT-1 (2014-15): Heighten the awareness")
+
+
+def test_a_child_named_in_a_progress_note_is_taken_out_of_the_tracker(reported):
+    from openpyxl import load_workbook
+
+    ws, cycle, _built, _doc = reported
+    child = cycle.case("N-01").child_name.split()[0]
+    log = load_workbook(ws.learning_log_path)["Learning log"]
+    titles = [c.value for c in log[1]]
+    row = next(dict(zip(titles, r)) for r in log.iter_rows(min_row=2, values_only=True) if r[0] == "POLICE-2")
+    assert row["Latest progress"].startswith("Waiting on ") and child.casefold() not in row["Latest progress"].casefold()

@@ -161,7 +161,7 @@ def test_table_1_carries_the_learning_actions_cell_for_cell(built, example_cycle
     assert len(rows) == len(example_cycle.learning_actions)
     for row, la in zip(rows, sorted(example_cycle.learning_actions, key=lambda la: la.number)):
         assert row.cells[0].text == f"{la.number}. {la.learning_point}"
-        assert cell_paragraphs(row.cells[1]) == list(la.actions)
+        assert cell_paragraphs(row.cells[1]) == list(la.actions) + ["Status: Not started"]  # no progress yet
         assert cell_paragraphs(row.cells[2]) == list(la.next_steps)
 
 
@@ -191,9 +191,10 @@ def test_appendix_3_carries_every_agency_action_cell_for_cell(built, example_cyc
     appendix = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["Agency", "Actions to be taken"])
     rows = appendix.rows[1:]
     assert len(rows) == len(example_cycle.agency_actions)
-    for row, action in zip(rows, example_cycle.agency_actions):
+    for row, action in zip(rows, example_cycle.agency_actions):  # Progress: the status, then the latest note
         assert [c.text for c in row.cells] == [example_cycle.agency(action.agency).name, action.action,
-                                               action.progress, "Yes" if action.completed else "No"]
+                                               "Status: Not started\nNo update received yet.",
+                                               "Yes" if action.completed else "No"]
 
 
 # --- accessibility ---------------------------------------------------------------------------

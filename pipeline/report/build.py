@@ -47,6 +47,7 @@ from . import identity
 from .charts import ChartCache
 from .context import build_inputs
 from .learning_log import write_learning_log
+from ..actions import latest_updates, tracked_actions
 from .narrative import (
     NarrativeOutcome,
     PreviousReport,
@@ -176,13 +177,15 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         problems.extend(provisional_notes(cycle, findings))
         previous = _previous(ws, cycle, narrative_from, problems)
         version, target = next_report_path(ws.report_dir)
-        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name)
+        updates = _progress_updates(ws, cycle, store)  # issue 13: the latest progress on each action
+        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name,
+                                      actions=tracked_actions(cycle, updates))
         problems.extend(outcome.problems)
         if target.exists():  # another build got there first: never replace a report
             version, target = next_report_path(ws.report_dir)
         atomic_write_bytes(target, data)
 
-        log_path = _soft(problems, lambda: write_learning_log(ws, cycle))
+        log_path = _soft(problems, lambda: write_learning_log(ws, cycle, updates))
         results_path, sheets = None, []
         if write_results and store is not None:
             from ..results import write_results as write_results_file
@@ -273,8 +276,20 @@ def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], probl
     return previous
 
 
+def _progress_updates(ws: Workspace, cycle: Cycle, store) -> dict:
+    """Each action's latest progress from the progress forms ingested (none when there is no store yet)."""
+    if store is None:
+        if not ws.store_path.is_file():
+            return {}
+        from ..store import Store
+        with Store.open(ws.store_path) as own:
+            return latest_updates(own.progress_returns(cycle.settings.cycle_id))
+    return latest_updates(store.progress_returns(cycle.settings.cycle_id))
+
+
 def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Optional[PreviousReport], *,
-                  output_name: str, built_on: Optional[date] = None) -> tuple[bytes, NarrativeOutcome]:
+                  output_name: str, built_on: Optional[date] = None,
+                  actions: Optional[Sequence] = None) -> tuple[bytes, NarrativeOutcome]:
     """The finished report as bytes, after the privacy scan; nothing is written here."""
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
@@ -284,6 +299,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
         narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
+        actions=actions,
     )
     charts.prune()
     _render(tpl, inputs.context, template_path)

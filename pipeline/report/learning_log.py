@@ -43,7 +43,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..actions import AGENCY, RAG, STATUS_ORDER, ActionFigures, LatestProgress, TrackedAction, action_figures, \
     latest_updates, tracked_actions
-from ..child_names import context, find_name, terms_for
+from ..child_names import context, find_name, redact, terms_for
 from ..excel_style import NAVY, WRAP_TOP, filter_rows, heading_row
 from ..models import ActionStatus, Cycle
 from ..problems import CaseAuditError, ProblemReport
@@ -64,8 +64,17 @@ OLD_LOG_MARK = "Ref"  # the first heading of the learning log from before the tr
 
 
 def tracker_rows(cycle: Cycle, actions: Sequence[TrackedAction]) -> list[dict[str, Any]]:
-    """This cycle's rows: one per action, learning actions first."""
+    """This cycle's rows: one per action, learning actions first.
+
+    An agency's words from a progress form have any child's name taken out (the form's feedback already asked the
+    agency to reword it); what the officer typed is checked as it is (`refuse_if_named`).
+    """
     names = {a.code: a.name for a in cycle.agencies}
+    terms = terms_for(cycle)
+
+    def theirs(a: TrackedAction, text: str) -> str:
+        return redact(text, terms) if a.latest is not None and text and terms else text
+
     lessons = {la.action_id: f"{la.number}. {la.learning_point}" for la in cycle.learning_actions}
     rows = []
     for a in actions:
@@ -75,8 +84,8 @@ def tracker_rows(cycle: Cycle, actions: Sequence[TrackedAction]) -> list[dict[st
             "Type": AGENCY_TYPE if agency else LEARNING_TYPE, "Agency": a.agency if agency else "",
             "Lesson": f"Single-agency learning: {names.get(a.agency, a.agency)}" if agency else lessons.get(a.action_id, ""),
             "Action": a.text, "Owner": names.get(a.owner, a.owner), "Due date": a.due, "Status": a.status.value,
-            "Latest progress": a.latest_progress, "Progress date": a.latest_date,
-            "Evidence of impact": a.latest_evidence,
+            "Latest progress": theirs(a, a.latest_progress), "Progress date": a.latest_date,
+            "Evidence of impact": theirs(a, a.latest_evidence),
         })
     return rows
 
