@@ -310,3 +310,49 @@ def test_a_child_named_in_a_progress_note_is_taken_out_of_the_tracker(reported):
     titles = [c.value for c in log[1]]
     row = next(dict(zip(titles, r)) for r in log.iter_rows(min_row=2, values_only=True) if r[0] == "POLICE-2")
     assert row["Latest progress"].startswith("Waiting on ") and child.casefold() not in row["Latest progress"].casefold()
+
+
+# --- the next round: carried forward, asked about, reported as completed since ----------------------
+
+
+def test_a_second_round_carries_open_actions_asks_for_progress_and_reports_them(issued, tmp_path):
+    """What `init --from` and `demo --rounds 2` do with these library functions (the rounds issue wires them)."""
+    from pipeline.actions import carried_open_actions
+    from pipeline.carry import carry_actions_into
+    from pipeline.progress_demo import fill_progress_forms
+    from pipeline.report import build_report
+    from pipeline.workspace import init_workspace
+
+    ws, cycle, _result = issued
+    _set(ws.root, 3, Due_date=date(2016, 1, 31))  # CCG-2: open, overdue
+    previous = load_cycle(ws.cycle_path)
+    nxt = init_workspace(tmp_path / "round2", example=True)
+    book = openpyxl.load_workbook(nxt.cycle_path)
+    settings = book["Settings"]
+    for row in settings.iter_rows(min_row=2):
+        if row[0].value == "Cycle reference":
+            row[1].value = "2016-17"
+    book.save(nxt.cycle_path)
+    carried = carry_actions_into(nxt.cycle_path, previous, today=date(2016, 4, 1))
+    assert "CCG-1" not in carried.agency and "CCG-2" in carried.agency and len(carried.agency) == 31
+    assert carried.learning == ("L1", "L2", "L3", "L4", "L5", "L6", "L7")
+    round2 = load_cycle(nxt.cycle_path)
+    ccg2 = next(a for a in round2.agency_actions if a.action_id == "CCG-2")
+    assert (ccg2.round_raised, ccg2.due) == ("2015-16", date(2016, 1, 31))
+    assert len(carried_open_actions(round2)) == 38  # generate-forms will also issue progress forms
+
+    written = generate_progress_forms(nxt, round2).written
+    with Store.open(nxt.store_path) as store:
+        assert len(fill_progress_forms(nxt, written, store)) == 9
+    run = ingest_inbox(nxt, round2)
+    assert {f.outcome for f in run.files} == {"accepted"}, [(f.file, f.message) for f in run.files]
+    built = build_report(nxt, round2, returns=[], summaries=[], issued=())
+    from docx import Document
+    texts = _body_texts(Document(str(built.path)))
+    conclusion = len(texts) - 1 - texts[::-1].index("Conclusion and Recommendations")
+    at = texts.index("Progress on actions", conclusion)
+    # each agency's actions in turn complete, on track, at risk, overdue (progress_demo); learning actions: no form
+    assert texts[at + 1] == ("Of the 38 actions recorded, 11 are complete, 10 are on track, 7 are at risk and 3 are "
+                             "overdue; 7 have not started.")
+    assert texts[at + 2] == "11 actions raised in an earlier round have been completed since:"
+    assert texts[at + 3].startswith("CCG-2 (2015-16): Awareness raising")
