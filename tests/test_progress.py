@@ -356,3 +356,38 @@ def test_a_second_round_carries_open_actions_asks_for_progress_and_reports_them(
                              "overdue; 7 have not started.")
     assert texts[at + 2] == "11 actions raised in an earlier round have been completed since:"
     assert texts[at + 3].startswith("CCG-2 (2015-16): Awareness raising")
+
+
+def test_comms_edits_to_progress_on_actions_carry_over_and_are_flagged_when_the_counts_move(issued):
+    from docx import Document
+
+    from pipeline.report import build_report
+
+    ws, cycle, result = issued
+    first = build_report(ws, cycle, returns=[], summaries=[], issued=())
+    doc = Document(str(first.path))
+    paragraphs = doc.paragraphs
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name == "Heading 2" and p.text == "Progress on actions")
+    paragraphs[at + 1].text = "Agencies are making steady progress on the actions agreed."
+    doc.save(str(first.path))
+    (ws.inbox / "POLICE_actions.docx").write_bytes(
+        fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS))
+    ingest_inbox(ws, cycle)
+    second = build_report(ws, cycle, returns=[], summaries=[], issued=())
+    paragraphs = Document(str(second.path)).paragraphs
+    at = next(i for i, p in enumerate(paragraphs) if p.style.name == "Heading 2" and p.text == "Progress on actions")
+    assert paragraphs[at + 1].text == "Agencies are making steady progress on the actions agreed."
+    assert "progress-on-actions" in second.carried
+    [stale] = [s for s in second.stale if s.region == "progress-on-actions"]
+    assert any("was \u201cOf the 39 actions recorded, 1 is complete" in c and
+               "now \u201cOf the 39 actions recorded, 2 are complete, 1 is on track, 1 is at risk" in c
+               for c in stale.changes), stale.changes
+
+
+def test_generate_forms_also_asks_for_progress_once_a_round_has_actions_carried_forward(tmp_workspace):
+    _set(tmp_workspace.root, 7, Round_raised="2014-15")  # POLICE-1, raised last round and still open
+    result = CliRunner().invoke(cli, ["generate-forms", "-w", str(tmp_workspace.root)])
+    assert result.exit_code == 0, result.output
+    police = sorted(p.name for p in (tmp_workspace.forms_dir / "POLICE").glob("*.docx"))
+    assert "POLICE_actions.docx" in police and "POLICE_summary.docx" in police
+    assert "9 action progress form(s) written" in result.output
