@@ -8,7 +8,8 @@ received, `updates`). Completed actions stay in the previous round's workbook
 and tracker; they are not carried. Columns are found by their headings, as the
 loader finds them, so a workbook whose columns were moved still takes them.
 
-Public API: `carry_actions_into(path, previous, updates=None, today=None) -> CarryResult`.
+Public API: `carried_rows(previous, updates=None, today=None)` (the rows, for any writer),
+`carry_actions_into(path, previous, updates=None, today=None) -> CarryResult` (writes them).
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ def _bullets(items) -> Optional[str]:
     return "\n".join("\u2022 " + item for item in items) if items else None
 
 
-def carry_actions_into(path: Path, previous: Cycle, updates: Mapping[str, LatestProgress] | None = None,
-                       today: Optional[date] = None) -> CarryResult:
-    """Write `previous`'s open actions into the action sheets of the workbook at `path` (their old rows replaced)."""
-    from openpyxl import load_workbook
-
+def carried_rows(previous: Cycle, updates: Mapping[str, LatestProgress] | None = None,
+                 today: Optional[date] = None) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the next round's two action sheets, by sheet name: each open action as {column key: value}
+    (keys of `workbook.HEADERS`), so any writer that finds columns by their headings can put them in."""
     learning, agency = open_actions_to_carry(previous, updates, today)
-    rows = {
+    return {
         LEARNING_ACTIONS: [{"number": a.number, "learning_point": a.learning_point, "actions": _bullets(a.actions),
                             "next_steps": _bullets(a.next_steps), "kloe": a.kloe, "owner": a.owner, "due": a.due,
                             "action_id": a.action_id, "status": a.status.value if a.status else None,
@@ -50,11 +50,20 @@ def carry_actions_into(path: Path, previous: Cycle, updates: Mapping[str, Latest
                           "status": a.status.value if a.status else None, "evidence": a.evidence,
                           "round_raised": a.round_raised} for a in agency],
     }
+
+
+def carry_actions_into(path: Path, previous: Cycle, updates: Mapping[str, LatestProgress] | None = None,
+                       today: Optional[date] = None) -> CarryResult:
+    """Write `previous`'s open actions into the action sheets of the workbook at `path` (their old rows replaced)."""
+    from openpyxl import load_workbook
+
+    rows = carried_rows(previous, updates, today)
     book = load_workbook(path)
     for name, values in rows.items():
         _write_rows(book[name] if name in book.sheetnames else _new_sheet(book, name), name, values)
     book.save(path)
-    return CarryResult(tuple(a.action_id for a in learning), tuple(a.action_id for a in agency))
+    return CarryResult(tuple(r["action_id"] for r in rows[LEARNING_ACTIONS]),
+                       tuple(r["action_id"] for r in rows[AGENCY_ACTIONS]))
 
 
 def _new_sheet(book, name: str):
