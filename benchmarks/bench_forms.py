@@ -9,7 +9,13 @@ Reports, in one run:
                  fsync + register, timed between progress calls), and its total wall time
   render         ms to render the docxtpl template once per KLOE set
   peak memory    the process's peak resident set (MB)
-Targets on the 2-core reference machine: <= 5 ms per form, <= 2x the floor, <= 300 MB.
+Targets, printed met or NOT met; the script exits 1 when one is missed:
+  build          <= 2x the floor per form (issue 11: generate-forms stays at the re-zip floor; the work
+                 it does per form, against the floor measured in the same process: a busy machine
+                 slows both alike)
+  peak memory    <= 300 MB
+Printed for reference, not judged: generate-forms end to end per form (5 ms on the reference machine);
+it is mostly the fsync of each file, so it measures the disk and its load more than the code.
 Not a test: timings vary by machine and disk.
 """
 
@@ -50,7 +56,10 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def main() -> None:
+TARGETS = (("build one form <= 2x the re-zip floor", 2.0, "x"), ("peak memory <= 300 MB", 300.0, "MB"))
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=60)
     parser.add_argument("--agencies", type=int, default=17)
@@ -114,7 +123,18 @@ def main() -> None:
     print(f"re-run (nothing to write):         {rerun_s:.2f} s, {len(again.written)} written, {len(again.skipped)} skipped")
     peak = peak_rss_mb()
     print(f"peak memory (max RSS):             {peak:.0f} MB" if peak else "peak memory: not measurable on this OS")
+    ok = True
+    for (name, limit, unit), value in zip(TARGETS, (build_ms / floor_ms, peak)):
+        if value is None:
+            print(f"target {name}: not measured here")
+            continue
+        met = value <= limit
+        ok &= met
+        print(f"target {name}: {'met' if met else 'NOT met'} ({value:.2f}{'' if unit == 'x' else ' '}{unit})")
+    print(f"reference, not judged: generate-forms {gen_ms:.2f} ms per form end to end (5 ms on the reference "
+          "machine; mostly the fsync of each file)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

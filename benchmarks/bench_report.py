@@ -9,8 +9,9 @@ Targets (issue 11), each printed met or NOT met; exits 1 when one is missed:
   only at up to 1,500 returns: at other sizes the times are printed);
 - peak memory (the whole process, imports included) <= 250 MB at 1,000
   returns and <= 600 MB at 10,000 (`--cases 1000`), in between pro rata.
-A contents page-numbering pass through LibreOffice (the publish issue) is not
-part of build-report yet; when it is, it is to be timed and printed apart.
+The contents page-numbering pass (issue 15: one LibreOffice rendering, seconds)
+is left out of those builds (CASE_AUDIT_CONTENTS_PAGES=0) and timed apart,
+printed as "contents page numbers (LibreOffice)", with LibreOffice's own CPU.
 
 A synthetic cycle: the shipped example's toolkit (5 KLOEs, 22 standards, 11
 agencies) with 100 invented cases, each audited by 10 agencies: 1,000 audit
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -199,10 +201,33 @@ def memory_limit_mb(returns: int) -> float:
     return 250 + max(0, returns - 1000) * (600 - 250) / 9000
 
 
-def verdict(name: str, value: float, limit: float, unit: str) -> bool:
+def verdict(name: str, value: float, limit: float, unit: str, cpu: float | None = None) -> bool:
     met = value <= limit
-    print(f"target {name} <= {limit:g} {unit}: {'met' if met else 'NOT met'} ({value:.2f} {unit})")
+    busy = f"; CPU {cpu:.2f} s: on a busy machine wall time exceeds it" if cpu is not None else ""
+    print(f"target {name} <= {limit:g} {unit}: {'met' if met else 'NOT met'} ({value:.2f} {unit}{busy})")
     return met
+
+
+def contents_pages(ws) -> None:
+    """The contents page-numbering pass on the last report, timed apart (wall; CPU here and in LibreOffice)."""
+    from pipeline.report.page_numbers import number_contents
+
+    def children_cpu() -> float:  # LibreOffice's CPU (POSIX only; printed as 0 on Windows)
+        try:
+            import resource
+        except ImportError:
+            return 0.0
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
+    latest = sorted(ws.report_dir.glob("overview-report*.docx"))[-1]
+    before, cpu = children_cpu(), time.process_time()
+    outcome = number_contents(latest)
+    child_cpu = children_cpu() - before
+    note = f"{outcome.numbered} of {outcome.lines} lines numbered" + (f"; {outcome.reason}" if outcome.reason else "")
+    print(f"\nfor information, not part of build-report's target:\n  {'contents page numbers (LibreOffice)':<52} "
+          f"{outcome.seconds:6.2f} s  (CPU {time.process_time() - cpu:.2f} s here, {child_cpu:.2f} s in "
+          f"LibreOffice; {note})")
 
 
 def main() -> int:
@@ -217,6 +242,7 @@ def main() -> int:
         print(json.dumps(measure(args.measure, args.cases, args.agencies_per_case, args.mode)))
         return 0
 
+    os.environ["CASE_AUDIT_CONTENTS_PAGES"] = "0"  # timed apart below (the measuring processes inherit it)
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
     if root.exists():
         shutil.rmtree(root)
@@ -250,12 +276,15 @@ def main() -> int:
     for stage, (wall_s, cpu_s) in stages["stages"].items():
         print(f"  {stage:<52} {wall_s:6.2f} s  (CPU {cpu_s:.2f} s)")
 
+    contents_pages(ws)
     print()
     peak = max((m["peak_mb"] or 0) for m in (first, again, rewrite))
     ok = True
     if len(returns) <= 1500:  # the time targets are set at 1,000 returns; other sizes print theirs above
-        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s")
-        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s")
+        ok &= verdict("build-report after ingest, end to end", first["seconds"]["wall"], 2.0, "s",
+                      first["seconds"]["cpu"])
+        ok &= verdict("rebuild after a narrative edit, end to end", again["seconds"]["wall"], 2.0, "s",
+                      again["seconds"]["cpu"])
     if first["peak_mb"] is not None:
         ok &= verdict(f"peak memory at {len(returns):,} returns", peak, round(memory_limit_mb(len(returns))), "MB")
     if args.keep is None:

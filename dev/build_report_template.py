@@ -406,6 +406,9 @@ def _cover_and_contents(b: Builder) -> None:
     b.p("{{ board_name }}", "Cover Board")
     b.p("{{ report_title }}", "Title")
     b.p("{{ cycle_name }}", "Subtitle")
+    b.tag("{%p if round_line %}")
+    b.p("{{ round_line }}", "Cover Note")
+    b.tag("{%p endif %}")
     b.p("Built from the returns received up to {{ built_on }}.", "Cover Note")
     b.p("This report does not name any child. Cases are referred to by their audit reference only.", "Note")
     b.page_break()
@@ -428,6 +431,9 @@ def _executive_summary(b: Builder) -> None:
         b.tag("{%p if met_in_every_case %}")
         b.p("The audit found areas of good practice. In particular:")
         b.bullets("met_in_every_case")
+        b.tag("{%p endif %}")
+        b.tag("{%p if comparison and comparison.movement %}")
+        b.p("{{ comparison.movement }}")
         b.tag("{%p endif %}")
         b.p("The audit also highlighted key areas of development to make sure that practice keeps improving. "
             "Table 1 sets out these areas, the action already being taken and the recommended next steps "
@@ -516,6 +522,9 @@ def _methodology(b: Builder) -> None:
         c.p(["Total", "{{ findings.methodology.cases_selected }}", "{{ findings.methodology.cases_audited }}"][i])
     b.table(["Priority area", "Cases selected", "Cases audited"], [9.0, 4.0, 4.0],
             "findings.methodology.priority_areas", cases_cells, total_row=cases_total, keep_rows=True)
+    b.tag("{%p if comparison %}")
+    b.p("Comparing with the previous audit. {{ comparison.rule }}", "Note")
+    b.tag("{%p endif %}")
 
 
 def _findings(b: Builder) -> None:
@@ -599,6 +608,23 @@ def _summary_of_findings(b: Builder) -> None:
         "Note")
     b.p("{{ grid_chart }}", "Figure")
     b.caption("{{ grid_caption }}")
+
+
+def _comparison(b: Builder) -> None:
+    """Compared with the previous audit (a round with a previous round only): each standard then and now."""
+    b.tag("{%p if comparison %}")
+    b.h("{{ comparison.heading }}", 1)
+    b.p("{{ comparison.intro }}")
+    b.p("{{ comparison.counting }}", "Note")
+    b.tag("{%p for note in comparison.notes %}")
+    b.p("{{ note }}", "Note")
+    b.tag("{%p endfor %}")
+    b.bullets("comparison.sentences")
+    b.tag("{%p if comparison.chart %}")
+    b.p("{{ comparison.chart }}", "Figure")
+    b.caption("{{ comparison.chart_caption }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p endif %}")
 
 
 def _learning_event(b: Builder) -> None:
@@ -761,7 +787,7 @@ def build() -> bytes:
     b = Builder(doc)
 
     for part in (_page_frame, _cover_and_contents, _executive_summary, _introduction, _methodology, _findings,
-                 _summary_of_findings, _learning_event, _conclusions, _appendix_1, _appendices_2_and_3):
+                 _summary_of_findings, _comparison, _learning_event, _conclusions, _appendix_1, _appendices_2_and_3):
         part(b)
 
     # fields refresh when Word opens the report (the table of contents gets its page numbers)

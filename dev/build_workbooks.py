@@ -499,7 +499,8 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
         ("The sheets", ""),
         (W.SETTINGS, "Board name, cycle reference (short, written into every form, e.g. 2015-16: letters, digits "
                      "and - only), cycle name (printed, e.g. 2015-2016), return deadline, how agencies return "
-                     "forms, counting rule, form protection, report title."),
+                     "forms, counting rule, form protection, report title; for a programme of audits, the round's "
+                     "name, its theme and the previous round's folder (compared in the report)."),
         ("", "Counting rule: how the agencies' ratings of one case combine. 'all': the case meets a standard only "
              "if every agency that audited it said met. 'majority': if more than half did. 'any': if at least "
              "one did."),
@@ -514,12 +515,14 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
                   "an agency code from the Agencies sheet: add a column when you add an agency. Every case needs "
                   "at least one agency."),
         (W.KLOES, "The key lines of enquiry: number, the question as printed on the forms, and a short title used "
-                  "as a heading in the report's Appendix 2."),
+                  "as a heading in the report's Appendix 2. 'In this round': No leaves a KLOE (and its standards) "
+                  "out of a themed round's forms and report."),
         (W.STANDARDS, "The standards auditors rate, numbered across all KLOEs. 'Finding when met' completes the "
                       "report sentence 'In 82% of cases (9 of 11), ...'; 'Finding when not met' completes 'In 7 of "
                       "the 9 cases audited by the Police, ...'. 'N/A allowed' is Y for standards that may not "
                       "apply to a case (e.g. 'Where referrals have been made...'). Changing a standard's wording "
-                      "after forms are issued means forms must be reissued."),
+                      "after forms are issued means forms must be reissued; a reworded standard is not compared "
+                      "with earlier rounds. 'In this round': No leaves the standard out of this round."),
         (W.RATING_SCALE, "The choices auditors pick from for each standard, and what each counts as: met, not met "
                          "or not applicable. At least one must count as met and one as not met."),
         (W.ATTENDANCE, "After the learning event: practitioners attending from each agency."),
@@ -563,6 +566,15 @@ def cycle_start_year(today: date) -> int:
     return today.year if today.month >= 4 else today.year - 1
 
 
+ROUND_SETTINGS = {
+    "round_name": (None, "Optional: this round of the audit programme, e.g. '2016-17 neglect round'."),
+    "theme": (None, "Optional: a themed round's theme, e.g. Neglect."),
+    "previous_round": (None, "Optional: the previous round's audit folder, relative to this one (e.g. "
+                             "../audit-2015-16): build-report compares the two. 'case-audit init --from' fills it."),
+}
+IN_ROUND = '"Yes,No"'
+
+
 def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> None:
     ws = wb.create_sheet(W.SETTINGS)
     ws.sheet_properties.tabColor = TAB_SETUP
@@ -581,6 +593,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
                                         "filling in forms: Word's Restrict Editing."),
             "report_title": (DEMO_REPORT_TITLE, "Says on every page of the report that it is the demonstration, "
                                                 "made from simulated returns."),
+            **ROUND_SETTINGS,
         }
     else:
         y = cycle_start_year(today or date.today())
@@ -597,6 +610,7 @@ def settings_sheet(wb: Workbook, example: bool, today: date | None = None) -> No
             "form_protection": ("none", "none: forms can be filled in Word for the web. "
                                         "filling in forms: Word's Restrict Editing."),
             "report_title": ("Multi-Agency Case Audit: Overview Report", ""),
+            **ROUND_SETTINGS,
         }
     for key, name in S.items():
         value, note = values[key]
@@ -664,14 +678,21 @@ def build(example: bool, today: date | None = None) -> Workbook:
     dropdown(ws, YES_NO, f"D2:{agency_letters[-1]}{LIST_ROWS}", "Y if this agency was involved in the case.",
              "Type Y or N.")
 
-    list_sheet(wb, W.KLOES, [list(k) for k in KLOES], {"A": 10, "B": 90, "C": 44}, TAB_TOOLKIT, centred=("A",))
+    ws = list_sheet(wb, W.KLOES, [list(k) + ["Yes"] for k in KLOES], {"A": 10, "B": 90, "C": 44, "D": 11},
+                    TAB_TOOLKIT, centred=("A", "D"))
+    dropdown(ws, IN_ROUND, f"D2:D{LIST_ROWS}", "Yes if this round asks about this KLOE (a themed round may use "
+             "some KLOEs only).", "Pick Yes or No.")
 
     ws = list_sheet(wb, W.STANDARDS,
-                    [[n, k, text, met, not_met, "Y" if na else "N"] for n, k, text, met, not_met, na in STANDARDS],
-                    {"A": 10, "B": 8, "C": 70, "D": 44, "E": 44, "F": 11}, TAB_TOOLKIT, centred=("A", "B", "F"))
+                    [[n, k, text, met, not_met, "Y" if na else "N", "Yes"]
+                     for n, k, text, met, not_met, na in STANDARDS],
+                    {"A": 10, "B": 8, "C": 70, "D": 44, "E": 44, "F": 11, "G": 11}, TAB_TOOLKIT,
+                    centred=("A", "B", "F", "G"))
     dropdown(ws, KLOE_LIST, f"B2:B{LIST_ROWS}", "A KLOE number from the KLOEs sheet.",
              "Use a KLOE number listed on the KLOEs sheet.")
     dropdown(ws, YES_NO, f"F2:F{LIST_ROWS}", "Y if auditors may answer 'not applicable'.", "Type Y or N.")
+    dropdown(ws, IN_ROUND, f"G2:G{LIST_ROWS}", "Yes if this round asks about this standard (a themed round may "
+             "use some standards only).", "Pick Yes or No.")
 
     ws = list_sheet(wb, W.RATING_SCALE, [list(r) for r in RATING_SCALE], {"A": 30, "B": 20}, TAB_TOOLKIT)
     dropdown(ws, '"met,not met,not applicable"', f"B2:B{LIST_ROWS}", "met, not met or not applicable",

@@ -33,6 +33,11 @@ AREAS = {
     "init": "Starting a cycle (`init`)",
     "install": "The installation",
     "demo": "The demo (`demo`)",
+    "round": "A round of an audit programme: the previous round carried forward and compared (`init --from`, "
+             "`check`, `build-report`)",
+    "trend": "The trend across rounds (`trend`)",
+    "publish": "Publishing the report as PDF and web page (`publish`)",
+    "accessibility": "The accessibility check (`publish` and `build-report`)",
 }
 
 HEAD = """# Problem codes

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
-from .models import ActionStatus, ActionUpdate, AgencyAction, Cycle, LearningAction, ProgressReturn
+from .kinds import ActionStatus
+
+if TYPE_CHECKING:  # plain `status` lists overdue actions from the kept plain cycle, without pydantic
+    from .models import ActionUpdate, AgencyAction, Cycle, LearningAction, ProgressReturn
 
 LEARNING, AGENCY = "learning", "agency"
 STATUS_ORDER = (ActionStatus.COMPLETE, ActionStatus.ON_TRACK, ActionStatus.AT_RISK, ActionStatus.OVERDUE,
@@ -35,7 +38,7 @@ RAG = {ActionStatus.COMPLETE: "blue", ActionStatus.ON_TRACK: "green", ActionStat
 class LatestProgress:
     """The newest update an agency sent for one action, and when and in which file it arrived."""
 
-    update: ActionUpdate
+    update: "ActionUpdate"  # or the store's plain `ProgressUpdate` (the same fields)
     received_at: Optional[datetime]
     source_file: str = ""
 
@@ -84,8 +87,9 @@ def effective_status(given: Optional[ActionStatus], due: Optional[date], today: 
     return given or ActionStatus.NOT_STARTED
 
 
-def latest_updates(returns: Iterable[ProgressReturn]) -> dict[str, LatestProgress]:
-    """Each action's newest update, from progress returns in the order received (a later one wins)."""
+def latest_updates(returns: Iterable[Any]) -> dict[str, LatestProgress]:
+    """Each action's newest update, from progress returns in the order received (a later one wins): the models
+    (`ProgressReturn`) or the store's plain records (`progress_returns(plain=True)`), which have the same fields."""
     found: dict[str, LatestProgress] = {}
     for ret in returns:
         for update in ret.updates:
@@ -97,26 +101,28 @@ def latest_updates(returns: Iterable[ProgressReturn]) -> dict[str, LatestProgres
 
 def _status_of(recorded: Optional[ActionStatus], latest: Optional[LatestProgress]) -> Optional[ActionStatus]:
     if latest is not None and latest.update.status is not None:
-        return latest.update.status
+        return ActionStatus(latest.update.status)
     return recorded
 
 
-def _tracked(action: Union[LearningAction, AgencyAction], latest: Optional[LatestProgress],
+def _tracked(action: Union["LearningAction", "AgencyAction"], latest: Optional[LatestProgress],
              today: date) -> TrackedAction:
-    given = _status_of(action.status, latest)
-    if isinstance(action, LearningAction):
+    """From the models or the kept plain cycle (`cache.plain_cycle`: its statuses are the enum's values)."""
+    recorded = ActionStatus(action.status) if action.status else None
+    given = _status_of(recorded, latest)
+    if hasattr(action, "learning_point"):  # a LearningAction
         text = "; ".join(action.actions) or action.learning_point
-        return TrackedAction(action.action_id, LEARNING, text, action.owner, "", action.due, action.status,
+        return TrackedAction(action.action_id, LEARNING, text, action.owner, "", action.due, recorded,
                              action.progress, action.evidence, action.round_raised,
                              effective_status(given, action.due, today), latest, action.number)
     if given is None and action.completed:
         given = ActionStatus.COMPLETE
     return TrackedAction(action.action_id, AGENCY, action.action, action.owner or action.agency, action.agency,
-                         action.due, action.status, action.progress, action.evidence, action.round_raised,
+                         action.due, recorded, action.progress, action.evidence, action.round_raised,
                          effective_status(given, action.due, today), latest)
 
 
-def tracked_actions(cycle: Cycle, updates: Mapping[str, LatestProgress] | None = None,
+def tracked_actions(cycle: "Cycle", updates: Mapping[str, LatestProgress] | None = None,
                     today: Optional[date] = None) -> list[TrackedAction]:
     """Every action of the cycle, learning actions first (Table 1 order), then agency actions (Appendix 3 order)."""
     today = today or date.today()
@@ -126,28 +132,28 @@ def tracked_actions(cycle: Cycle, updates: Mapping[str, LatestProgress] | None =
     return found
 
 
-def open_actions(cycle: Cycle, updates: Mapping[str, LatestProgress] | None = None,
+def open_actions(cycle: "Cycle", updates: Mapping[str, LatestProgress] | None = None,
                  today: Optional[date] = None, agency: Optional[str] = None) -> list[TrackedAction]:
     """The agency actions not yet complete (of one agency, if given): what a progress form asks about."""
     return [a for a in tracked_actions(cycle, updates, today)
             if a.kind == AGENCY and not a.complete and (agency is None or a.agency == agency)]
 
 
-def agencies_with_open_actions(cycle: Cycle, updates: Mapping[str, LatestProgress] | None = None,
+def agencies_with_open_actions(cycle: "Cycle", updates: Mapping[str, LatestProgress] | None = None,
                                today: Optional[date] = None) -> list[str]:
     """Agency codes (Agencies sheet order) that have an open action: the agencies sent a progress form."""
     wanted = {a.agency for a in open_actions(cycle, updates, today)}
     return [a.code for a in cycle.agencies if a.code in wanted]
 
 
-def carried_open_actions(cycle: Cycle, today: Optional[date] = None) -> list[TrackedAction]:
+def carried_open_actions(cycle: "Cycle", today: Optional[date] = None) -> list[TrackedAction]:
     """Open actions raised in an earlier round than this cycle: `generate-forms` then also writes progress forms."""
     return [a for a in tracked_actions(cycle, today=today) if not a.complete and a.round_raised
             and a.round_raised != cycle.settings.cycle_id]
 
 
-def open_actions_to_carry(cycle: Cycle, updates: Mapping[str, LatestProgress] | None = None,
-                          today: Optional[date] = None) -> tuple[list[LearningAction], list[AgencyAction]]:
+def open_actions_to_carry(cycle: "Cycle", updates: Mapping[str, LatestProgress] | None = None,
+                          today: Optional[date] = None) -> tuple[list["LearningAction"], list["AgencyAction"]]:
     """The actions `init --from` carries into the next round's workbook: every one not complete.
 
     Each keeps its ID, owner, due date, round raised and evidence, with its latest progress and status

@@ -44,11 +44,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Optional, TYPE_CHECKING, Union
 
 from anyascii import anyascii
 
-from .models import Cycle
+if TYPE_CHECKING:  # annotations only: `status` imports this module without loading pydantic
+    from .models import Cycle
 
 # Ordinary English words that are also given names or surnames: matched only when capitalised.
 ORDINARY_WORDS = frozenset("""

@@ -128,8 +128,33 @@ def cli(ctx: click.Context, debug: bool, as_json: bool, workspace: Path | None) 
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--example", is_flag=True, help="Fill the workbook with the shipped 2015-16 example cycle.")
 @click.option("--force", is_flag=True, help="Use a folder that already has files in it (nothing there is changed).")
-def init(folder: Path, example: bool, force: bool) -> None:
+@click.option("--from", "from_folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Start the next round from the earlier round in this folder: its toolkit, agencies and open "
+                   "actions are carried; its cases, names, returns and forms are not.")
+@click.pass_context
+def init(ctx: click.Context, folder: Path, example: bool, force: bool, from_folder: Path | None) -> None:
     """Start a new cycle in FOLDER with a cycle workbook to fill in Excel."""
+    if from_folder is not None:
+        if example or force:
+            raise click.UsageError("--from cannot be combined with --example or --force.")
+        from .rounds import start_round
+
+        carried = start_round(folder, from_folder)
+        if emit_json(ctx, {"workspace": str(carried.workspace.root), "previous_round": carried.previous_setting,
+                           "carried": carried.carried, "to_fill_in": carried.to_fill_in,
+                           "problems": carried.problems}):
+            return
+        click.echo(f"Workspace ready: {carried.workspace.root}")
+        click.echo(f"Carried from {carried.previous}:")
+        for line in carried.carried:
+            click.echo(f"  - {line}")
+        if carried.problems:
+            render_report(carried.problems, err=False)
+        click.echo(f"Now fill in, in {carried.workspace.cycle_path.name}:")
+        for line in carried.to_fill_in:
+            click.echo(f"  - {line}")
+        click.echo("  Then run 'case-audit check' there.")
+        return
     ws = init_workspace(folder, example=example, force=force)
     click.echo(f"Workspace ready: {ws.root}")
     click.echo(f"  Next: open {ws.cycle_path.name} in Excel, fill in the sheets, then run 'case-audit check' there.")
@@ -177,6 +202,10 @@ def check(ctx: click.Context, workspace: Path) -> None:
 
     ws = workspace_from(ctx, workspace)
     result = read_cycle(ws.require_cycle())
+    if result.cycle is not None:
+        from .rounds import check_against_previous  # the previous round: missing, reworded standards, rule changed
+
+        result.report.extend(check_against_previous(ws, result.cycle))
     summary = summarise(result.cycle) if result.report.ok and result.cycle else None
     if emit_json(ctx, {"ok": result.report.ok, "problems": result.report, "summary": summary}):
         ctx.exit(EXIT_OK if result.report.ok else EXIT_INVALID)
@@ -359,10 +388,11 @@ def ingest_command(ctx: click.Context, workspace: Path | None) -> None:
 @click.pass_context
 def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_xlsx: bool) -> None:
     """Who has returned what, and which version of each form counts."""
+    from .cache import load_cycle_plain  # status only reads the cycle: kept as plain data, no pydantic to load
     from .status import agency_status, chase_list, write_status_xlsx
 
     ws = workspace_from(ctx, workspace)
-    cycle = load_cycle_for(ws)
+    cycle = load_cycle_plain(ws, ws.require_cycle())
     with ws.lock():  # never a count taken half-way through an ingest or generate-forms
         report = agency_status(ws, cycle)
         entries = chase_list(ws, cycle, report) if chase else None
@@ -438,7 +468,10 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     result = build_report(ws, cycle, narrative_from=narrative_from)
     result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path, result.previous, ws.results_path,
                                                         ws.learning_log_path]))
-    code = EXIT_ATTENTION if (result.stale or result.problems) else EXIT_OK
+    # a note (no LibreOffice to number the contents: Word numbers them on opening) needs nothing doing
+    from .problem_codes import codes_where
+    notes = codes_where("note")
+    code = EXIT_ATTENTION if (result.stale or any(p.code not in notes for p in result.problems)) else EXIT_OK
     if emit_json(ctx, {
         "report": ws.relative(result.path), "version": result.version,
         "narrative_from": ws.relative(result.previous) if result.previous else None,
@@ -469,14 +502,38 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
 
 
 @cli.command()
-@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@workspace_option
 @click.pass_context
-def demo(ctx: click.Context, folder: Path | None) -> None:
+def trend(ctx: click.Context, workspace: Path | None) -> None:
+    """Follow the chain of previous rounds and write outbox/trend.xlsx: each standard, round by round."""
+    from .trend import write_trend
+
+    ws = workspace_from(ctx, workspace)
+    cycle = load_cycle_for(ws)
+    result = write_trend(ws, cycle)
+    code = EXIT_ATTENTION if result.problems else EXIT_OK
+    if emit_json(ctx, {"trend": ws.relative(result.path), "rounds": [r.label for r in result.rounds],
+                       "table": result.table(), "problems": result.problems}):
+        ctx.exit(code)
+    for line in result.table():
+        click.echo(line)
+    if result.problems:
+        render_report(result.problems, err=False)
+    click.secho(f"Trend workbook ({len(result.rounds)} round(s)): {ws.relative(result.path)}", fg="green")
+    ctx.exit(code)
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rounds", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2: also run a themed 2016-17 neglect round started from the first with init --from.")
+@click.pass_context
+def demo(ctx: click.Context, folder: Path | None, rounds: int) -> None:
     """Run the whole year on the shipped 2015-16 example (simulated returns) in FOLDER."""
     from .demo import run_demo
 
     quiet = wants_json(ctx)
-    result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")))
+    result = run_demo(folder, step=None if quiet else (lambda msg: click.echo(f"- {msg}...")), rounds=rounds)
     ws = result.workspace
     if emit_json(ctx, {"workspace": str(ws.root), "steps": [{"step": a, "result": b} for a, b in result.steps],
                        "outputs": {what: str(where) for what, where in result.outputs}}):
@@ -487,6 +544,35 @@ def demo(ctx: click.Context, folder: Path | None) -> None:
     for what, where in result.outputs:
         click.echo(f"  {what + ':':<28} {where}")
     click.echo("Open the report in Word, or run 'case-audit status --chase' in that folder.")
+
+
+@cli.command("publish")
+@workspace_option
+@click.option("--report", "report", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Publish this report instead of the one of ours saved last in outbox/report/.")
+@click.pass_context
+def publish_command(ctx: click.Context, workspace: Path | None, report: Path | None) -> None:
+    """Write the report as an accessible PDF and web page beside it, and check them (the .docx is not changed)."""
+    from .accessibility import summary_line
+    from .publish import publish
+
+    ws = workspace_from(ctx, workspace)
+    result = publish(ws, report)
+    code = EXIT_ATTENTION if result.problems.errors else EXIT_OK
+    written = [p for p in (result.pdf, result.html) if p is not None]
+    if emit_json(ctx, {"report": ws.relative(result.report), "written": [ws.relative(p) for p in written],
+                       "contents_renumbered": result.contents_renumbered, "problems": result.problems}):
+        ctx.exit(code)
+    click.echo(f"Published {ws.relative(result.report)} (not changed):")
+    for path in written:
+        click.secho(f"  {ws.relative(path)}", fg="green")
+    if result.contents_renumbered:
+        click.echo("  The PDF's contents page numbers were set from its own pages (the report's were missing or "
+                   "had moved).")
+    click.echo(summary_line(list(result.problems)))
+    if result.problems:
+        render_report(result.problems, err=False)
+    ctx.exit(code)
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ def free_demo_folder(base: Path) -> Path:
     return candidate
 
 
-def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | None = None,
+             rounds: int = 1) -> DemoResult:
     from . import forms, ingest, workbook
 
     say = step or (lambda _msg: None)
@@ -74,7 +75,15 @@ def run_demo(folder: Optional[Path] = None, *, step: Callable[[str], None] | Non
         ("Learning log", ws.learning_log_path),
         ("Overview report", built.path),
     ]
+    from .publish import publish_in_demo
+    publish_in_demo(ws, result, say)  # the report as PDF and web page (skipped, saying so, without LibreOffice)
     del summary
+    if rounds > 1:
+        from .demo_rounds import run_second_round
+
+        _, steps, outputs = run_second_round(ws, ws.root.with_name(f"{ws.root.name}-2016-17"), say)
+        result.steps += steps
+        result.outputs += outputs
     return result
 
 

@@ -13,6 +13,8 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .kinds import ActionStatus, FormKind  # noqa: F401 (part of the vocabulary; kept apart so `status` can use it without pydantic)
+
 
 def normalise_label(text: str) -> str:
     """Compare labels the way a person reads them: case, spacing and dashes ignored."""
@@ -91,6 +93,9 @@ class CycleSettings(Model):
     counting_rule: CountingRule = CountingRule.ALL
     form_protection: FormProtection = FormProtection.NONE
     report_title: str = "Multi-Agency Case Audit: Overview Report"
+    round_name: str = Field("", description="This round of the audit programme, e.g. '2016-17 neglect round'")
+    theme: str = Field("", description="A themed round's theme, e.g. 'Neglect'")
+    previous_round: str = Field("", description="The previous round's workspace, relative to this one")
 
 
 class PriorityArea(Model):
@@ -117,6 +122,7 @@ class Kloe(Model):
     number: int
     question: str
     title: str = Field("", description="Short heading used in Appendix 2, e.g. 'Voice of the child'")
+    in_round: bool = Field(True, description="Asked in this round (a themed round may use a subset)")
 
 
 class Standard(Model):
@@ -126,6 +132,21 @@ class Standard(Model):
     finding_met: str = Field(description="Completes 'In n% of cases (a of b), ...', e.g. 'the right agencies were involved'")
     finding_not_met: str = Field("", description="Completes 'In a of the b cases audited by X, ...'")
     na_allowed: bool = False
+    in_round: bool = Field(True, description="Asked in this round (a themed round may use a subset)")
+
+    @property
+    def wording_fingerprint(self) -> str:
+        """The wording, spacing ignored: the same standard in another round has the same fingerprint."""
+        return wording_fingerprint(self.text)
+
+    @property
+    def identity(self) -> str:
+        """Who this standard is across rounds: its number and its wording; a reworded standard is another one."""
+        return f"{self.number}:{self.wording_fingerprint}"
+
+
+def wording_fingerprint(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:12]
 
 
 class Attendance(Model):
@@ -138,16 +159,6 @@ class GroupWork(Model):
     strengths: tuple[str, ...] = ()
     development: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
-
-
-class ActionStatus(str, Enum):
-    """Where an action stands (a board's RAG): Overdue is also derived from the due date when not complete."""
-
-    NOT_STARTED = "Not started"
-    ON_TRACK = "On track"
-    AT_RISK = "At risk"
-    OVERDUE = "Overdue"
-    COMPLETE = "Complete"
 
 
 class LearningAction(Model):
@@ -199,6 +210,20 @@ class Cycle(Model):
     learning_actions: tuple[LearningAction, ...] = ()
     agency_actions: tuple[AgencyAction, ...] = ()
 
+    def in_round(self) -> "Cycle":
+        """The cycle as this round asks it: only the KLOEs and standards marked in this round.
+
+        A KLOE out of the round takes its standards with it; a KLOE none of whose
+        standards is in the round is left out too.
+        """
+        kloes_in = {k.number for k in self.kloes if k.in_round}
+        standards = tuple(s for s in self.standards if s.in_round and s.kloe in kloes_in)
+        asked = {s.kloe for s in standards}
+        kloes = tuple(k for k in self.kloes if k.number in asked)
+        if kloes == self.kloes and standards == self.standards:
+            return self
+        return self.model_copy(update={"kloes": kloes, "standards": standards})
+
     def agency(self, code: str) -> Agency:
         for a in self.agencies:
             if a.code == code:
@@ -249,12 +274,6 @@ class Cycle(Model):
 
 
 # --- forms and returns ---------------------------------------------------
-
-
-class FormKind(str, Enum):
-    AUDIT = "audit"
-    SUMMARY = "summary"
-    PROGRESS = "progress"  # an agency's action progress form (issue 13)
 
 
 class FormIdentity(Model):

@@ -9,9 +9,10 @@ this never misleads). Kept apart from `containers` and `ingest` so that
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TYPE_CHECKING
 
-from .models import Cycle
+if TYPE_CHECKING:  # annotations only: `status` imports this module without loading pydantic
+    from .models import Cycle
 
 ORIGIN_SEP = " > "
 

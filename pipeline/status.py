@@ -7,20 +7,24 @@ replaced) was accepted; the latest such return is the version that counts.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .child_names import NameTerms, redact, terms_for
 from .actions import TrackedAction, latest_updates, tracked_actions
-from .models import ActionStatus, Agency, Cycle, FormKind, IssuedForm
+from .kinds import ActionStatus, FormKind
 from .origins import agency_from_file_name, file_name, split_origin
 from .problems import Problem, Severity
-from .store import ReceivedFile, Store, StoredReturn
+from .store import IssuedRecord, ReceivedFile, Store, StoredReturn
 from .versions import counting, return_slot, versions_by_slot
 from .workspace import Workspace, atomic_write_bytes
+
+if TYPE_CHECKING:  # status reads the store's rows as plain records and starts without pydantic
+    from .models import Agency, Cycle
 
 OUTSTANDING, COMPLETE, INCOMPLETE, NO_INVOLVEMENT = "outstanding", "complete", "incomplete", "no involvement"
 REJECTED = "rejected"  # a received file's outcome
@@ -30,7 +34,7 @@ CHILD_NAMED = "return.child-named"
 
 @dataclass
 class FormStatus:
-    form: IssuedForm
+    form: IssuedRecord
     state: str  # outstanding | complete | incomplete | no involvement
     counting: Optional[StoredReturn] = None  # the version that counts
     versions: int = 0  # returns received for this form (all versions)
@@ -123,18 +127,19 @@ def agency_status(ws: Workspace, cycle: Cycle) -> StatusReport:
 
 def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
     all_kloes = tuple(k.number for k in cycle.kloes)
-    history = [r for r in store.return_history() if r.identity.cycle_id == cycle.settings.cycle_id]
+    history = [r for r in store.return_history(plain=True) if r.identity.cycle_id == cycle.settings.cycle_id]
     files = store.received_files()
     problems_by_sha = {f.sha256: list(f.problems) for f in files}
     by_slot = versions_by_slot(history)
 
-    issued = [f for f in store.issued_forms(current_only=True) if f.identity.cycle_id == cycle.settings.cycle_id]
+    issued = [f for f in store.issued_forms(current_only=True, plain=True)
+              if f.identity.cycle_id == cycle.settings.cycle_id]
     used_slots: set[str] = set()
     forms_by_agency: dict[str, list[FormStatus]] = {}
     for form in issued:
         ident = form.identity
         if ident.kind is FormKind.AUDIT and not ident.kloes:
-            ident = ident.model_copy(update={"kloes": all_kloes})
+            ident = dataclasses.replace(ident, kloes=all_kloes)
         slot = return_slot(ident)
         used_slots.add(slot)
         versions = by_slot.get(slot, [])
@@ -167,6 +172,8 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
             last_return=max((f.received_at for f in mine), default=None),
         ))
     for code, forms in forms_by_agency.items():  # forms issued to an agency since removed from the workbook
+        from .models import Agency  # seldom: here, so that `status` starts without pydantic
+
         report.agencies.append(AgencyStatus(Agency(code=code, name=code, short_name=code), forms))
     report.unidentified_files = [f for f in files if f.outcome == REJECTED and not senders[f.sha256]]
     report.returns_without_issued_form = [r for r in history if r.counts and return_slot(r.identity) not in used_slots]
@@ -176,7 +183,7 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
 
 def overdue_actions(store: Store, cycle: Cycle, today: Optional[date] = None) -> dict[str, list[TrackedAction]]:
     """Actions past their due date and not complete, by owning agency ("" for the board's learning actions)."""
-    updates = latest_updates(store.progress_returns(cycle.settings.cycle_id))
+    updates = latest_updates(store.progress_returns(cycle.settings.cycle_id, plain=True))
     found: dict[str, list[TrackedAction]] = {}
     for a in tracked_actions(cycle, updates, today):
         if a.status is ActionStatus.OVERDUE:

@@ -12,18 +12,21 @@ and building their validators cost every command (`status` included) at start-up
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
-from .models import Answer, AuditReturn, Cycle, FormIdentity, FormKind, IssuedForm, OtherText, RatingKind, SummaryReturn
-from .models import ActionStatus, ActionUpdate, ProgressReturn
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
+from .kinds import ActionStatus, FormKind
 from .versions import counting, counting_versions, return_slot, versions_by_slot
+
+if TYPE_CHECKING:  # the models are imported where they are built: `status` reads the store without pydantic
+    from .models import Answer, AuditReturn, Cycle, FormIdentity, IssuedForm, OtherText, ProgressReturn, SummaryReturn
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
 MIGRATIONS: list[str] = [
@@ -179,7 +182,7 @@ class StoredReturn:
     """A row of the returns history: which file gave which form's answers, and whether it is the version that counts."""
 
     id: int
-    identity: FormIdentity
+    identity: Union[FormIdentity, FormRef]
     complete: bool
     no_involvement: bool
     received_at: datetime
@@ -189,7 +192,57 @@ class StoredReturn:
     replaced_by: Optional[int] = None  # id of the later return of the same form
 
 
-AnyReturn = Union[AuditReturn, SummaryReturn, ProgressReturn]
+@dataclass(frozen=True)
+class FormRef:
+    """A form's identity as read back from the store, as a plain record: the fields of `models.FormIdentity`, for
+    what only reads (`status`), so that it starts without pydantic."""
+
+    form_id: str
+    cycle_id: str
+    agency: str
+    kind: FormKind = FormKind.AUDIT
+    case_ref: Optional[str] = None
+    kloes: tuple[int, ...] = ()
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedRecord:
+    """A row of the issued-forms register as a plain record: the fields of `models.IssuedForm` (see `FormRef`)."""
+
+    identity: FormRef
+    path: str
+    file_sha256: str
+    template_fingerprint: str
+    issued_at: datetime
+    superseded_by: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """One action's update in a progress return as a plain record: the fields of `models.ActionUpdate` (see
+    `FormRef`), for `status`'s overdue listing."""
+
+    action_id: str
+    status: Optional[ActionStatus] = None
+    status_label: str = ""
+    progress: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """A progress return as a plain record: what `actions.latest_updates` reads of a `models.ProgressReturn`."""
+
+    identity: FormRef
+    updates: tuple[ProgressUpdate, ...]
+    complete: bool
+    source_file: str
+    file_sha256: str
+    received_at: Optional[datetime]
+
+
+AnyReturn = Union["AuditReturn", "SummaryReturn", "ProgressReturn"]
 
 
 def _row_slot(row: sqlite3.Row) -> str:
@@ -314,12 +367,13 @@ class Store:
         row = self.conn.execute("SELECT * FROM issued_forms WHERE form_id = ?", (form_id,)).fetchone()
         return _issued_from_row(row) if row else None
 
-    def issued_forms(self, *, current_only: bool = False) -> list[IssuedForm]:
+    def issued_forms(self, *, current_only: bool = False, plain: bool = False) -> list[Union[IssuedForm, IssuedRecord]]:
+        """The register, as `IssuedForm` models, or given `plain` as `IssuedRecord`s (the same fields)."""
         sql = "SELECT * FROM issued_forms"
         if current_only:
             sql += " WHERE superseded_by IS NULL"
         sql += " ORDER BY agency, kind, case_ref, kloes, issued_at"
-        return [_issued_from_row(r) for r in self.conn.execute(sql)]
+        return [(_issued_record_from_row if plain else _issued_from_row)(r) for r in self.conn.execute(sql)]
 
     # -- returns ---------------------------------------------------------------
 
@@ -368,6 +422,8 @@ class Store:
 
     def record_return(self, file_id: int, ret: AnyReturn, conn: Optional[sqlite3.Connection] = None) -> int:
         """Store a return and its answers; call inside the same transaction as its received file."""
+        from .models import AuditReturn, ProgressReturn
+
         c = conn or self.conn
         ident = ret.identity
         audit = isinstance(ret, AuditReturn)
@@ -458,8 +514,12 @@ class Store:
         row = counting_versions(rows, _row_slot).get(slot)
         return (row["source_file"], datetime.fromisoformat(row["received_at"])) if row else None
 
-    def return_history(self) -> list[StoredReturn]:
-        """Every return ever stored, oldest first; `counts` marks the version of each form that counts."""
+    def return_history(self, *, plain: bool = False) -> list[StoredReturn]:
+        """Every return ever stored, oldest first; `counts` marks the version of each form that counts.
+
+        Each identity is a `FormIdentity`, or given `plain` a `FormRef` (the same fields).
+        """
+        identity = _ref_from_row if plain else _identity_from_row
         rows = self.conn.execute("SELECT * FROM returns ORDER BY id").fetchall()
         counts: set[int] = set()
         later: dict[int, int] = {}
@@ -468,7 +528,7 @@ class Store:
             later.update((a["id"], b["id"]) for a, b in zip(slot_versions, slot_versions[1:]))
         return [
             StoredReturn(
-                id=r["id"], identity=_identity_from_row(r), complete=bool(r["complete"]),
+                id=r["id"], identity=identity(r), complete=bool(r["complete"]),
                 no_involvement=bool(r["no_involvement"]), received_at=datetime.fromisoformat(r["received_at"]),
                 source_file=r["source_file"], file_sha256=r["file_sha256"], counts=r["id"] in counts,
                 replaced_by=later.get(r["id"]),
@@ -500,6 +560,8 @@ class Store:
         return self._audit_returns(list(counting_versions(rows, _row_slot).values()))
 
     def _audit_returns(self, rows: list[sqlite3.Row]) -> list[AuditReturn]:
+        from .models import AuditReturn
+
         answers = self._answers_of([r["id"] for r in rows])
         return [
             AuditReturn(
@@ -515,20 +577,30 @@ class Store:
 
     def _answers_of(self, return_ids: list[int]) -> dict[int, list[Answer]]:
         """The answers of these returns (by return id, in standard order), read a few hundred returns at a time."""
+        from .models import Answer, RatingKind
+
         answers: dict[int, list[Answer]] = {i: [] for i in return_ids}
+        # Every answer is given all its fields, so they can share one set of the fields given: each answer's
+        # own copy (730 bytes) cost twice the answer itself, 160 MB at 10,000 returns (never changed in place:
+        # an Answer is frozen, and model_copy copies it first).
+        all_fields = set(Answer.model_fields)
         for start in range(0, len(return_ids), 500):  # SQLite allows 999 parameters in older builds
             chunk = return_ids[start:start + 500]
             rows = self.conn.execute(f"SELECT * FROM answers WHERE return_id IN ({','.join('?' * len(chunk))})"
                                      " ORDER BY return_id, standard", chunk)
             for a in rows:
-                answers[a["return_id"]].append(Answer(
+                answer = Answer(
                     standard=a["standard"], rating=RatingKind(a["rating"]) if a["rating"] else None,
                     rating_label=a["rating_label"], evidence=a["evidence"], reason=a["reason"],
-                ))
+                )
+                object.__setattr__(answer, "__pydantic_fields_set__", all_fields)
+                answers[a["return_id"]].append(answer)
         return answers
 
     def current_summary_returns(self) -> list[SummaryReturn]:
         """The latest summary form received from each agency."""
+        from .models import SummaryReturn
+
         return [
             SummaryReturn(
                 identity=_identity_from_row(r), improvements=r["improvements"], partnership=r["partnership"],
@@ -552,34 +624,36 @@ class Store:
         rows = self.conn.execute("SELECT action_id FROM issued_actions WHERE form_id = ? ORDER BY rowid", (form_id,))
         return [r["action_id"] for r in rows]
 
-    def progress_returns(self, cycle_id: Optional[str] = None) -> list[ProgressReturn]:
+    def progress_returns(self, cycle_id: Optional[str] = None, *,
+                         plain: bool = False) -> list[Union[ProgressReturn, ProgressRecord]]:
         """Every progress return ever received (of one cycle, if given), in the order received: each update counts
-        as the action's latest until a later one arrives."""
+        as the action's latest until a later one arrives. `ProgressReturn` models, or given `plain` the same
+        fields as `ProgressRecord`s (no pydantic: `status` lists overdue actions from them)."""
         rows = self.conn.execute("SELECT * FROM returns WHERE kind = ? ORDER BY id", (FormKind.PROGRESS.value,))
         rows = [r for r in rows if cycle_id is None or r["cycle_id"] == cycle_id]
-        updates: dict[int, list[ActionUpdate]] = {r["id"]: [] for r in rows}
+        updates: dict[int, list[ProgressUpdate]] = {r["id"]: [] for r in rows}
         for u in self.conn.execute("SELECT * FROM action_updates ORDER BY return_id, rowid"):
             if u["return_id"] in updates:
-                updates[u["return_id"]].append(ActionUpdate(
+                updates[u["return_id"]].append(ProgressUpdate(
                     action_id=u["action_id"], status=ActionStatus(u["status"]) if u["status"] else None,
                     status_label=u["status_label"], progress=u["progress"], evidence=u["evidence"]))
-        return [ProgressReturn(identity=_identity_from_row(r), updates=tuple(updates[r["id"]]),
+        if plain:
+            return [ProgressRecord(_ref_from_row(r), tuple(updates[r["id"]]), bool(r["complete"]), r["source_file"],
+                                   r["file_sha256"], datetime.fromisoformat(r["received_at"])) for r in rows]
+        from .models import ActionUpdate, ProgressReturn
+
+        return [ProgressReturn(identity=_identity_from_row(r),
+                               updates=tuple(ActionUpdate(**dataclasses.asdict(u)) for u in updates[r["id"]]),
                                complete=bool(r["complete"]), source_file=r["source_file"],
                                file_sha256=r["file_sha256"], received_at=datetime.fromisoformat(r["received_at"]),
                                other_text=_other_text(r)) for r in rows]
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
+    from .models import IssuedForm
+
     return IssuedForm(
-        identity=FormIdentity(
-            form_id=row["form_id"],
-            cycle_id=row["cycle_id"],
-            agency=row["agency"],
-            kind=FormKind(row["kind"]),
-            case_ref=row["case_ref"],
-            kloes=tuple(json.loads(row["kloes"])),
-            fingerprint=row["fingerprint"],
-        ),
+        identity=_identity_from_row(row),
         path=row["path"],
         file_sha256=row["file_sha256"],
         template_fingerprint=row["template_fingerprint"],
@@ -589,13 +663,32 @@ def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
 
 
 def _other_text(row: sqlite3.Row) -> tuple[OtherText, ...]:
+    from .models import OtherText
+
     return tuple(OtherText(**o) for o in json.loads(row["other_text"]))
 
 
 def _identity_from_row(row: sqlite3.Row) -> FormIdentity:
+    from .models import FormIdentity
+
     return FormIdentity(
         form_id=row["form_id"], cycle_id=row["cycle_id"], agency=row["agency"], kind=FormKind(row["kind"]),
         case_ref=row["case_ref"], kloes=tuple(json.loads(row["kloes"])), fingerprint=row["fingerprint"],
+    )
+
+
+def _ref_from_row(row: sqlite3.Row) -> FormRef:
+    return FormRef(
+        form_id=row["form_id"], cycle_id=row["cycle_id"], agency=row["agency"], kind=FormKind(row["kind"]),
+        case_ref=row["case_ref"], kloes=tuple(json.loads(row["kloes"])), fingerprint=row["fingerprint"],
+    )
+
+
+def _issued_record_from_row(row: sqlite3.Row) -> IssuedRecord:
+    return IssuedRecord(
+        identity=_ref_from_row(row), path=row["path"], file_sha256=row["file_sha256"],
+        template_fingerprint=row["template_fingerprint"], issued_at=datetime.fromisoformat(row["issued_at"]),
+        superseded_by=row["superseded_by"],
     )
 
 

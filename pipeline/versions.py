@@ -16,9 +16,10 @@ returns gathered some other way.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Sequence, TYPE_CHECKING, TypeVar
 
-from .models import FormIdentity
+if TYPE_CHECKING:  # annotations only: `status` imports this module without loading pydantic
+    from .models import FormIdentity
 
 V = TypeVar("V")
 

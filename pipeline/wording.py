@@ -303,6 +303,8 @@ def figure_sentence(fig: Figure, findings: Findings) -> str:
         return attendance_sentence(v[0], v[1])
     if fig.kind == "actions":
         return actions_sentence(*v[:6])
+    if fig.kind == "change":
+        return change_phrase(int(fig.about[0]), v[0], v[1], v[2], v[3], str(fig.about[1]))
     return f"{fig.kind}: {', '.join(str(n) for n in v)}"
 
 
@@ -558,3 +560,102 @@ def action_note(note: str) -> str:
 
 def completed_action_line(action_id: str, text: str, round_raised: str) -> str:
     return f"{action_id} ({round_raised}): {text}"
+
+
+# --- compared with the previous audit (issue 12) ------------------------------------------------
+
+COMPARISON_HEADING = "Compared with the previous audit"
+SMALL_CHANGE_RULE = (
+    "When this audit is compared with the previous one, a standard is said to have gone up or down only when "
+    "the change amounts to more than two cases (counted against the number of cases assessed in this audit); "
+    "a change of one or two cases is reported as about the same, because with so few cases it may be chance."
+)
+
+
+def _share(met: int, assessed: int) -> str:
+    return f"{percent(met, assessed)}% ({met} of {assessed})"
+
+
+def change_phrase(number: int, now_met: int, now_assessed: int, then_met: int, then_assessed: int,
+                  label: str) -> str:
+    """'Standard 1: 82% (9 of 11), up from 64% (7 of 11) in 2015-16'."""
+    from .comparison import DOWN, NOT_COMPARED, UP, direction
+
+    way, _ = direction(now_met, now_assessed, then_met, then_assessed)
+    if way == NOT_COMPARED:
+        now = _share(now_met, now_assessed) if now_assessed else "not assessed in any case"
+        then = _share(then_met, then_assessed) if then_assessed else "not assessed in any case"
+        return f"Standard {number}: {now}; in {label}, {then} (not compared)"
+    link = {UP: "up from", DOWN: "down from"}.get(way, "about the same as")
+    return f"Standard {number}: {_share(now_met, now_assessed)}, {link} {_share(then_met, then_assessed)} in {label}"
+
+
+def change_sentence(c, label: str) -> str:
+    """One standard compared: the phrase, then what the standard is about."""
+    return (f"{change_phrase(c.number, c.now_met, c.now_assessed, c.then_met, c.then_assessed, label)} "
+            f"({c.finding_met}).")
+
+
+def comparison_intro(comparison) -> str:
+    n = len(comparison.changes)
+    name = f" ({comparison.previous_round_name})" if comparison.previous_round_name else ""
+    return (f"This section compares this audit with the previous one, {comparison.previous_cycle_name}{name}: "
+            f"for each of the {n} {'standard' if n == 1 else 'standards'} asked in both with the same wording, "
+            "the cases meeting it now and then, each with its counts. " + SMALL_CHANGE_RULE)
+
+
+def counting_rule_change(comparison) -> str:
+    if not comparison.rule_changed:
+        return (f"Both audits counted a case as meeting a standard under the same rule "
+                f"('{comparison.current_rule.value}').")
+    return (f"The two audits counted cases differently: {comparison.label} under the "
+            f"'{comparison.previous_rule.value}' rule, this audit under the '{comparison.current_rule.value}' "
+            "rule, so part of any change may come from the rule rather than from practice.")
+
+
+def reworded_note(comparison) -> str:
+    if not comparison.reworded:
+        return ""
+    numbers = list(comparison.reworded)
+    return (f"{_standards(numbers)} {'was' if len(numbers) == 1 else 'were'} worded differently in "
+            f"{comparison.label}, so {'it is' if len(numbers) == 1 else 'they are'} not compared: a reworded "
+            "standard is a different standard.")
+
+
+def new_standards_note(comparison) -> str:
+    if not comparison.new_standards:
+        return ""
+    numbers = list(comparison.new_standards)
+    return f"{_standards(numbers)} {'was' if len(numbers) == 1 else 'were'} not asked in {comparison.label}."
+
+
+def movement_sentence(moved, comparison) -> str:
+    """The Executive Summary's sentence on the standards that moved most (beyond the small-change rule)."""
+    if not comparison.changes:
+        return ""
+    if not moved:
+        return (f"Compared with {comparison.label}, no standard moved by more than two cases, so the figures are "
+                "about the same.")
+    parts = [f"{change_phrase(c.number, c.now_met, c.now_assessed, c.then_met, c.then_assessed, comparison.label)}"
+             for c in moved]
+    return (f"Compared with {comparison.label}, the {'standards' if len(parts) > 1 else 'standard'} that moved "
+            f"most {'were' if len(parts) > 1 else 'was'}: {'; '.join(parts)}.")
+
+
+def round_line(round_name: str, theme: str) -> str:
+    """The cover's line naming a round of the programme: 'Round: 2016-17 neglect round. Theme: Neglect.'"""
+    parts = [f"Round: {round_name}." if round_name else "", f"Theme: {theme}." if theme else ""]
+    return " ".join(p for p in parts if p)
+
+
+def comparison_chart_title(comparison, current_label: str) -> str:
+    return f"Share of cases meeting each standard: {comparison.label} and {current_label}"
+
+
+def comparison_alt_text(comparison, current_label: str) -> str:
+    parts = [f"Bar chart. {comparison_chart_title(comparison, current_label)}."]
+    for c in comparison.changes:
+        then = _share(c.then_met, c.then_assessed) if c.then_assessed else "not assessed"
+        now = _share(c.now_met, c.now_assessed) if c.now_assessed else "not assessed"
+        parts.append(f"Standard {c.number}: {comparison.label} {then}; {current_label} {now}; {c.direction}.")
+    return " ".join(parts)

@@ -11,15 +11,17 @@ Sheets (headings in quotes; * marks a required sheet):
   Instructions          plain-English guide, not read
   Settings *            "Setting" | "Value" | "Notes": Board name, Cycle reference,
                         Cycle name, Return deadline, How to return forms,
-                        Counting rule, Form protection, Report title
+                        Counting rule, Form protection, Report title,
+                        Round name, Theme, Previous round (all three optional)
   Priority areas *      "Priority area" | "Description"
   Agencies *            "Code" | "Full name" | "Short name" | "Contact name" | "Secure email"
   Cases *               "Case ref" | "Priority area" | "Child's name or initials",
                         then one Y/N column per agency headed by its code
                         (a column headed "Notes" is ignored)
-  KLOEs *               "Number" | "Question" | "Short title"
+  KLOEs *               "Number" | "Question" | "Short title" | "In this round"
   Standards *           "Number" | "KLOE" | "Standard text" | "Finding when met" |
-                        "Finding when not met" | "N/A allowed"
+                        "Finding when not met" | "N/A allowed" | "In this round"
+                        ("In this round": Yes/No, blank or no column at all = Yes)
   Rating scale *        "Label" | "Counts as"
   Event attendance      "Agency" | "Practitioners attending"
   Event group work      "Priority area" | "Strengths" | "Areas for development" | "Next steps"
@@ -113,9 +115,10 @@ HEADERS: dict[str, dict[str, str]] = {
     AGENCIES: {"code": "Code", "name": "Full name", "short_name": "Short name",
                "contact_name": "Contact name", "secure_email": "Secure email"},
     CASES: {"ref": "Case ref", "priority_area": "Priority area", "child_name": "Child's name or initials (private)"},
-    KLOES: {"number": "Number", "question": "Question", "title": "Short title"},
+    KLOES: {"number": "Number", "question": "Question", "title": "Short title", "in_round": "In this round (Yes/No)"},
     STANDARDS: {"number": "Number", "kloe": "KLOE", "text": "Standard text", "finding_met": "Finding when met",
-                "finding_not_met": "Finding when not met", "na_allowed": "N/A allowed (Y/N)"},
+                "finding_not_met": "Finding when not met", "na_allowed": "N/A allowed (Y/N)",
+                "in_round": "In this round (Yes/No)"},
     RATING_SCALE: {"label": "Label", "kind": "Counts as"},
     ATTENDANCE: {"agency": "Agency", "count": "Practitioners attending"},
     GROUP_WORK: {"priority_area": "Priority area", "strengths": "Strengths",
@@ -153,6 +156,9 @@ SETTING_NAMES: dict[str, str] = {
     "counting_rule": "Counting rule",
     "form_protection": "Form protection",
     "report_title": "Report title",
+    "round_name": "Round name",
+    "theme": "Theme",
+    "previous_round": "Previous round",
 }
 REQUIRED_SETTINGS = ("board_name", "cycle_id", "cycle_name")
 
@@ -204,12 +210,13 @@ class WorkbookResult:
 
 
 def load_cycle(path: Path) -> Cycle:
-    """The cycle from the workbook, or CaseAuditError listing every problem (warnings included)."""
+    """The cycle this round asks about (`Cycle.in_round`: only the KLOEs and standards marked in this round),
+    or CaseAuditError listing every problem (warnings included). `read_cycle` gives the whole toolkit."""
     result = read_cycle(path)
     if not result.report.ok or result.cycle is None:
         n = max(len(result.report.errors), 1)
         raise CaseAuditError(f"The cycle workbook has {n} problem(s).", result.report)
-    return result.cycle
+    return result.cycle.in_round()
 
 
 def read_cycle(path: Path) -> WorkbookResult:
@@ -285,6 +292,7 @@ class CycleSummary(BaseModel):
 
 def summarise(cycle: Cycle) -> CycleSummary:
     """Cases per priority area and forms per agency: one audit form per case involved in, one summary form."""
+    cycle = cycle.in_round()
     per_area = {p.name: 0 for p in cycle.priority_areas}
     for case in cycle.cases:
         per_area[case.priority_area] = per_area.get(case.priority_area, 0) + 1
@@ -872,6 +880,13 @@ def _read_cycle(r: _Reader) -> Optional[Cycle]:
     agency_actions = _read_agency_actions(r, agencies)
     if agencies is not None and cases is not None:
         _check_secure_emails(r, agencies, cases)
+    if kloes and standards and not Cycle(
+            settings=CycleSettings(board_name="-", cycle_id="-", cycle_name="-"), priority_areas=(), agencies=(),
+            cases=(), kloes=tuple(kloes), standards=tuple(standards)).in_round().standards:
+        r.problem("workbook.nothing-in-round", "No standard is marked 'Yes' in the 'In this round' column (of the "
+                  "KLOEs and Standards sheets), so the forms would ask nothing.",
+                  "Put Yes in the 'In this round' column for each KLOE and standard this round asks about.",
+                  location=f"{STANDARDS}!A1")
     if None in (settings, areas, agencies, kloes, standards, scale, cases):
         return None
     return Cycle(settings=settings, priority_areas=tuple(areas), agencies=tuple(agencies), cases=tuple(cases),
@@ -889,7 +904,8 @@ def _read_settings(r: _Reader) -> Optional[CycleSettings]:
         return None
     found = _setting_cells(r, table)
     ok = _required_settings_present(r, found)
-    values: dict[str, Any] = {k: r.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions")}
+    values: dict[str, Any] = {k: r.text(found.get(k)) for k in ("board_name", "cycle_name", "return_instructions",
+                                                                "round_name", "theme", "previous_round")}
     cycle_cell = found.get("cycle_id")
     ok = _cycle_ref_ok(r, cycle_cell) and ok
     values["cycle_id"] = cycle_cell.text if cycle_cell is not None else ""
@@ -1115,7 +1131,8 @@ def _read_kloes(r: _Reader) -> Optional[list[Kloe]]:
             continue
         r.kloe_cells[number] = row["number"]
         if question:
-            kloes.append(Kloe(number=number, question=question, title=r.text(row.get("title"))))
+            kloes.append(Kloe(number=number, question=question, title=r.text(row.get("title")),
+                              in_round=r.yes_no(row.get("in_round"), default=True, what=f" for KLOE {number}")))
         else:
             r.broken_kloes.add(number)
     if not table.rows:
@@ -1165,7 +1182,8 @@ def _standard_row(r: _Reader, row: _Row, known: Optional[set[int]], seen: dict[s
     if None in (number, kloe) or not text or not finding_met:
         return None
     return Standard(number=number, kloe=kloe, text=text, finding_met=finding_met,
-                    finding_not_met=r.text(row.get("finding_not_met")), na_allowed=na)
+                    finding_not_met=r.text(row.get("finding_not_met")), na_allowed=na,
+                    in_round=r.yes_no(row.get("in_round"), default=True, what=label))
 
 
 def _kloe_mentioned(rows: list[_Row], number: int) -> bool:

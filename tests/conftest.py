@@ -8,6 +8,7 @@ Calc) and it is skipped, with the reason, where soffice is not installed; ask fo
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,10 @@ from pipeline import example_returns
 from pipeline.models import AuditReturn, Cycle, SummaryReturn
 from pipeline.workbook import load_cycle
 from pipeline.workspace import Workspace, init_workspace, shipped_template
+
+# build-report's contents page-numbering pass renders the report with LibreOffice (seconds each): off for the
+# suite's many builds (and the CLI runs they start), on where a test asks (build_report(contents_page_numbers=True))
+os.environ.setdefault("CASE_AUDIT_CONTENTS_PAGES", "0")
 
 
 @pytest.fixture(scope="session")

@@ -456,3 +456,18 @@ def test_digest_of_the_same_figures_is_stable_across_runs_and_ignores_received_t
     assert len(a.kloe(1).digest) == 16
     other = a.standard(1).model_copy(update={"cases_met": a.standard(1).cases_met + 1})
     assert figures_digest(other) != figures_digest(a.standard(1))
+
+
+def test_digests_are_those_earlier_versions_stored_in_their_reports():
+    """A report keeps each passage's digest; a rebuild compares it with today's. Were the digest of the same
+    figures to change (say, by computing it another way), every passage the comms team edited would be
+    flagged as stale on the first rebuild after an upgrade. These were computed at commit 9b41756, before digests
+    were made without model_dump; the data-quality one at 0fd0dba, when it gained the agency-case audit counts
+    (the old method gives the same value), so an edited Future Learning passage is flagged once for re-reading."""
+    f = compute_findings(make_cycle(), split_returns())
+    assert [k.digest for k in f.kloes] == ["1e45b7b0ddd93d9d", "4f2301a2497ce8e5"]
+    assert [f.data_quality.digest, f.methodology.digest, f.executive_summary.digest, f.learning_event.digest] == [
+        "0f3ac8ddad78f486", "28540b1c01f185f5", "422c900fa96756b3", "f2afb041e5cd031b"]
+    assert [a.digest for a in f.agencies] + [s.digest for s in f.standards] == [
+        "efaaf5c6bcbaed59", "c9bbd91836c732ab", "f917aaa819e0ea1a", "44b2391b7b0de586",
+        "0d6057e6ea682e5f", "20caf7953518f66d", "98cd47e09a3e5ce7"]

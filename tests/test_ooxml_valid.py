@@ -89,3 +89,14 @@ def test_action_progress_forms_are_valid_issued_and_filled(demo: Path, tmp_path:
         "ca:action-status:POLICE-1": "Complete", "ca:action-progress:POLICE-1": "Done & dusted <fully>",
         "ca:action-evidence:POLICE-1": "Consent recorded in 9 of 10 referrals"}))
     assert validate([*forms, filled]) == ""
+
+
+def test_a_second_rounds_workbook_report_and_trend_are_valid(demo: Path, tmp_path: Path):
+    """init --from's carried cycle.xlsx, the report with its comparison section, and trend.xlsx (issue 12)."""
+    from pipeline.demo_rounds import run_second_round
+    from pipeline.workspace import Workspace
+
+    ws, _, outputs = run_second_round(Workspace(demo), tmp_path / "round-2", lambda _msg: None)
+    files = [ws.cycle_path, *sorted((ws.outbox / "report").glob("*.docx")), ws.outbox / "trend.xlsx"]
+    assert all(p.is_file() for p in files), [str(p) for p in files if not p.is_file()]
+    assert validate(files) == ""

@@ -191,9 +191,10 @@ def test_a_cycle_workbook_with_errors_is_refused_every_time(tmp_workspace):
 # --- what `status` loads to start ---------------------------------------------------------------------
 
 
-def test_status_starts_without_openpyxl_numpy_or_the_form_reader(tmp_workspace):
+def test_status_starts_without_openpyxl_numpy_pydantic_or_the_form_reader(tmp_workspace):
     """Imports were most of `case-audit status`'s start-up: the cycle workbook (openpyxl, numpy), the status
-    workbook writer (only for --xlsx) and the returned-form reader are not loaded for a plain `status`."""
+    workbook writer (only for --xlsx), the returned-form reader and pydantic with the models (status reads the kept
+    cycle and the store's rows as plain data) are not loaded for a plain `status`."""
     ws = tmp_workspace
     generate_forms(ws, load_cycle(ws.cycle_path))
     probe = ("import sys\nfrom pipeline.cli import cli\n"
@@ -207,7 +208,7 @@ def test_status_starts_without_openpyxl_numpy_or_the_form_reader(tmp_workspace):
     loaded = set(runs[1].stdout.split())
     assert "pipeline.status" in loaded
     assert not loaded & {"openpyxl", "numpy", "matplotlib", "docx", "docxtpl", "pipeline.returns", "pipeline.results",
-                         "pipeline.workbook"}
+                         "pipeline.workbook", "pydantic", "pipeline.models"}
 
 
 def test_status_problem_code_for_a_named_child_is_the_one_ingest_records():

@@ -391,3 +391,37 @@ def test_generate_forms_also_asks_for_progress_once_a_round_has_actions_carried_
     police = sorted(p.name for p in (tmp_workspace.forms_dir / "POLICE").glob("*.docx"))
     assert "POLICE_actions.docx" in police and "POLICE_summary.docx" in police
     assert "9 action progress form(s) written" in result.output
+
+
+def _row_of(ws_root: Path, action_id: str) -> int:
+    sheet = openpyxl.load_workbook(ws_root / "cycle.xlsx", read_only=True)[AGENCY_ACTIONS]
+    column = next(c.column for c in sheet[1] if c.value == "Action ID")
+    return next(r for r, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2)
+                if row[column - 1] == action_id)
+
+
+def test_plain_status_lists_overdue_actions_from_the_kept_cycle_as_from_the_models(issued):
+    """`status` reads the kept plain cycle and the store's plain rows (no pydantic): the same overdue actions, with
+    an agency's progress form counted (POLICE-3 marked Complete is not overdue; POLICE-2 at risk past its date is)."""
+    from pipeline.cache import Plain, load_cycle_cached, load_cycle_plain
+    from pipeline.status import overdue_actions
+
+    ws, _cycle, result = issued
+    _set(ws.root, 3, Due_date=date(2016, 1, 31))  # CCG-2
+    for action_id in ("POLICE-2", "POLICE-3"):
+        _set(ws.root, _row_of(ws.root, action_id), Due_date=date(2016, 1, 31))
+    (ws.inbox / "POLICE_actions.docx").write_bytes(
+        fill_controls(_form(ws, result, "POLICE").read_bytes(), POLICE_ANSWERS))
+    models = load_cycle_cached(ws, ws.cycle_path)
+    assert ingest_inbox(ws, models).files[0].outcome == "accepted"
+    plain = load_cycle_plain(ws, ws.cycle_path)
+    assert isinstance(plain, Plain)  # the kept copy, not the models
+    with Store.open(ws.store_path) as store:
+        from_models, from_plain = overdue_actions(store, models), overdue_actions(store, plain)
+    assert {k: [a.action_id for a in v] for k, v in from_plain.items()} == {"CCG": ["CCG-2"], "POLICE": ["POLICE-2"]}
+    assert from_plain == from_models
+    for _ in range(2):  # the first run keeps the cycle if need be; the second is every later `status`
+        shown = CliRunner().invoke(cli, ["status", "-w", str(ws.root)])
+    lines = [line.split() for line in shown.output.splitlines()]
+    assert ["POLICE", "POLICE-2", "due", "31", "Jan", "2016"] in [line[:6] for line in lines]
+    assert "POLICE-3" not in [w for line in lines if "due" in line for w in line]

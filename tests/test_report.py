@@ -151,6 +151,25 @@ def test_charts_carry_alt_text_stating_their_figures(built, example_cycle):
     assert f"{police.met} of {police.met + police.not_met} answers met" in descrs[-1]
 
 
+def test_charts_are_sharp_when_printed_and_drawn_on_white(built):
+    """Each chart is a PNG of at least 200 pixels per inch at the width it is placed (the report is printed
+    for the board), opaque: no transparency for a printer or a dark-mode viewer to show through."""
+    from PIL import Image
+
+    ws, result, doc = built
+    with zipfile.ZipFile(result.path) as zf:
+        media = sorted(n for n in zf.namelist() if n.startswith("word/media/"))
+        images = [Image.open(io.BytesIO(zf.read(n))) for n in media]
+    extents = [int(e.get("cx")) for e in doc.element.body.iter(
+        "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}extent")]
+    assert len(images) == len(extents) == 6
+    for image, cx in zip(images, extents):
+        assert image.format == "PNG"
+        inches = cx / 914400
+        assert image.width / inches >= 199.9, f"{image.width} px over {inches:.2f} in"
+        assert image.mode == "RGB" or image.convert("RGBA").getextrema()[3] == (255, 255)
+
+
 # --- tables carry the workbook cell for cell ---------------------------------------------------
 
 

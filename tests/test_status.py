@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from pipeline.cache import plain_cycle
 from pipeline.forms import generate_forms
 from pipeline.ingest import ingest_inbox
 from pipeline.status import (COMPLETE, INCOMPLETE, NO_INVOLVEMENT, OUTSTANDING, agency_status, chase_list,
@@ -85,6 +87,34 @@ def test_the_chase_list_names_contacts_and_what_is_missing_or_wrong(returned):
     assert "27 November 2015" in text  # the return deadline from the workbook
     for case in cycle.cases:
         assert case.child_name not in text
+
+
+def test_status_from_the_kept_plain_cycle_is_the_status_from_the_models(returned):
+    """`case-audit status` reads the cycle as plain data from the copy kept in .case-audit/ (no pydantic to load):
+    every figure, form state and chase email is the one the cycle's models give."""
+    cycle = returned.cycle
+    plain = plain_cycle(json.loads(cycle.model_dump_json()))
+
+    def seen(report):
+        return [(a.agency.code, a.agency.name, a.issued, a.complete, a.incomplete, a.no_involvement, a.outstanding,
+                 a.rejected_files, a.child_named, a.last_return, [(f.label, f.state, f.versions) for f in a.forms])
+                for a in report.agencies]
+
+    by_models, by_plain = agency_status(returned.ws, cycle), agency_status(returned.ws, plain)
+    assert seen(by_plain) == seen(by_models) and seen(by_models)
+    emails = [e.text(cycle) for e in chase_list(returned.ws, cycle, by_models)]
+    assert [e.text(plain) for e in chase_list(returned.ws, plain, by_plain)] == emails
+    assert any("27 November 2015" in text for text in emails)  # the deadline, a date in both
+
+
+def test_forms_issued_to_an_agency_since_removed_from_the_workbook_are_still_counted(returned):
+    cycle = returned.cycle
+    without = cycle.model_copy(update={"agencies": tuple(a for a in cycle.agencies if a.code != "POLICE")})
+    for given in (without, plain_cycle(json.loads(without.model_dump_json()))):
+        report = agency_status(returned.ws, given)
+        last = report.agencies[-1]
+        assert (last.agency.code, last.agency.name) == ("POLICE", "POLICE")
+        assert (last.issued, last.complete, last.incomplete) == (len(cycle.cases_for("POLICE")) + 1, 3, 1)
 
 
 def test_status_workbook_holds_the_same_figures(returned):

@@ -46,6 +46,7 @@ from ..workspace import Workspace, atomic_write_bytes
 from . import identity
 from .charts import ChartCache
 from .context import build_inputs
+from .finish import finish_report
 from .learning_log import write_learning_log
 from ..actions import latest_updates, tracked_actions
 from .narrative import (
@@ -143,6 +144,7 @@ def build_report(
     summaries: Optional[Sequence[SummaryReturn]] = None,
     issued: Optional[Sequence[IssuedForm]] = None,
     write_results: bool = True,
+    contents_page_numbers: Optional[bool] = None,
 ) -> ReportResult:
     """Write the next version of the report, then the learning log and results.xlsx.
 
@@ -151,9 +153,14 @@ def build_report(
     unreadable --narrative-from file, or a child's name anywhere in the report.
     Holds the workspace lock throughout, so the report and results.xlsx are
     built from one state of the store, never half-way through an ingest.
+    Then (`finish.finish_report`) the contents list gets its page numbers from
+    one LibreOffice rendering (contents_page_numbers: None = on unless
+    CASE_AUDIT_CONTENTS_PAGES=0) and the report is checked for accessibility.
     """
     with ws.lock():
-        return _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
+        result = _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
+        finish_report(result, contents_page_numbers=contents_page_numbers)  # page numbers (LibreOffice), checks
+        return result
 
 
 def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
@@ -175,11 +182,12 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         findings = compute_findings(cycle, returns, summaries, issued)
 
         problems.extend(provisional_notes(cycle, findings))
+        comparison = compared_with_previous_round(ws, cycle, findings, problems)
         previous = _previous(ws, cycle, narrative_from, problems)
         version, target = next_report_path(ws.report_dir)
         updates = _progress_updates(ws, cycle, store)  # issue 13: the latest progress on each action
         data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name,
-                                      actions=tracked_actions(cycle, updates))
+                                      actions=tracked_actions(cycle, updates), comparison=comparison)
         problems.extend(outcome.problems)
         if target.exists():  # another build got there first: never replace a report
             version, target = next_report_path(ws.report_dir)
@@ -285,11 +293,27 @@ def _progress_updates(ws: Workspace, cycle: Cycle, store) -> dict:
         with Store.open(ws.store_path) as own:
             return latest_updates(own.progress_returns(cycle.settings.cycle_id))
     return latest_updates(store.progress_returns(cycle.settings.cycle_id))
+def compared_with_previous_round(ws: Workspace, cycle: Cycle, findings: Findings, problems: ProblemReport):
+    """The comparison with the round Settings 'Previous round' names; None, with a warning, when it cannot be read."""
+    if not cycle.settings.previous_round.strip():
+        return None
+    from ..comparison import compare
+    from ..rounds import previous_round
+
+    earlier = previous_round(ws, cycle, problems)
+    if earlier is None:
+        return None
+    comparison = compare(cycle, findings, earlier.cycle, earlier.findings)
+    label = f"the previous round ({comparison.label})"
+    for number in comparison.reworded:
+        problems.add("round.standard-reworded", number=number, previous=label,
+                     location=f"Standards, standard {number}")
+    return comparison
 
 
 def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Optional[PreviousReport], *,
                   output_name: str, built_on: Optional[date] = None,
-                  actions: Optional[Sequence] = None) -> tuple[bytes, NarrativeOutcome]:
+                  actions: Optional[Sequence] = None, comparison=None) -> tuple[bytes, NarrativeOutcome]:
     """The finished report as bytes, after the privacy scan; nothing is written here."""
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
@@ -299,7 +323,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
         narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
-        actions=actions,
+        actions=actions, comparison=comparison,
     )
     charts.prune()
     _render(tpl, inputs.context, template_path)

@@ -26,6 +26,7 @@ from ..findings import (
     returns_figures,
 )
 from ..actions import TrackedAction, action_figures, actions_figure, tracked_actions
+from ..comparison import Comparison, moved_most, movement_figures
 from ..models import ActionStatus, Cycle
 from .charts import Chart, agency_grid, kloe_chart
 from .narrative import NarrativeFigures, RegionFigures
@@ -52,14 +53,19 @@ def key_area_region(number: int) -> str:
     return f"key-area-{number}"
 
 
-def region_figures(findings: Findings) -> dict[str, RegionFigures]:
-    """Which findings each standard narrative region is written about, and the figures its draft states."""
+def region_figures(findings: Findings, comparison: Optional[Comparison] = None) -> dict[str, RegionFigures]:
+    """Which findings each standard narrative region is written about, and the figures its draft states.
+
+    With a previous round, the Executive Summary also states the standards that moved most."""
     es, meth, dq, ev = (findings.executive_summary, findings.methodology, findings.data_quality,
                         findings.learning_event)
     cases = methodology_figure(meth)
     every = tuple(headline_figure(findings.standard(n)) for n in es.standards_met_in_every_case)
+    moved = movement_figures(comparison)
+    executive = RegionFigures((es.digest, meth.digest) + ((comparison.digest,) if comparison else ()),
+                              (cases, *every, *moved))
     regions = {
-        "executive-summary": RegionFigures((es.digest, meth.digest), (cases, *every)),
+        "executive-summary": executive,
         "methodology": RegionFigures((meth.digest,), (cases,)),
         "future-learning": RegionFigures((dq.digest,), returns_figures(dq)),
         "learning-event": RegionFigures((ev.digest,), attendance_figures(ev)),
@@ -73,7 +79,8 @@ def region_figures(findings: Findings) -> dict[str, RegionFigures]:
 def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], Any],
                  narrative_begin: Callable[[str], str], narrative_end: Callable[[], str],
                  built_on: Optional[date] = None, draw: Optional[Callable[..., Chart]] = None,
-                 actions: Optional[Sequence[TrackedAction]] = None) -> ReportInputs:
+                 actions: Optional[Sequence[TrackedAction]] = None,
+                 comparison: Optional[Comparison] = None) -> ReportInputs:
     """`draw(chart_function, *figures)` makes each chart (a `charts.ChartCache.draw` keeps them between builds);
     `actions`: the cycle's actions with their latest progress (from the workbook alone when not given)."""
     draw = draw or (lambda make, *args: make(*args))
@@ -107,6 +114,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "report_title": cycle.settings.report_title,
         "cycle_name": cycle.settings.cycle_name,
         "cycle_id": cycle.settings.cycle_id,
+        "round_line": wording.round_line(cycle.settings.round_name, cycle.settings.theme),
         "built_on": _long_date(built_on or date.today()),
         "findings": _with_earlier_names(findings, words),
         "words": words,
@@ -137,16 +145,10 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "rating_options": wording.join_or([o.label for o in cycle.rating_scale.options]),
         "appendix2": [_appendix2_row(a, findings) for a in findings.agencies if a.cases_involved or a.summary_returned],
         "appendix3": _appendix3_rows(cycle),
+        "comparison": _comparison(comparison, draw, chart, len(kloes) + 2),
     }
-    if actions is None:
-        actions = tracked_actions(cycle, today=built_on)
-    tracked = actions_context(cycle, actions)
-    status_of = tracked.pop("table1_status")
-    for row in context["table1"]:
-        row["status"] = status_of.get(row["number"], "")
-    context.update(tracked)
-    regions = region_figures(findings)
-    regions[PROGRESS_REGION] = RegionFigures((), (actions_figure(_action_figures(cycle, actions)),))
+    regions = region_figures(findings, comparison)
+    regions[PROGRESS_REGION] = _with_actions(context, cycle, actions, built_on)
     narrative = NarrativeFigures(regions, partial(wording.describe_changes, findings=findings))
     return ReportInputs(context=context, charts=charts, narrative=narrative)
 
@@ -155,6 +157,19 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
 
 PROGRESS_REGION = "progress-on-actions"
 NOTE_LIMIT = 200  # characters of an agency's progress note quoted in Appendix 3
+
+
+def _with_actions(context: dict[str, Any], cycle: Cycle, actions: Optional[Sequence[TrackedAction]],
+                  built_on: Optional[date]) -> RegionFigures:
+    """Put the actions into the context (Table 1's statuses, Appendix 3, the passage); the passage's figures."""
+    if actions is None:
+        actions = tracked_actions(cycle, today=built_on)
+    tracked = actions_context(cycle, actions)
+    status_of = tracked.pop("table1_status")
+    for row in context["table1"]:
+        row["status"] = status_of.get(row["number"], "")
+    context.update(tracked)
+    return RegionFigures((), (actions_figure(_action_figures(cycle, actions)),))
 
 
 def _action_figures(cycle: Cycle, actions: Sequence[TrackedAction]):
@@ -233,6 +248,26 @@ def _with_earlier_names(findings: Findings, words: wording.ReportWords) -> _Name
 
 
 # --- pieces -------------------------------------------------------------------------------
+
+
+def _comparison(comparison: Optional[Comparison], draw, chart, figure_no: int) -> Optional[dict[str, Any]]:
+    """"Compared with the previous audit": None (the section is left out) when there is no previous round."""
+    if comparison is None:
+        return None
+    from .compare_chart import comparison_chart
+
+    drawn = draw(comparison_chart, comparison) if comparison.changes else None
+    return {
+        "heading": wording.COMPARISON_HEADING,
+        "intro": wording.comparison_intro(comparison),
+        "counting": wording.counting_rule_change(comparison),
+        "notes": [n for n in (wording.reworded_note(comparison), wording.new_standards_note(comparison)) if n],
+        "sentences": [wording.change_sentence(c, comparison.label) for c in comparison.changes],
+        "chart": chart(drawn) if drawn else None,
+        "chart_caption": wording.figure_caption(figure_no, drawn.title) if drawn else "",
+        "rule": wording.SMALL_CHANGE_RULE,
+        "movement": wording.movement_sentence(moved_most(comparison), comparison),
+    }
 
 
 def _long_date(d: date) -> str:

@@ -46,6 +46,7 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
         return
     report = ProblemReport()
     seen: set[tuple] = set()
+    visited: set = set()  # a standard's quotes are also its KLOE's and their agencies': each is read once
 
     def check(text: str, form: str, location: str) -> None:
         hit = find_name(text, terms)
@@ -58,10 +59,17 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
 
     def visit(obj, field: str = "", owner=None) -> None:
         if isinstance(obj, Quote):
-            what = QUOTE_FIELDS.get(field, "words")
-            check(obj.text, f"its form for case {obj.case_ref}",
-                  f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
+            if (id(obj), field) in visited:
+                return
+            visited.add((id(obj), field))
+            if find_name(obj.text, terms) is not None:  # the place is worded only for a name found
+                what = QUOTE_FIELDS.get(field, "words")
+                check(obj.text, f"its form for case {obj.case_ref}",
+                      f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
         elif isinstance(obj, BaseModel):
+            if id(obj) in visited:
+                return
+            visited.add(id(obj))
             for name in type(obj).model_fields:
                 value = getattr(obj, name)
                 if isinstance(value, str):
@@ -95,8 +103,11 @@ def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
         return []
     hits: list[NameHit] = []
     seen: set[tuple[str, str, str]] = set()
+    found_in: dict[str, list] = {}  # the same words recur (styles' values, table cells): each is matched once
     for spot in iter_texts(parts):
-        for found in find_names(spot.text, terms):
+        if spot.text not in found_in:
+            found_in[spot.text] = list(find_names(spot.text, terms))
+        for found in found_in[spot.text]:
             key = (found.term.case_ref, spot.part, spot.where)
             if key in seen:
                 continue
