@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Un
 from .kinds import ActionStatus
 
 if TYPE_CHECKING:  # plain `status` lists overdue actions from the kept plain cycle, without pydantic
-    from .models import ActionUpdate, AgencyAction, Cycle, LearningAction, ProgressReturn
+    from .models import ActionUpdate, AgencyAction, Cycle, LearningAction
 
 LEARNING, AGENCY = "learning", "agency"
 STATUS_ORDER = (ActionStatus.COMPLETE, ActionStatus.ON_TRACK, ActionStatus.AT_RISK, ActionStatus.OVERDUE,

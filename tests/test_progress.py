@@ -3,7 +3,6 @@ LibreOffice, validated (status required, Complete needs evidence, only the actio
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
