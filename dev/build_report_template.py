@@ -446,6 +446,9 @@ def _executive_summary(b: Builder) -> None:
             c.p("{{ row.number }}. {{ row.learning_point }}")
         elif i == 1:
             c.loop("row.actions")
+            c.p("{%p if row.status %}")
+            c.p("{{ row.status }}", "Table Label")
+            c.p("{%p endif %}")
         else:
             c.loop("row.next_steps")
     b.table(["Learning point", "Action being undertaken", "Next steps from the Board"], [5.2, 6.2, 5.6],
@@ -700,6 +703,12 @@ def _conclusions(b: Builder) -> None:
         b.p("The areas for development below set out what action is already being taken and the next steps the "
             "Board recommends. These recommendations will inform the Board's improvement plan.")
     b.region('"conclusion"', conclusion)
+    b.h("Progress on actions", 2)
+    b.region('"progress-on-actions"', lambda: b.p("{{ actions_progress.sentence }}"))
+    b.tag("{%p if actions_progress.completed_since %}")
+    b.p("{{ actions_progress.completed_since_intro }}")
+    b.bullets("actions_progress.completed_since")
+    b.tag("{%p endif %}")
     b.tag("{%p for ka in key_areas %}")
     b.h("Key Area of Development {{ ka.number }}", 2)
     b.region("ka.region", lambda: b.p("{{ ka.learning_point }}"))
@@ -787,8 +796,11 @@ def _appendices_2_and_3(b: Builder) -> None:
     def a3_cells(i, c):
         if i == 0:
             c.p("{{ row.agency }}", "Table Label")
+        elif i == 2:
+            c.p("{{ row.status }}", "Table Label")
+            c.p("{{ row.note }}", "Table Quote")
         else:
-            c.p(["", "{{ row.action }}", "{{ row.progress }}", "{{ row.completed }}"][i])
+            c.p(["", "{{ row.action }}", "", "{{ row.completed }}"][i])
     b.table(["Agency", "Actions to be taken", "Progress", "Completed?"], [4.5, 11.0, 7.0, 3.2], "appendix3", a3_cells, keep_rows=True,
             empty="No single-agency actions recorded yet: fill in the cycle workbook's Agency actions sheet.")
 

@@ -1,4 +1,5 @@
-"""Build the shipped Word form templates: templates/word/audit-form.docx and agency-summary.docx.
+"""Build the shipped Word form templates: templates/word/audit-form.docx, agency-summary.docx and
+action-progress.docx.
 
 Run from the project root after changing the layout:  python3 dev/build_word_forms.py
 The packages are written from scratch (no Word install needed) so every byte is
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.contract import AUDIT, LABEL_CASE_REF, LABEL_FORM_ID, SUMMARY, Control  # noqa: E402
+from pipeline.contract import LABEL_AGENCY, PROGRESS, PROGRESS_STATUS_ITEMS  # noqa: E402
 from pipeline.ooxml.controls import checkbox_control_xml, dropdown_control_xml, rich_text_control_xml  # noqa: E402
 from pipeline.ooxml.writing import check_well_formed, package_from_text  # noqa: E402
 from pipeline.ooxml.writing import xml_text as escape  # noqa: E402
@@ -249,6 +251,64 @@ def summary_body() -> str:
     return "".join(head)
 
 
+ACTIONS = PROGRESS.actions
+PROGRESS_HINTS = {
+    "status": "On track, At risk or Complete as it stands today (Overdue if it is late).",
+    "progress": "What has been done since the last update, and what is next.",
+    "evidence": "What has changed for children and families because of it: needed for Complete.",
+}
+
+
+def progress_body() -> str:
+    """One table per open action: what the board holds about it, then the agency's new status, progress and evidence."""
+    label_w, value_w = 2900, TEXT_W - 2900
+    head = [
+        para(run("{{ board_name }}"), style="Title"),
+        para(run("Multi-agency case audit {{ cycle_name }}: progress on your agency's actions"), style="Subtitle"),
+        para(run(FORM_ID_LINE), TAB, run(LABEL_AGENCY + "{{ agency.code }}"), style="FormIdentity"),
+        table([label_w, value_w], *details_rows([
+            ("Agency", "{{ agency.name }}"),
+            ("Actions on this form", "{{ action_count }}"),
+            ("Return by", RETURN_BY),
+            ("How to return it", HOW_TO_RETURN),
+        ], (label_w, value_w)), caption="Form details"),
+        para(run("About this form"), style="Heading2"),
+        para(run("These are the improvement actions your agency agreed after the case audit that are not yet "
+                 "complete. For each one, choose its status now, say what has been done since the last update, and "
+                 "give the evidence of impact. An action can only be recorded as Complete with evidence of impact."),
+             style="BodyText"),
+        para(run("Click on the grey text in a box and type over it. Please do not delete, move or add tables or "
+                 "rows, and keep the form as a Word document (.docx) with the same file name."), style="ListBullet"),
+        para(run("Please do not name any child or family in this form: the board report quotes your words."),
+             style="Notice"),
+    ]
+    # every row but the last keeps with the next, so an action's table is not split across pages
+    shown_rows = [row(cell(label_w, para(run(ACTIONS.id_label), style="TableLabel", keep_next=True), fill=LABEL_FILL),
+                      cell(value_w, para(run("{{ a.id }}", bold=True), style="TableText", keep_next=True)))]
+    shown_rows += [row(cell(label_w, para(run(label), style="TableLabel", keep_next=True), fill=LABEL_FILL),
+                       cell(value_w, para(run("{{ a.%s }}" % key), style="TableText", keep_next=True)))
+                   for key, label in ACTIONS.shown]
+    answer_rows = [row(cell(label_w, para(run(a.label), style="TableLabel", keep_next=a.key != "evidence"),
+                            para(run(PROGRESS_HINTS[a.key]), style="TableHint", keep_next=a.key != "evidence"),
+                            fill=LABEL_FILL),
+                       cell(value_w, control_para(control_xml(a.control("{{ a.id }}"), PROGRESS_STATUS_ITEMS))),
+                       min_height=0 if a.key == "status" else 1100)
+                   for a in ACTIONS.answers]
+    loop = [
+        tag_para("{%p for a in actions %}"),
+        para(run(ACTIONS.heading.format(id="{{ a.id }}")), style="Heading1"),
+        table([label_w, value_w], *shown_rows, *answer_rows, caption="Action"),
+        tag_para("{%p endfor %}"),
+    ]
+    tail = [
+        para(run("When you have finished"), style="Heading2"),
+        para(run("Check that every action has a new status, and that each Complete action has its evidence of "
+                 "impact. Save the form, keep its file name, and return it as set out under 'Return by' and 'How "
+                 "to return it' above."), style="BodyText"),
+    ]
+    return "".join(head + loop + tail)
+
+
 # --- the rest of the package --------------------------------------------------------
 
 
@@ -438,6 +498,8 @@ def build() -> dict[str, bytes]:
                                    footer_identity=f"{FORM_ID_LINE}   {CASE_REF_LINE}"),
         "agency-summary.docx": package(summary_body(), title="Case audit agency summary", marking="OFFICIAL",
                                        footer_identity=FORM_ID_LINE + "   Agency: {{ agency.code }}"),
+        PROGRESS.template: package(progress_body(), title="Case audit action progress", marking="OFFICIAL",
+                                   footer_identity=FORM_ID_LINE + "   Agency: {{ agency.code }}"),
     }
 
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import workbook as W  # noqa: E402
 from pipeline.models import DEFAULT_CASE_GRADES, DEFAULT_ESCALATE_GRADES  # noqa: E402
+from pipeline.models import ActionStatus  # noqa: E402
 
 OUT_DIR = ROOT / "templates" / "excel"
 FIXED_TIME = datetime(2024, 1, 1, 0, 0, 0)
@@ -434,6 +435,24 @@ def dropdown(ws, formula: str, cells: str, prompt: str, error: str) -> None:
     dv.add(cells)
 
 
+# The action tracker's columns (issue 13): Action ID, Status, Progress, Evidence of impact, Round raised.
+TRACKER_WIDTHS = {"H": 11, "I": 13, "J": 50, "K": 50, "L": 12}
+EXAMPLE_ROUND = "2015-16"
+STATUS_LIST = "\"" + ",".join(s.value for s in ActionStatus) + "\""
+
+
+def status_dropdown(ws, letter: str) -> None:
+    dropdown(ws, STATUS_LIST, f"{letter}2:{letter}{LIST_ROWS}",
+             "Not started, On track, At risk, Overdue or Complete (Overdue is also worked out from the due date).",
+             "Pick Not started, On track, At risk, Overdue or Complete.")
+
+
+def date_column(ws, letter: str) -> None:
+    for cell in ws[letter][1:]:
+        cell.number_format = "dd/mm/yyyy"
+    ws.column_dimensions[letter].number_format = "dd/mm/yyyy"
+
+
 def headers(sheet: str) -> list[str]:
     return list(W.HEADERS[sheet].values())
 
@@ -521,6 +540,12 @@ def instructions_sheet(wb: Workbook, example: bool) -> None:
                              "relates to, an owner and a due date."),
         (W.AGENCY_ACTIONS, "Each agency's own improvement actions (Appendix 3), one row per action; update "
                            "Progress and Completed through the year."),
+        ("Tracking actions", "Both action sheets have an Action ID (keep it once progress forms are sent: a blank "
+                             "one is L<number> or <AGENCY>-<n>, counted down the sheet), an owner, a due date, a "
+                             "Status (Not started, On track, At risk, Overdue, Complete; an action past its due date "
+                             "and not Complete counts as Overdue), Progress, Evidence of impact (needed for "
+                             "Complete) and the round that raised it. 'case-audit generate-forms --actions' sends "
+                             "each agency a progress form for its open actions."),
     ]
     for r, (a, b) in enumerate(rows, start=1):
         ws.cell(r, 1, a or None)
@@ -714,20 +739,28 @@ def build(example: bool, today: date | None = None) -> Workbook:
              "Use a priority area listed on the Priority areas sheet.")
 
     ws = list_sheet(wb, W.LEARNING_ACTIONS,
-                    [[n, point, lines(acts), lines(nexts), kloe, LEARNING_OWNER, None]
-                     for n, point, acts, nexts, kloe in LEARNING_ACTIONS] if example else [],
-                    {"A": 6, "B": 42, "C": 60, "D": 48, "E": 10, "F": 24, "G": 13}, TAB_EVENT, centred=("A", "E"))
-    for cell in ws["G"][1:]:
-        cell.number_format = "dd/mm/yyyy"
-    ws.column_dimensions["G"].number_format = "dd/mm/yyyy"
+                    [[n, point, lines(acts), lines(nexts), kloe, LEARNING_OWNER, None, f"L{n}", None, None, None,
+                      EXAMPLE_ROUND] for n, point, acts, nexts, kloe in LEARNING_ACTIONS] if example else [],
+                    {"A": 6, "B": 42, "C": 60, "D": 48, "E": 10, "F": 24, "G": 13, **TRACKER_WIDTHS}, TAB_EVENT,
+                    centred=("A", "E", "H"), text_columns=("H", "L"))
+    date_column(ws, "G")
     dropdown(ws, KLOE_LIST, f"E2:E{LIST_ROWS}", "Optional: the KLOE this learning point relates to.",
              "Use a KLOE number listed on the KLOEs sheet.")
+    status_dropdown(ws, "I")
 
-    ws = list_sheet(wb, W.AGENCY_ACTIONS, [[code, action, None, "N"] for code, action in AGENCY_ACTIONS]
-                    if example else [], {"A": 12, "B": 80, "C": 50, "D": 12}, TAB_EVENT, centred=("D",))
+    agency_rows, per_agency = [], {}
+    for code, action in AGENCY_ACTIONS:
+        per_agency[code] = per_agency.get(code, 0) + 1
+        agency_rows.append([code, action, None, "N", f"{code}-{per_agency[code]}", None, None, None, None,
+                            EXAMPLE_ROUND])
+    ws = list_sheet(wb, W.AGENCY_ACTIONS, agency_rows if example else [],
+                    {"A": 12, "B": 80, "C": 50, "D": 12, "E": 11, "F": 16, "G": 13, "H": 13, "I": 50, "J": 12},
+                    TAB_EVENT, centred=("D", "E"), text_columns=("E", "J"))
     dropdown(ws, AGENCY_LIST, f"A2:A{LIST_ROWS}", "An agency code from the Agencies sheet.",
              "Use an agency code listed on the Agencies sheet.")
     dropdown(ws, YES_NO, f"D2:D{LIST_ROWS}", "Y once the action is completed.", "Type Y or N.")
+    date_column(ws, "G")
+    status_dropdown(ws, "H")
 
     assert [s.title for s in wb.worksheets] == list(W.SHEET_ORDER)
     wb.active = 0

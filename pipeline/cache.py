@@ -117,12 +117,13 @@ def _as_date(value: Optional[str]) -> Optional[date]:
 
 def plain_cycle(data: dict[str, Any]) -> Plain:
     """A cycle dumped as JSON (`Cycle.model_dump(mode="json")`) as plain data: every field under its name, tuples
-    for lists, and the dates as dates (the deadline, the retention date, the learning actions' due dates); enums stay their values and
-    the `Cycle` methods are not there. Enough for what only reads the cycle."""
+    for lists, and the dates as dates (the deadline, the retention date, the actions' due dates); enums stay their
+    values and the `Cycle` methods are not there. Enough for what only reads the cycle."""
     settings = dict(data["settings"], return_deadline=_as_date(data["settings"].get("return_deadline")),
                     keep_personal_data_until=_as_date(data["settings"].get("keep_personal_data_until")))
     actions = [dict(a, due=_as_date(a.get("due"))) for a in data.get("learning_actions", ())]
-    return _plain(dict(data, settings=settings, learning_actions=actions))
+    agency_actions = [dict(a, due=_as_date(a.get("due"))) for a in data.get("agency_actions", ())]
+    return _plain(dict(data, settings=settings, learning_actions=actions, agency_actions=agency_actions))
 
 
 def load_cycle_plain(ws: Workspace, path: Path):

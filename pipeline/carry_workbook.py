@@ -4,7 +4,10 @@ The earlier workbook is copied as the officer left it (their column widths,
 colours, notes columns, drop-downs), then:
 
 - Cases, Event attendance and Event group work keep their headings only;
-- Learning actions and Agency actions hold the open ones passed in;
+- Learning actions and Agency actions hold the open ones passed in (rows by
+  column key, `carry.carried_rows`: each keeps its action ID, owner, due date,
+  round raised, latest status, progress and evidence); a workbook from before
+  the tracker gains the tracker's columns at the end;
 - Settings gets the new cycle reference and name, a blank deadline, round
   name and theme, and 'Previous round'; rows missing from an older workbook
   are added;
@@ -17,21 +20,22 @@ colours, notes columns, drop-downs), then:
 from __future__ import annotations
 
 import warnings
+from datetime import date
 from io import BytesIO
-from typing import Any, Optional
+from typing import Any
 
 from .child_names import find_name, redact, terms_for
-from .models import AgencyAction, Cycle, LearningAction
+from .models import Cycle
 from .problems import ProblemReport
 from . import workbook as W
 
 CLEARED = (W.CASES, W.ATTENDANCE, W.GROUP_WORK, W.LEARNING_ACTIONS, W.AGENCY_ACTIONS)
 
 
-def carried_workbook(data: bytes, cycle: Cycle, *, learning: list[LearningAction],
-                     agency_actions: list[AgencyAction], settings: dict[str, Any],
-                     problems: ProblemReport) -> bytes:
-    """The new workbook's bytes. `cycle` is the earlier round's whole toolkit (for its children's names)."""
+def carried_workbook(data: bytes, cycle: Cycle, *, actions: dict[str, list[dict[str, Any]]],
+                     settings: dict[str, Any], problems: ProblemReport) -> bytes:
+    """The new workbook's bytes. `cycle` is the earlier round's whole toolkit (for its children's names);
+    `actions` the open actions' rows by sheet name (`carry.carried_rows`)."""
     import openpyxl
 
     with warnings.catch_warnings():
@@ -47,12 +51,10 @@ def carried_workbook(data: bytes, cycle: Cycle, *, learning: list[LearningAction
     for name in CLEARED:
         if name in sheets:
             _clear(sheets[name], name)
-    if W.LEARNING_ACTIONS in sheets:
-        _append(sheets[W.LEARNING_ACTIONS], W.LEARNING_ACTIONS, [_learning_row(la) for la in learning])
-    if W.AGENCY_ACTIONS in sheets:
-        _append(sheets[W.AGENCY_ACTIONS], W.AGENCY_ACTIONS,
-                [{"agency": a.agency, "action": a.action, "progress": a.progress or None, "completed": "N"}
-                 for a in agency_actions])
+    for name in (W.LEARNING_ACTIONS, W.AGENCY_ACTIONS):
+        if name in sheets:
+            _tracker_columns(sheets[name], name)
+            _append(sheets[name], name, actions.get(name, []))
     _settings(sheets[W.SETTINGS], settings)
     for name in (W.KLOES, W.STANDARDS):
         _in_round_column(sheets[name], name)
@@ -109,16 +111,19 @@ def _append(ws, name: str, rows: list[dict[str, Any]]) -> None:
     for i, values in enumerate(rows, start=header + 1):
         for key, value in values.items():
             if key in columns and value not in (None, ""):
-                ws.cell(i, columns[key], value)
+                cell = ws.cell(i, columns[key], value)
+                if isinstance(value, date):
+                    cell.number_format = "dd/mm/yyyy"
 
 
-def _lines(items) -> Optional[str]:
-    return "\n".join("\u2022 " + item for item in items) if items else None
-
-
-def _learning_row(la: LearningAction) -> dict[str, Any]:
-    return {"number": la.number, "learning_point": la.learning_point, "actions": _lines(la.actions),
-            "next_steps": _lines(la.next_steps), "kloe": la.kloe, "owner": la.owner or None, "due": la.due}
+def _tracker_columns(ws, name: str) -> None:
+    """An action sheet from before the tracker: its missing columns (Action ID, Status, ...) added at the end."""
+    header, columns = _header(ws, name)
+    if not columns:
+        return
+    for key, text in W.HEADERS[name].items():
+        if key not in columns:
+            ws.cell(header, ws.max_column + 1, text)
 
 
 def _settings(ws, values: dict[str, Any]) -> None:

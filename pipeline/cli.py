@@ -257,14 +257,18 @@ class ProgressBar:
 @click.option("--reissue", is_flag=True, help="Write fresh forms (new ids) and mark the old ones superseded.")
 @click.option("--agency", "agencies", multiple=True, metavar="CODE", help="Only this agency (repeatable).")
 @click.option("--case", "cases", multiple=True, metavar="REF", help="Only this case (repeatable).")
+@click.option("--actions", "actions_only", is_flag=True,
+              help="Write action progress forms: one per agency with open actions (and no audit forms).")
 @click.pass_context
 def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe: bool, reissue: bool,
-                           agencies: tuple[str, ...], cases: tuple[str, ...]) -> None:
+                           agencies: tuple[str, ...], cases: tuple[str, ...], actions_only: bool = False) -> None:
     """Write the pre-filled Word audit forms for every agency involved in each case."""
     from .forms import generate_forms
 
     ws = workspace_from(ctx, workspace)
     cycle = load_cycle_for(ws)
+    if actions_only:
+        return _generate_progress_forms(ctx, ws, cycle, reissue, agencies)
     with ProgressBar(ctx, "Writing forms") as bar:
         result = generate_forms(ws, cycle, per_kloe=per_kloe, reissue=reissue, agencies=agencies, cases=cases,
                                 progress=bar)
@@ -294,6 +298,32 @@ def generate_forms_command(ctx: click.Context, workspace: Path | None, per_kloe:
     if result.written:
         click.secho(f"{len(result.written)} form(s) written under {ws.relative(ws.forms_dir)}/. "
                     "Email each agency its folder.", fg="green")
+    from .actions import carried_open_actions
+
+    if carried_open_actions(cycle) and not cases:  # a later round: progress on earlier rounds' actions is asked too
+        _generate_progress_forms(ctx, ws, cycle, reissue, agencies)
+
+
+def _generate_progress_forms(ctx: click.Context, ws, cycle, reissue: bool, agencies: tuple[str, ...]) -> None:
+    """generate-forms --actions: one action progress form per agency with open actions."""
+    from .progress import generate_progress_forms
+
+    result = generate_progress_forms(ws, cycle, reissue=reissue, agencies=agencies)
+    if emit_json(ctx, result):
+        return
+    if result.problems.warnings:
+        render_report(result.problems, err=False)
+    for sup in result.superseded:
+        click.echo(f"  superseded {sup.path} (form {sup.form_id}) by form {sup.superseded_by}")
+    for w in result.written:
+        click.echo(f"  action progress form for {w.agency}: {w.path}")
+    if result.skipped and not result.written:
+        click.echo(f"Nothing new to write: {len(result.skipped)} action progress form(s) already ask about every "
+                   "open action. Use --reissue to replace them.")
+    elif not result.written:
+        click.echo("No agency has an open action, so no action progress forms were written.")
+    else:
+        click.secho(f"{len(result.written)} action progress form(s) written. Email each agency its form.", fg="green")
 
 
 OUTCOME_COLOURS = {"accepted": "green", "accepted with problems": "yellow", "already ingested": None,
@@ -384,6 +414,8 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         "totals": totals,
         "rejected_sender_unknown": [f.original_path for f in report.unidentified_files],
         "chase": [entry.text(cycle) for entry in entries] if entries is not None else None,
+        "overdue_actions": {code or "board": [{"action_id": a.action_id, "due": a.due, "action": a.text}
+                                              for a in overdue] for code, overdue in report.overdue.items()},
         "xlsx": ws.relative(written) if written else None,
         "moderation": {"ratings_changed": mod.changed, "cases_graded": mod.graded,
                        "escalated": [{"case": c, "priority_area": a, "grade": g} for c, a, g in mod.escalated],
@@ -420,6 +452,11 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         click.secho("Returns whose answers name a child (counted, but the report cannot quote them):", fg="yellow")
         for a, f in named:
             click.echo(f"  {a.agency.code} {f.label}: {', '.join(p.location or '' for p in f.names_a_child)}")
+    if report.overdue:
+        click.secho("Overdue actions (past their due date, not complete):", fg="yellow")
+        for code, overdue in report.overdue.items():
+            for a in overdue:
+                click.echo(f"  {code or 'Board':<10} {a.action_id:<12} due {a.due:%d %b %Y}  {a.text[:60]}")
     if entries is not None:
         if not entries:
             click.secho("Nothing to chase: every issued form is back and complete.", fg="green")

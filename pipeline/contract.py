@@ -128,6 +128,39 @@ class StandardsTable:
 
 
 @dataclass(frozen=True)
+class ActionField:
+    """One answer an action progress form asks for each action: a labelled row holding a control tagged per action."""
+
+    key: str  # status | progress | evidence: the field of the update
+    label: str
+    kind: str
+    placeholder: str
+    alias: str
+    described: str
+
+    def tag(self, action_id: str) -> str:
+        """`ca:action-<key>:<action id>` (an action ID is at most 40 characters, so the tag fits Word's 64)."""
+        return f"{TAG_PREFIX}action-{self.key}:{action_id}"
+
+    def control(self, action_id: str) -> Control:
+        return Control(self.tag(action_id), self.kind, self.placeholder, self.alias,
+                       f"{self.described} for action {action_id}")
+
+
+@dataclass(frozen=True)
+class ActionsTable:
+    """One two-column table per action: an 'Action ID' row naming it, rows printed from the workbook, answer rows."""
+
+    id_label: str
+    shown: tuple[tuple[str, str], ...]  # (the action's template field, label) rows, as issued
+    answers: tuple[ActionField, ...]
+    heading: str = "Action {id}"  # the paragraph above each table
+
+    def answer(self, key: str) -> ActionField:
+        return next(a for a in self.answers if a.key == key)
+
+
+@dataclass(frozen=True)
 class FormSpec:
     """Everything about one kind of form that its writer and its reader must agree on."""
 
@@ -137,6 +170,7 @@ class FormSpec:
     rows: tuple[LabelledRow, ...] = ()  # two-column rows found by their label
     rows_table: str = ""  # the table holding them, as a person names it
     standards: StandardsTable | None = None  # per-standard tables, one per KLOE
+    actions: ActionsTable | None = None  # per-action tables (action progress forms)
 
     def row(self, key: str) -> LabelledRow:
         return next(r for r in self.rows if r.key == key)
@@ -145,18 +179,22 @@ class FormSpec:
         """The tag of the control in the row named `key`."""
         return self.row(key).control.tag
 
-    def controls(self, standards: Iterable[int] = ()) -> dict[str, Control]:
-        """Every control a form of this kind asking about `standards` carries, by tag, in form order."""
+    def controls(self, standards: Iterable[int] = (), actions: Iterable[str] = ()) -> dict[str, Control]:
+        """Every control a form of this kind asking about `standards` (or `actions`) carries, by tag, in form order."""
         found = {r.control.tag: r.control for r in self.rows}
         if self.standards is not None:
             for number in standards:
                 found.update((c.tag(number), c.control(number)) for c in self.standards.columns)
+        if self.actions is not None:
+            for action_id in actions:
+                found.update((a.tag(action_id), a.control(action_id)) for a in self.actions.answers)
         return found
 
     @property
     def placeholders(self) -> tuple[str, ...]:
         texts = [r.control.placeholder for r in self.rows]
         texts += [c.placeholder for c in self.standards.columns] if self.standards else []
+        texts += [a.placeholder for a in self.actions.answers] if self.actions else []
         return tuple(dict.fromkeys(t for t in texts if t))
 
 
@@ -198,7 +236,29 @@ SUMMARY = FormSpec(
     rows_table="the summary table",
 )
 
-FORMS: dict[FormKind, FormSpec] = {spec.kind: spec for spec in (AUDIT, SUMMARY)}
+# The action progress form (issue 13): one table per open action of the agency.
+LABEL_AGENCY = "Agency: "
+PROGRESS_STATUS_ITEMS = ("Not started", "On track", "At risk", "Overdue", "Complete")  # ActionStatus, in order
+PROGRESS = FormSpec(
+    kind=FormKind.PROGRESS,
+    template="action-progress.docx",
+    visible_identity=(("form_id", LABEL_FORM_ID),),
+    rows_table="the action tables",
+    actions=ActionsTable(
+        id_label="Action ID",
+        shown=(("text", "Action"), ("owner", "Owner"), ("due", "Due date"), ("status", "Status at the last update"),
+               ("progress", "Progress at the last update")),
+        answers=(
+            ActionField("status", "New status", DROPDOWN, "Choose a status", "New status", "the new status drop-down"),
+            ActionField("progress", "Progress since the last update", RICH_TEXT, "Click or tap to describe progress",
+                        "Progress", "the progress box"),
+            ActionField("evidence", "Evidence of impact", RICH_TEXT, "Click or tap to give evidence of impact",
+                        "Evidence of impact", "the evidence of impact box"),
+        ),
+    ),
+)
+
+FORMS: dict[FormKind, FormSpec] = {spec.kind: spec for spec in (AUDIT, SUMMARY, PROGRESS)}
 
 # Grey text that is never an answer, whether or not the control still says it is showing it.
 PLACEHOLDER_TEXTS: tuple[str, ...] = tuple(dict.fromkeys(

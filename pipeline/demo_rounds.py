@@ -113,10 +113,12 @@ def simulated_second_round(ws: Workspace, cycle: Cycle, written, previous) -> in
 
 def run_second_round(first: Workspace, folder: Path, say: Callable[[str], None]):
     """Round two, from `first`: (its workspace, steps, outputs)."""
-    from . import forms, ingest
+    from . import forms, ingest, progress
     from .problems import ProblemReport
+    from .progress_demo import fill_progress_forms
     from .report import build_report
     from .rounds import read_round, start_round
+    from .store import Store
     from .trend import write_trend
     from .workbook import load_cycle
 
@@ -136,6 +138,12 @@ def run_second_round(first: Workspace, folder: Path, say: Callable[[str], None])
     previous = read_round(first.root, ProblemReport())
     returned = simulated_second_round(ws, cycle, generated.written, previous)
     steps.append(("simulated returns (round 2)", f"{returned} filled forms dropped into inbox/"))
+    say("Asking for progress on the actions carried forward (simulated progress forms)")
+    written = progress.generate_progress_forms(ws, cycle).written
+    with Store.open(ws.store_path) as store:
+        filled = fill_progress_forms(ws, written, store)
+    steps.append(("generate-forms --actions (round 2)", f"{len(written)} action progress forms written, "
+                                                        f"{len(filled)} filled in (simulated) and dropped into inbox/"))
     say("Ingesting the second round's returns")
     steps.append(("ingest (round 2)", ingest.ingest_inbox(ws, cycle).totals_line()))
     say("Building the second round's report, compared with 2015-16")

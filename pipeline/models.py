@@ -13,7 +13,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .kinds import FormKind  # noqa: F401 (part of the vocabulary; kept apart so `status` can use it without pydantic)
+from .kinds import ActionStatus, FormKind  # noqa: F401 (part of the vocabulary; kept apart so `status` can use it without pydantic)
 
 
 def normalise_label(text: str) -> str:
@@ -188,6 +188,12 @@ class LearningAction(Model):
     kloe: Optional[int] = None
     owner: str = ""
     due: Optional[date] = None
+    # tracked (issue 13): see pipeline/actions.py
+    action_id: str = ""
+    status: Optional["ActionStatus"] = None
+    progress: str = ""
+    evidence: str = ""
+    round_raised: str = ""
 
 
 class AgencyAction(Model):
@@ -197,6 +203,13 @@ class AgencyAction(Model):
     action: str
     progress: str = ""
     completed: bool = False
+    # tracked (issue 13): see pipeline/actions.py
+    action_id: str = ""
+    owner: str = ""
+    due: Optional[date] = None
+    status: Optional["ActionStatus"] = None
+    evidence: str = ""
+    round_raised: str = ""
 
 
 class Cycle(Model):
@@ -386,3 +399,31 @@ class SummaryReturn(Model):
     file_sha256: str = ""
     received_at: Optional[datetime] = None
     other_text: tuple[OtherText, ...] = ()
+
+
+class ActionUpdate(Model):
+    """One action's row of a returned progress form: the agency's new status, progress and evidence of impact."""
+
+    action_id: str
+    status: Optional[ActionStatus] = None
+    status_label: str = ""
+    progress: str = ""
+    evidence: str = ""
+
+
+class ProgressReturn(Model):
+    """An agency's action progress form, read and validated."""
+
+    identity: FormIdentity
+    updates: tuple[ActionUpdate, ...] = ()
+    complete: bool = True
+    source_file: str = ""
+    file_sha256: str = ""
+    received_at: Optional[datetime] = None
+    other_text: tuple[OtherText, ...] = ()
+
+    def update(self, action_id: str) -> Optional[ActionUpdate]:
+        for u in self.updates:
+            if u.action_id == action_id:
+                return u
+        return None

@@ -32,6 +32,7 @@ from .models import (
     FormKind,
     IssuedForm,
     OtherText,
+    ProgressReturn,
     RatingKind,
     RatingOption,
     Standard,
@@ -131,10 +132,11 @@ class ReadOutcome:
     had_tracked_changes: bool = False
     had_comments: bool = False
     sources: dict[str, str] = field(default_factory=dict)  # field -> "control" | "position"
+    progress: Optional[ProgressReturn] = None  # an action progress form (issue 13)
 
     @property
-    def record(self) -> Union[AuditReturn, SummaryReturn, None]:
-        return self.audit or self.summary
+    def record(self) -> Union[AuditReturn, SummaryReturn, ProgressReturn, None]:
+        return self.audit or self.summary or self.progress
 
     @property
     def message(self) -> str:
@@ -217,6 +219,8 @@ def read_return(
                      file=filename, severity=Severity.WARNING)
     other = _other_text(doc, state, issued_copy)
     common = dict(identity=ident, source_file=filename, file_sha256=sha, received_at=received_at, other_text=other)
+    if ident.kind is FormKind.PROGRESS:
+        return _read_progress_return(doc, state, cycle, register, common)
     if ident.kind is FormKind.SUMMARY:
         values = _read_summary(_layout(doc), state)
         if any(p.code in codes_where("rejects") for p in problems):  # too long, or sent back blank
@@ -236,6 +240,20 @@ def read_return(
 
 
 BLANK_FORM = "return.blank-form"
+
+
+def _read_progress_return(doc: WordDocument, state: "_State", cycle: Cycle, register: Register,
+                          common: dict) -> ReadOutcome:
+    """An action progress form (pipeline/progress.py): rejected when blank, incomplete when an update is wrong."""
+    from .progress import issued_action_ids, read_progress
+
+    ident = common["identity"]
+    record = read_progress(doc, state, issued_action_ids(register, ident.form_id, cycle, ident.agency), common)
+    flags = dict(identity=ident, had_tracked_changes=state.tracked, had_comments=state.comments, sources=state.sources)
+    if any(p.code in codes_where("rejects") for p in state.problems):
+        return ReadOutcome(Outcome.REJECTED, state.problems, **flags)
+    outcome = Outcome.ACCEPTED if record.complete else Outcome.INCOMPLETE
+    return ReadOutcome(outcome, state.problems, progress=record, **flags)
 
 
 @dataclass
@@ -1038,6 +1056,9 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
         places.append(("No involvement: why", [record.no_involvement_reason]))
         places += [(f"KLOE {kloe_of.get(a.standard, '?')} table, Standard {a.standard}", [a.evidence, a.reason])
                    for a in record.answers]
+        places += [(o.where, [o.text]) for o in record.other_text]
+    elif isinstance(record, ProgressReturn):
+        places += [(f"Action {u.action_id}", [u.progress, u.evidence]) for u in record.updates]
         places += [(o.where, [o.text]) for o in record.other_text]
     else:
         places += [(label, [getattr(record, name)]) for name, label in SUMMARY_FIELDS.items()]

@@ -3,8 +3,10 @@
 - `start_round(new, old)` (`case-audit init NEW --from OLD`) copies the earlier
   round's cycle workbook and keeps its toolkit (priority areas, KLOEs, standards
   with their wording and 'In this round' marks, rating scale, counting rule),
-  its agencies and contacts, its open learning actions (from the learning log
-  when there is one) and its agency actions not completed. Cases, children's
+  its agencies and contacts, and its open actions (learning and agency): each
+  keeps its action ID and the round that raised it, with its latest status and
+  progress from the progress forms received (read from a copy of the earlier
+  store); completed actions are not carried. Cases, children's
   names, learning-event rows, returns and forms are never copied: the Cases
   sheet keeps its headings only, and every text carried is checked for the
   earlier round's children's names (`child_names`) and any name taken out.
@@ -25,14 +27,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from .models import AgencyAction, Cycle, LearningAction
+from .models import Cycle
 from .problems import CaseAuditError, ProblemReport
 from .workspace import CYCLE_WORKBOOK, Workspace, atomic_write_bytes, init_workspace
 
 CYCLE_REF = re.compile(r"^(\d{4})-(\d{2})$")
-YES = {"y", "yes", "true", "1", "x", "\u2713", "\u2714"}
 
 
 @dataclass
@@ -49,7 +50,10 @@ class CarryResult:
 
 def start_round(new_folder: Path | str, old_folder: Path | str) -> CarryResult:
     """Start a round in `new_folder` from the earlier round in `old_folder` (which is only read)."""
-    from .workbook import read_cycle
+    from .actions import latest_updates
+    from .carry import carried_rows
+    from .carry_workbook import carried_workbook
+    from .workbook import AGENCY_ACTIONS, LEARNING_ACTIONS, read_cycle
 
     old = Path(old_folder).resolve()
     if not (old / CYCLE_WORKBOOK).is_file():
@@ -60,14 +64,14 @@ def start_round(new_folder: Path | str, old_folder: Path | str) -> CarryResult:
                                     file=old / CYCLE_WORKBOOK)
     ws = init_workspace(new_folder)
     setting = relative_folder(old, ws.root)
-    learning, from_log = open_learning_actions(Workspace(old), read.cycle)
-    agency_actions = open_agency_actions(Workspace(old), read.cycle)
+    updates = latest_updates(_progress_from_store_copy(Workspace(old).store_path, read.cycle))
+    actions = carried_rows(read.cycle, updates)
+    for number, row in enumerate(actions[LEARNING_ACTIONS], start=1):  # Table 1 numbered afresh; IDs kept
+        row["number"] = number
+    learning, agency_actions = actions[LEARNING_ACTIONS], actions[AGENCY_ACTIONS]
     result = CarryResult(ws, old, setting)
     new_id, new_name = next_cycle(read.cycle.settings.cycle_id, read.cycle.settings.cycle_name)
-    from .carry_workbook import carried_workbook
-
-    data = carried_workbook((old / CYCLE_WORKBOOK).read_bytes(), read.cycle, learning=learning,
-                            agency_actions=agency_actions,
+    data = carried_workbook((old / CYCLE_WORKBOOK).read_bytes(), read.cycle, actions=actions,
                             settings={"cycle_id": new_id, "cycle_name": new_name, "return_deadline": None,
                                       "round_name": None, "theme": None, "previous_round": setting},
                             problems=result.problems)
@@ -79,9 +83,8 @@ def start_round(new_folder: Path | str, old_folder: Path | str) -> CarryResult:
         f"standard(s) with their wording ({len(in_round.standards)} marked in the round), the rating scale and "
         f"the '{c.settings.counting_rule.value}' counting rule",
         f"{len(c.agencies)} agencies with their contacts and secure emails",
-        f"{len(learning)} open learning action(s)" + (" (from the learning log)" if from_log else
-                                                       " (from the Learning actions sheet: no learning log)"),
-        f"{len(agency_actions)} agency action(s) not completed",
+        f"{len(learning)} open learning action(s) and {len(agency_actions)} open agency action(s), each with its "
+        "action ID, owner, due date, round raised and latest status and progress (completed ones are not carried)",
         f"Previous round: {setting} (Settings sheet; compared in the report, followed by 'case-audit trend')",
     ]
     result.to_fill_in = [
@@ -110,63 +113,6 @@ def next_cycle(cycle_id: str, cycle_name: str) -> tuple[str, str]:
         y = int(m.group(1)) + 1
         return f"{y}-{(y + 1) % 100:02d}", f"{y}-{y + 1}"
     return f"{cycle_id}-next"[:30], f"{cycle_name} (next round)"
-
-
-def _is_yes(value: Any) -> bool:
-    return value is True or str(value or "").strip().casefold() in YES
-
-
-def open_learning_actions(old: Workspace, cycle: Cycle) -> tuple[list[LearningAction], bool]:
-    """The learning points still open: from the learning log (rows not completed) if there is one, else all of
-    the workbook's (the workbook has no 'completed' for them). True when the log was used."""
-    from .report.learning_log import read_log
-
-    try:
-        log = read_log(old.learning_log_path)
-    except CaseAuditError:
-        log = None
-    if not log or not log[0]:
-        return [LearningAction(number=i, learning_point=la.learning_point, actions=la.actions,
-                               next_steps=la.next_steps, kloe=la.kloe, owner=la.owner, due=la.due)
-                for i, la in enumerate(sorted(cycle.learning_actions, key=lambda la: la.number), start=1)], False
-    lessons: dict[str, dict[str, Any]] = {}
-    for row in log[0]:
-        kind = str(row.get("Type") or "")
-        if kind == "Single-agency action" or _is_yes(row.get("Completed")):
-            continue
-        lesson = re.sub(r"^\d+\.\s*", "", str(row.get("Lesson") or "")).strip()
-        if not lesson:
-            continue
-        entry = lessons.setdefault(lesson, {"actions": [], "next_steps": [], "kloe": row.get("KLOE"),
-                                            "owner": str(row.get("Owner") or ""), "due": row.get("Due date")})
-        text = str(row.get("Action") or "").strip()
-        if text and kind.startswith("Action"):
-            entry["actions"].append(text)
-        elif text:
-            entry["next_steps"].append(text)
-    out = []
-    for i, (lesson, e) in enumerate(lessons.items(), start=1):
-        kloe = e["kloe"] if isinstance(e["kloe"], int) else None
-        due = e["due"].date() if hasattr(e["due"], "date") else None
-        out.append(LearningAction(number=i, learning_point=lesson, actions=tuple(e["actions"]),
-                                  next_steps=tuple(e["next_steps"]), kloe=kloe, owner=e["owner"], due=due))
-    return out, True
-
-
-def open_agency_actions(old: Workspace, cycle: Cycle) -> list[AgencyAction]:
-    """The workbook's agency actions not marked completed there, nor in the learning log."""
-    from .report.learning_log import read_log
-
-    done: set[str] = set()
-    try:
-        log = read_log(old.learning_log_path)
-    except CaseAuditError:
-        log = None
-    for row in (log[0] if log else ()):
-        if row.get("Type") == "Single-agency action" and _is_yes(row.get("Completed")):
-            done.add(" ".join(str(row.get("Action") or "").split()).casefold())
-    return [a for a in cycle.agency_actions
-            if not a.completed and " ".join(a.action.split()).casefold() not in done]
 
 
 # --- the previous round, read back ------------------------------------------------------------
@@ -221,6 +167,18 @@ def read_round(root: Path, problems: ProblemReport, *, figures: bool = True) -> 
 
 def _read_store_copy(store_path: Path, cycle: Cycle):
     """Returns, summaries and issued forms from a copy of the store: opening the store itself could upgrade it."""
+    return _from_store_copy(store_path, lambda store: (
+        list(store.current_audit_returns(cycle)), list(store.current_summary_returns()), list(store.issued_forms())))
+
+
+def _progress_from_store_copy(store_path: Path, cycle: Cycle) -> list:
+    """The earlier round's progress returns (none without a store), read from a copy as `_read_store_copy` does."""
+    if not store_path.is_file():
+        return []
+    return _from_store_copy(store_path, lambda store: store.progress_returns(cycle.settings.cycle_id))
+
+
+def _from_store_copy(store_path: Path, read: Callable[[Any], Any]) -> Any:
     from .store import Store
 
     with tempfile.TemporaryDirectory(prefix="case-audit-previous-") as tmp:
@@ -228,8 +186,7 @@ def _read_store_copy(store_path: Path, cycle: Cycle):
         shutil.copyfile(store_path, copy)
         store = Store.open(copy)
         try:
-            return (list(store.current_audit_returns(cycle)), list(store.current_summary_returns()),
-                    list(store.issued_forms()))
+            return read(store)
         finally:
             store.close()
 

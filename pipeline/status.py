@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from .child_names import NameTerms, redact, terms_for
-from .kinds import FormKind
+from .actions import TrackedAction, latest_updates, tracked_actions
+from .kinds import ActionStatus, FormKind
 from .origins import agency_from_file_name, file_name, split_origin
 from .problems import Problem, Severity
 from .store import IssuedRecord, ReceivedFile, Store, StoredReturn
@@ -47,6 +48,8 @@ class FormStatus:
         ident = self.form.identity
         if ident.kind is FormKind.SUMMARY:
             return "agency summary form"
+        if ident.kind is FormKind.PROGRESS:
+            return "action progress form"
         kloes = f" (KLOE {', '.join(map(str, ident.kloes))})" if ident.kloes and self.per_kloe else ""
         return f"case {ident.case_ref}{kloes}"
 
@@ -104,6 +107,7 @@ class StatusReport:
     unidentified_files: list[ReceivedFile] = field(default_factory=list)  # rejected, no agency known
     returns_without_issued_form: list[StoredReturn] = field(default_factory=list)
     terms: NameTerms = field(default_factory=lambda: NameTerms((), frozenset()))  # to keep names out of what is sent
+    overdue: dict[str, list[TrackedAction]] = field(default_factory=dict)  # agency code ("" = board) -> actions
 
     @property
     def totals(self) -> dict[str, int]:
@@ -173,7 +177,18 @@ def status_from_store(store: Store, cycle: Cycle) -> StatusReport:
         report.agencies.append(AgencyStatus(Agency(code=code, name=code, short_name=code), forms))
     report.unidentified_files = [f for f in files if f.outcome == REJECTED and not senders[f.sha256]]
     report.returns_without_issued_form = [r for r in history if r.counts and return_slot(r.identity) not in used_slots]
+    report.overdue = overdue_actions(store, cycle)
     return report
+
+
+def overdue_actions(store: Store, cycle: Cycle, today: Optional[date] = None) -> dict[str, list[TrackedAction]]:
+    """Actions past their due date and not complete, by owning agency ("" for the board's learning actions)."""
+    updates = latest_updates(store.progress_returns(cycle.settings.cycle_id, plain=True))
+    found: dict[str, list[TrackedAction]] = {}
+    for a in tracked_actions(cycle, updates, today):
+        if a.status is ActionStatus.OVERDUE:
+            found.setdefault(a.agency, []).append(a)
+    return found
 
 
 def sender_of(f: ReceivedFile, cycle: Cycle) -> Optional[str]:
@@ -220,6 +235,7 @@ class ChaseEntry:
     outstanding: list[FormStatus]
     incomplete: list[FormStatus]
     named: list[FormStatus] = field(default_factory=list)  # complete, but answers name a child
+    overdue: list[TrackedAction] = field(default_factory=list)  # the agency's actions past their due date
 
     def text(self, cycle: Cycle) -> str:
         """An email body the officer can paste: what is missing, what needs putting right; no child's name in it."""
@@ -258,7 +274,12 @@ class ChaseEntry:
                 lines.append(f"  - {f.label}: {Path(f.form.path).name}")
                 lines += [f"      {p.location}" for p in f.names_a_child if p.location]
             lines.append("")
-        if settings.return_deadline:
+        if self.overdue:
+            lines.append("These actions from the case audit are past their due date and not yet complete. Please "
+                         "send an update on the action progress form (status, progress and evidence of impact):")
+            lines += [f"  - {a.action_id} (due {a.due:%d %B %Y}): {a.text}" for a in self.overdue if a.due]
+            lines.append("")
+        if settings.return_deadline and (self.outstanding or self.incomplete or self.named):
             lines.append(f"Please return them by {settings.return_deadline:%d %B %Y}.")
         if settings.return_instructions:
             lines.append(settings.return_instructions)
@@ -292,8 +313,9 @@ def chase_list(ws: Workspace, cycle: Cycle, report: Optional[StatusReport] = Non
         outstanding = [f for f in a.forms if f.state == OUTSTANDING]
         incomplete = [f for f in a.forms if f.state == INCOMPLETE]
         named = [f for f in a.forms if f.state != INCOMPLETE and f.names_a_child]
-        if outstanding or incomplete or named:
-            entries.append(ChaseEntry(a.agency, outstanding, incomplete, named))
+        overdue = report.overdue.get(a.agency.code, [])
+        if outstanding or incomplete or named or overdue:
+            entries.append(ChaseEntry(a.agency, outstanding, incomplete, named, overdue))
     return entries
 
 

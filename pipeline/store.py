@@ -12,6 +12,7 @@ and building their validators cost every command (`status` included) at start-up
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from .faults import environment_failure, is_corruption
 from .problems import CaseAuditError, Problem
-from .kinds import FormKind
+from .kinds import ActionStatus, FormKind
 from .versions import counting, counting_versions, return_slot, versions_by_slot
 
 if TYPE_CHECKING:  # the models are imported where they are built: `status` reads the store without pydantic
-    from .models import Answer, AuditReturn, Cycle, FormIdentity, IssuedForm, OtherText, SummaryReturn
+    from .models import Answer, AuditReturn, Cycle, FormIdentity, IssuedForm, OtherText, ProgressReturn, SummaryReturn
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append.
 MIGRATIONS: list[str] = [
@@ -160,6 +161,23 @@ MIGRATIONS: list[str] = [
         changes TEXT NOT NULL DEFAULT '[]'
     );
     """,
+    # 7: action progress forms (issue 13): the actions each form was issued for, and each action's update in a return
+    """
+    CREATE TABLE issued_actions (
+        form_id TEXT NOT NULL REFERENCES issued_forms(form_id),
+        action_id TEXT NOT NULL,
+        PRIMARY KEY (form_id, action_id)
+    );
+    CREATE TABLE action_updates (
+        return_id INTEGER NOT NULL REFERENCES returns(id),
+        action_id TEXT NOT NULL,
+        status TEXT,
+        status_label TEXT NOT NULL DEFAULT '',
+        progress TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (return_id, action_id)
+    );
+    """,
 ]
 
 CLOSURE_TABLE = "closures"
@@ -240,7 +258,31 @@ class IssuedRecord:
     superseded_by: Optional[str] = None
 
 
-AnyReturn = Union["AuditReturn", "SummaryReturn"]
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """One action's update in a progress return as a plain record: the fields of `models.ActionUpdate` (see
+    `FormRef`), for `status`'s overdue listing."""
+
+    action_id: str
+    status: Optional[ActionStatus] = None
+    status_label: str = ""
+    progress: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """A progress return as a plain record: what `actions.latest_updates` reads of a `models.ProgressReturn`."""
+
+    identity: FormRef
+    updates: tuple[ProgressUpdate, ...]
+    complete: bool
+    source_file: str
+    file_sha256: str
+    received_at: Optional[datetime]
+
+
+AnyReturn = Union["AuditReturn", "SummaryReturn", "ProgressReturn"]
 
 
 def _row_slot(row: sqlite3.Row) -> str:
@@ -424,7 +466,7 @@ class Store:
 
     def record_return(self, file_id: int, ret: AnyReturn, conn: Optional[sqlite3.Connection] = None) -> int:
         """Store a return and its answers; call inside the same transaction as its received file."""
-        from .models import AuditReturn
+        from .models import AuditReturn, ProgressReturn
 
         c = conn or self.conn
         ident = ret.identity
@@ -436,15 +478,22 @@ class Store:
             (
                 file_id, ident.form_id, ident.cycle_id, ident.agency, ident.kind.value, ident.case_ref,
                 json.dumps(list(ident.kloes)), ident.fingerprint, return_slot(ident),
-                int(ret.complete) if audit else 1,
+                int(getattr(ret, "complete", True)),
                 int(ret.no_involvement) if audit else 0, ret.no_involvement_reason if audit else "",
-                "" if audit else ret.improvements, "" if audit else ret.partnership, "" if audit else ret.comments,
+                getattr(ret, "improvements", ""), getattr(ret, "partnership", ""), getattr(ret, "comments", ""),
                 ret.source_file, ret.file_sha256, (ret.received_at or datetime.now()).isoformat(),
                 int(ret.had_tracked_changes) if audit else 0, int(ret.had_comments) if audit else 0,
                 json.dumps([o.model_dump() for o in ret.other_text]),
             ),
         )
         return_id = cur.lastrowid
+        if isinstance(ret, ProgressReturn):
+            c.executemany(
+                "INSERT INTO action_updates (return_id, action_id, status, status_label, progress, evidence)"
+                " VALUES (?,?,?,?,?,?)",
+                [(return_id, u.action_id, u.status.value if u.status else None, u.status_label, u.progress,
+                  u.evidence) for u in ret.updates],
+            )
         if audit:
             c.executemany(
                 "INSERT INTO answers (return_id, standard, rating, rating_label, evidence, reason) VALUES (?,?,?,?,?,?)",
@@ -703,6 +752,44 @@ def _scrub_json(value, scrub):
     if isinstance(value, dict):
         return {k: _scrub_json(v, scrub) for k, v in value.items()}
     return value
+
+
+    # --- action progress forms (issue 13) ----------------------------------------------------
+
+    def record_issued_actions(self, form_id: str, action_ids: list[str],
+                              conn: Optional[sqlite3.Connection] = None) -> None:
+        """The actions a progress form asks about; call in the transaction that records the form."""
+        (conn or self.conn).executemany("INSERT INTO issued_actions (form_id, action_id) VALUES (?, ?)",
+                                        [(form_id, a) for a in action_ids])
+
+    def issued_actions(self, form_id: str) -> list[str]:
+        """The action IDs progress form `form_id` was issued for (none for any other form)."""
+        rows = self.conn.execute("SELECT action_id FROM issued_actions WHERE form_id = ? ORDER BY rowid", (form_id,))
+        return [r["action_id"] for r in rows]
+
+    def progress_returns(self, cycle_id: Optional[str] = None, *,
+                         plain: bool = False) -> list[Union[ProgressReturn, ProgressRecord]]:
+        """Every progress return ever received (of one cycle, if given), in the order received: each update counts
+        as the action's latest until a later one arrives. `ProgressReturn` models, or given `plain` the same
+        fields as `ProgressRecord`s (no pydantic: `status` lists overdue actions from them)."""
+        rows = self.conn.execute("SELECT * FROM returns WHERE kind = ? ORDER BY id", (FormKind.PROGRESS.value,))
+        rows = [r for r in rows if cycle_id is None or r["cycle_id"] == cycle_id]
+        updates: dict[int, list[ProgressUpdate]] = {r["id"]: [] for r in rows}
+        for u in self.conn.execute("SELECT * FROM action_updates ORDER BY return_id, rowid"):
+            if u["return_id"] in updates:
+                updates[u["return_id"]].append(ProgressUpdate(
+                    action_id=u["action_id"], status=ActionStatus(u["status"]) if u["status"] else None,
+                    status_label=u["status_label"], progress=u["progress"], evidence=u["evidence"]))
+        if plain:
+            return [ProgressRecord(_ref_from_row(r), tuple(updates[r["id"]]), bool(r["complete"]), r["source_file"],
+                                   r["file_sha256"], datetime.fromisoformat(r["received_at"])) for r in rows]
+        from .models import ActionUpdate, ProgressReturn
+
+        return [ProgressReturn(identity=_identity_from_row(r),
+                               updates=tuple(ActionUpdate(**dataclasses.asdict(u)) for u in updates[r["id"]]),
+                               complete=bool(r["complete"]), source_file=r["source_file"],
+                               file_sha256=r["file_sha256"], received_at=datetime.fromisoformat(r["received_at"]),
+                               other_text=_other_text(r)) for r in rows]
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:

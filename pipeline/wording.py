@@ -15,7 +15,8 @@ the `Figure`s a passage quotes), never prose.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from datetime import date
+from typing import Optional, Sequence
 
 from .findings import (
     AgencyException,
@@ -300,6 +301,8 @@ def figure_sentence(fig: Figure, findings: Findings) -> str:
         return audits_sentence(*v)
     if fig.kind == "attendance":
         return attendance_sentence(v[0], v[1])
+    if fig.kind == "actions":
+        return actions_sentence(*v[:6])
     if fig.kind == "change":
         return change_phrase(int(fig.about[0]), v[0], v[1], v[2], v[3], str(fig.about[1]))
     return f"{fig.kind}: {', '.join(str(n) for n in v)}"
@@ -514,6 +517,49 @@ def column_label(a: AgencyFindings) -> str:
 SHEET_STANDARD_CHART = "Share of cases meeting each standard"
 SHEET_AGENCY_CHART = "Share of each agency's answers saying the standard was met"
 SHEET_GRID_HEADING = "Answers met / answers rated, by standard (rows) and agency (columns)"
+
+
+# --- actions (issue 13): the 'Progress on actions' passage, Table 1 and Appendix 3 -------------------
+
+PROGRESS_HEADING = "Progress on actions"
+NO_ACTIONS_YET = "No actions have been recorded yet."
+NO_PROGRESS_YET = "No update received yet."
+NOTE_NAMES_A_CHILD = "The agency's note is not quoted here because it names a child; see the action tracker."
+
+
+def actions_sentence(total: int, complete: int, on_track: int, at_risk: int, overdue: int, not_started: int) -> str:
+    """'Of the 39 actions recorded, 2 are complete, 1 is on track, 1 is at risk and 1 is overdue; 34 have not started.'"""
+    if total == 0:
+        return NO_ACTIONS_YET
+
+    def be(n: int) -> str:
+        return f"{n} {'is' if n == 1 else 'are'}"
+
+    parts = [f"{be(complete)} complete", f"{be(on_track)} on track", f"{be(at_risk)} at risk",
+             f"{be(overdue)} overdue"]
+    text = f"Of the {plural(total, 'action', 'actions')} recorded, {join_and(parts)}"
+    if not_started:
+        text += f"; {not_started} {'has' if not_started == 1 else 'have'} not started"
+    return text + "."
+
+
+def completed_since_sentence(n: int) -> str:
+    return (f"{plural(n, 'action', 'actions')} raised in an earlier round {'has' if n == 1 else 'have'} been "
+            "completed since:")
+
+
+def action_status_line(status: str, updated: Optional[date]) -> str:
+    """'Status: On track (updated 4 December 2026)'; the date of the agency's latest progress form, if any."""
+    return f"Status: {status}" + (f" (updated {updated.day} {updated:%B %Y})" if updated else "")
+
+
+def action_note(note: str) -> str:
+    """An agency's progress note as the report quotes it."""
+    return f"\u201c{note.strip()}\u201d" if note.strip() else NO_PROGRESS_YET
+
+
+def completed_action_line(action_id: str, text: str, round_raised: str) -> str:
+    return f"{action_id} ({round_raised}): {text}"
 
 
 # --- compared with the previous audit (issue 12) ------------------------------------------------

@@ -27,8 +27,12 @@ Sheets (headings in quotes; * marks a required sheet):
   Event attendance      "Agency" | "Practitioners attending"
   Event group work      "Priority area" | "Strengths" | "Areas for development" | "Next steps"
   Learning actions      "No." | "Learning point" | "Action being undertaken" |
-                        "Next steps from the board" | "KLOE" | "Owner" | "Due date"
-  Agency actions        "Agency" | "Action" | "Progress" | "Completed"
+                        "Next steps from the board" | "KLOE" | "Owner" | "Due date",
+                        then the tracker's "Action ID" | "Status" | "Progress" |
+                        "Evidence of impact" | "Round raised" (all optional)
+  Agency actions        "Agency" | "Action" | "Progress" | "Completed", then "Action ID" |
+                        "Owner" | "Due date" | "Status" | "Evidence of impact" | "Round raised"
+                        (optional: a workbook from before the tracker loads as it is)
 
 Headings match ignoring case, spacing and a trailing remark in brackets (the
 templates write "Child's name or initials (private)", "N/A allowed (Y/N)"...).
@@ -57,6 +61,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .child_names import name_in_identifier
 from .models import (
+    ActionStatus,
     Agency,
     AgencyAction,
     Attendance,
@@ -99,6 +104,10 @@ REQUIRED_SHEETS = (SETTINGS, PRIORITY_AREAS, AGENCIES, CASES, KLOES, STANDARDS, 
 OPTIONAL_SHEETS = (ATTENDANCE, GROUP_WORK, LEARNING_ACTIONS, AGENCY_ACTIONS)
 SHEET_ORDER = (INSTRUCTIONS,) + REQUIRED_SHEETS + OPTIONAL_SHEETS
 
+# The action tracker's columns (issue 13), on both action sheets; old workbooks without them still load.
+ACTION_TRACKING_HEADERS = {"action_id": "Action ID", "status": "Status", "progress": "Progress",
+                           "evidence": "Evidence of impact", "round_raised": "Round raised"}
+
 # Column headings per sheet: key -> heading text. The loader matches headings
 # ignoring case, spacing and any trailing "(...)" remark.
 HEADERS: dict[str, dict[str, str]] = {
@@ -117,8 +126,10 @@ HEADERS: dict[str, dict[str, str]] = {
                  "development": "Areas for development", "next_steps": "Next steps"},
     LEARNING_ACTIONS: {"number": "No.", "learning_point": "Learning point", "actions": "Action being undertaken",
                        "next_steps": "Next steps from the board", "kloe": "KLOE (optional)", "owner": "Owner",
-                       "due": "Due date (optional)"},
-    AGENCY_ACTIONS: {"agency": "Agency", "action": "Action", "progress": "Progress", "completed": "Completed (Y/N)"},
+                       "due": "Due date (optional)", **ACTION_TRACKING_HEADERS},
+    AGENCY_ACTIONS: {"agency": "Agency", "action": "Action", "progress": "Progress", "completed": "Completed (Y/N)",
+                     "action_id": "Action ID", "owner": "Owner (optional)", "due": "Due date",
+                     "status": "Status", "evidence": "Evidence of impact", "round_raised": "Round raised"},
 }
 
 # Columns that must be present (the rest may be deleted by the officer).
@@ -667,6 +678,8 @@ class _Reader:
         self.broken_kloes: set[int] = set()
         # Agency code -> the cell its secure email belongs in (None: the Secure email column was deleted).
         self.email_cells: dict[str, Optional[str]] = {}
+        self.action_ids: dict[str, str] = {}  # action ID (folded) -> where it was first typed, across both sheets
+        self.cycle_id = ""  # the round an action was raised in when its Round raised is blank
 
     # -- problems ------------------------------------------------------------
     def problem(self, code: str, message: str, fix: str, cell: Optional[_Cell] = None, *, location=None,
@@ -868,6 +881,7 @@ def _read_cycle(r: _Reader) -> Optional[Cycle]:
     cases = _read_cases(r, areas, agencies)
     attendance = _read_attendance(r, agencies)
     group_work = _read_group_work(r, areas)
+    r.cycle_id = settings.cycle_id if settings is not None else ""
     learning = _read_learning_actions(r, kloes)
     agency_actions = _read_agency_actions(r, agencies)
     if agencies is not None and cases is not None:
@@ -1451,29 +1465,79 @@ def _read_learning_actions(r: _Reader, kloes: Optional[list[Kloe]]) -> list[Lear
             continue
         if not r.unique(seen, str(number), row["number"], "workbook.duplicate-learning-action", "Learning point"):
             continue
+        tracked = _action_tracking(r, row, f"L{number}", label)
         result.append(LearningAction(number=number, learning_point=point, actions=_items(row, "actions"),
                                      next_steps=_items(row, "next_steps"), kloe=kloe, owner=r.text(row.get("owner")),
-                                     due=due))
+                                     due=due, **tracked))
     return result
 
 
 def _read_agency_actions(r: _Reader, agencies: Optional[list[Agency]]) -> list[AgencyAction]:
     rows = _optional_rows(r, AGENCY_ACTIONS)
     codes = _agency_lookup(agencies)
-    result = []
+    result, per_agency = [], {}
     for row in rows:
         text = r.text(row["agency"], required=True)
         action = r.text(row["action"], required=True, what=f" for {text}" if text else "")
         completed = r.yes_no(row.get("completed"))
+        due = r.date(row.get("due"), what=f" for {text}" if text else "")
         if not text:
             continue
         code = _known_agency(r, text, codes, row["agency"], "workbook.unknown-agency", "The agency action")
         if code is None:
             continue
         if action:
-            result.append(AgencyAction(agency=code, action=action, progress=r.text(row.get("progress")),
-                                       completed=completed))
+            per_agency[code] = per_agency.get(code, 0) + 1
+            tracked = _action_tracking(r, row, f"{code}-{per_agency[code]}", f" for {code}", completed=completed)
+            result.append(AgencyAction(agency=code, action=action, completed=completed or tracked["status"] is
+                                       ActionStatus.COMPLETE, owner=r.text(row.get("owner")) or code, due=due,
+                                       **tracked))
     return result
+
+
+ACTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # goes into form tags and file cells as it is
+_STATUS_WORDS = {normalise_label(s.value): s for s in ActionStatus}
+
+
+def _action_tracking(r: _Reader, row: _Row, default_id: str, what: str, completed: bool = False) -> dict[str, Any]:
+    """An action's tracker columns (issue 13): id (default: L<n> or <AGENCY>-<n>), status, progress, evidence, round."""
+    id_cell = row.get("action_id")
+    action_id = r.text(id_cell)
+    if action_id and not ACTION_ID.match(action_id):
+        r.problem("workbook.bad-action-id", f"The action ID {action_id!r} is not a short code{what}.",
+                  f"Type an ID of up to 40 letters, digits, '-', '.' or '_' (such as {default_id}) in "
+                  f"{id_cell.location}.", id_cell)
+        action_id = ""
+    action_id = action_id or default_id
+    first = r.action_ids.get(action_id.casefold())
+    if first is not None:
+        where = id_cell if id_cell is not None and not id_cell.blank else None
+        r.problem("workbook.duplicate-action-id", f"The action ID {action_id!r} is used twice (first at {first}).",
+                  "Give every action its own ID in the Action ID column.", where,
+                  location=None if where else f"{row.sheet}!{row.number}:{row.number}", value=action_id)
+    r.action_ids.setdefault(action_id.casefold(), id_cell.location if id_cell else f"{row.sheet}!{row.number}")
+    status = _action_status(r, row.get("status"), what)
+    if status is None and completed:
+        status = ActionStatus.COMPLETE
+    evidence = r.text(row.get("evidence"))
+    if status is ActionStatus.COMPLETE and not evidence and row.get("evidence") is not None:
+        r.problem("workbook.complete-without-evidence", f"Action {action_id} is Complete but has no evidence of "
+                  "impact.", f"Say in {row['evidence'].location} what changed for children because of it.",
+                  row["evidence"], severity=Severity.WARNING)
+    round_raised = r.text(row.get("round_raised")) or r.cycle_id
+    return {"action_id": action_id, "status": status, "progress": r.text(row.get("progress")),
+            "evidence": evidence, "round_raised": round_raised}
+
+
+def _action_status(r: _Reader, cell: Optional[_Cell], what: str) -> Optional[ActionStatus]:
+    if cell is None or cell.blank:
+        return None
+    found = _STATUS_WORDS.get(normalise_label(r.text(cell)))
+    if found is None:
+        options = ", ".join(s.value for s in ActionStatus)
+        r.problem("workbook.bad-action-status", f"Status must be one of: {options}{what}.",
+                  f"Pick one of {options} from the drop-down list in {cell.location}.", cell)
+    return found
 
 
 def _priority_lookup(areas: Optional[list[PriorityArea]]) -> Optional[dict[str, str]]:

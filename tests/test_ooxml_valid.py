@@ -78,6 +78,22 @@ def test_the_report_and_workbooks_the_tool_writes_are_valid(demo: Path, tmp_path
     assert validate(files) == ""
 
 
+def test_action_progress_forms_are_valid_issued_and_filled(demo: Path, tmp_path: Path):
+    """Issue 13: `generate-forms --actions` forms, as issued and as an agency fills them in."""
+    from pipeline.ooxml.controls import fill_controls
+
+    result = CliRunner().invoke(cli, ["generate-forms", "--actions", "-w", str(demo)])
+    assert result.exit_code in (0, 1), result.output
+    forms = sorted((demo / "outbox" / "forms").rglob("*_actions.docx"))
+    assert len(forms) == 9, [p.name for p in forms]
+    police = next(p for p in forms if p.name == "POLICE_actions.docx")
+    filled = tmp_path / "POLICE_actions_filled.docx"
+    filled.write_bytes(fill_controls(police.read_bytes(), {
+        "ca:action-status:POLICE-1": "Complete", "ca:action-progress:POLICE-1": "Done & dusted <fully>",
+        "ca:action-evidence:POLICE-1": "Consent recorded in 9 of 10 referrals"}))
+    assert validate([*forms, filled]) == ""
+
+
 def test_a_second_rounds_workbook_report_and_trend_are_valid(demo: Path, tmp_path: Path):
     """init --from's carried cycle.xlsx, the report with its comparison section, and trend.xlsx (issue 12)."""
     from pipeline.demo_rounds import run_second_round

@@ -151,6 +151,8 @@ def test_a_store_written_before_other_text_was_kept_is_upgraded_in_place(tmp_pat
     conn.execute("ALTER TABLE returns DROP COLUMN other_text")  # as schema 3 had it
     conn.execute("DROP TABLE moderation_decisions")  # schema 5 (issue 14)
     conn.execute("DROP TABLE closures")  # schema 6 (issue 16) came later still
+    conn.execute("DROP TABLE issued_actions")  # schema 7 (issue 13: action progress forms)
+    conn.execute("DROP TABLE action_updates")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()

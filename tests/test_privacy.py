@@ -262,14 +262,15 @@ def test_a_name_typed_into_the_learning_log_keeps_the_log_as_it_was_and_says_whe
     returns, summaries = example_inputs
     first = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
     book = load_workbook(first.learning_log)
-    book.active.cell(row=3, column=9, value="Spoke to SIAN's mother about the plan")  # Progress, as typed
+    book.active.cell(row=1, column=13, value="Officer notes")  # a column of the officer's own: kept on rebuild
+    book.active.cell(row=3, column=13, value="Spoke to SIAN's mother about the plan")
     book.save(first.learning_log)
     before = first.learning_log.read_bytes()
 
     second = build_report(ws, example_cycle, returns=returns, summaries=summaries, issued=())
     assert second.path.is_file() and second.learning_log is None  # the report is safe; the log is not rewritten
     [problem] = [p for p in second.problems if p.code == "learning-log.child-named"]
-    assert problem.location == "Learning log, row 3, column Progress" and "case N-01" in problem.message
+    assert problem.location == "Learning log, row 3, column Officer notes" and "case N-01" in problem.message
     assert "sian" not in problem.message.casefold() and "[name]" in problem.message
     assert first.learning_log.read_bytes() == before
 

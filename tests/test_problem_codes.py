@@ -122,7 +122,8 @@ def test_the_catalogue_is_well_formed():
         if c.rolls_up_into:
             assert c.rolls_up_into in CATALOGUE, c.code
     assert codes_where("tell_agency") == {"return.child-named", "file.converted", "return.standard-wording-changed"}
-    assert codes_where("rejects") == {"return.blank-form", "return.empty-summary", "return.answer-too-long"}
+    assert codes_where("rejects") == {"return.blank-form", "return.empty-summary", "return.answer-too-long",
+                                      "return.empty-progress"}
 
 
 def test_the_problem_codes_document_is_current():

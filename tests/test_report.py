@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import date
 
 import pytest
 from docx import Document
 from docx.shared import RGBColor
 from lxml import etree
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from pipeline import wording
 from pipeline.findings import percent
@@ -179,7 +180,7 @@ def test_table_1_carries_the_learning_actions_cell_for_cell(built, example_cycle
     assert len(rows) == len(example_cycle.learning_actions)
     for row, la in zip(rows, sorted(example_cycle.learning_actions, key=lambda la: la.number)):
         assert row.cells[0].text == f"{la.number}. {la.learning_point}"
-        assert cell_paragraphs(row.cells[1]) == list(la.actions)
+        assert cell_paragraphs(row.cells[1]) == list(la.actions) + ["Status: Not started"]  # no progress yet
         assert cell_paragraphs(row.cells[2]) == list(la.next_steps)
 
 
@@ -209,9 +210,10 @@ def test_appendix_3_carries_every_agency_action_cell_for_cell(built, example_cyc
     appendix = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["Agency", "Actions to be taken"])
     rows = appendix.rows[1:]
     assert len(rows) == len(example_cycle.agency_actions)
-    for row, action in zip(rows, example_cycle.agency_actions):
+    for row, action in zip(rows, example_cycle.agency_actions):  # Progress: the status, then the latest note
         assert [c.text for c in row.cells] == [example_cycle.agency(action.agency).name, action.action,
-                                               action.progress, "Yes" if action.completed else "No"]
+                                               "Status: Not started\nNo update received yet.",
+                                               "Yes" if action.completed else "No"]
 
 
 # --- accessibility ---------------------------------------------------------------------------
@@ -255,26 +257,37 @@ def test_rebuild_writes_a_new_version_and_never_touches_the_earlier_one(tmp_work
     assert latest_report(tmp_workspace.report_dir) == second.path
 
 
-def test_learning_log_keeps_what_the_officer_typed(tmp_workspace, example_cycle):
-    path = write_learning_log(tmp_workspace, example_cycle)
+def test_the_learning_log_is_the_action_tracker_and_keeps_other_rounds_rows(tmp_workspace, example_cycle):
+    path = write_learning_log(tmp_workspace, example_cycle, today=date(2016, 1, 1))
     wb = load_workbook(path)
-    sheet = wb.active
+    sheet = wb["Learning log"]
     titles = [c.value for c in sheet[1]]
-    assert titles == ["Ref", "Lesson", "Source cycle", "KLOE", "Type", "Action", "Owner", "Due date", "Progress",
-                      "Completed"]
-    expected_rows = (sum(max(1, len(la.actions) + len(la.next_steps)) for la in example_cycle.learning_actions)
-                     + len(example_cycle.agency_actions))
-    assert sheet.max_row - 1 == expected_rows
-    sheet.cell(row=2, column=9, value="Template approved in March")
-    sheet.cell(row=2, column=10, value="Yes")
-    sheet.append(["2014-15/L1/abc123", "1. An older lesson", "2014-2015", 2, "Action being undertaken",
-                  "Something from last year", "Board", None, "Done", "Yes"])
+    assert titles == ["Action ID", "Round raised", "Type", "Agency", "Lesson", "Action", "Owner", "Due date", "Status",
+                      "Latest progress", "Progress date", "Evidence of impact"]
+    assert sheet.max_row - 1 == len(example_cycle.learning_actions) + len(example_cycle.agency_actions)
+    sheet.append(["2014-15-L1", "2014-15", "Learning action", None, "1. An older lesson", "Something from last year",
+                  "Board", None, "Complete", "Done", None, "Audit showed it"])
     wb.save(path)
+    write_learning_log(tmp_workspace, example_cycle, today=date(2016, 1, 1))
+    rows = {r[0]: r for r in load_workbook(path)["Learning log"].iter_rows(min_row=2, values_only=True)}
+    assert rows["2014-15-L1"][5] == "Something from last year" and rows["2014-15-L1"][8] == "Complete"
+    assert rows["POLICE-2"][2:4] == ("Agency action", "POLICE") and rows["POLICE-2"][8] == "Not started"
+
+
+def test_a_learning_log_from_before_the_tracker_is_copied_aside(tmp_workspace, example_cycle):
+    path = tmp_workspace.learning_log_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = Workbook()
+    old.active.title = "Learning log"
+    old.active.append(["Ref", "Lesson", "Source cycle", "KLOE", "Type", "Action", "Owner", "Due date", "Progress",
+                       "Completed"])
+    old.active.append(["2015-16/L1/abc123", "1. A lesson", "2015-2016", 1, "Action", "An action", "Board", None,
+                       "Typed progress", "No"])
+    old.save(path)
     write_learning_log(tmp_workspace, example_cycle)
-    rows = {r[0]: r for r in load_workbook(path).active.iter_rows(min_row=2, values_only=True)}
-    edited = rows[sheet.cell(row=2, column=1).value]
-    assert edited[8] == "Template approved in March" and edited[9] == "Yes"
-    assert rows["2014-15/L1/abc123"][5] == "Something from last year"
+    [backup] = path.parent.glob("learning-log (before *).xlsx")
+    assert load_workbook(backup).active.cell(2, 9).value == "Typed progress"
+    assert load_workbook(path)["Learning log"].cell(1, 1).value == "Action ID"
 
 
 def test_summary_sheets_match_the_report_and_carry_native_bar_charts(built):
@@ -397,18 +410,19 @@ def test_edits_saved_into_an_older_version_are_the_ones_carried_over(tmp_workspa
 def test_learning_log_keeps_the_officers_own_columns_formulas_and_sheets(tmp_workspace, example_cycle):
     path = write_learning_log(tmp_workspace, example_cycle)
     wb = load_workbook(path)
-    sheet = wb.active
-    sheet.cell(row=1, column=11, value="Officer notes")
-    sheet.cell(row=2, column=11, value="Chased the sub-group in May")
-    sheet.cell(row=3, column=9, value='=CONCATENATE("see ", "minutes")')
+    sheet = wb["Learning log"]
+    sheet.cell(row=1, column=13, value="Officer notes")
+    sheet.cell(row=2, column=13, value="Chased the sub-group in May")
+    sheet.cell(row=1, column=14, value="Minutes")
+    sheet.cell(row=3, column=14, value='=CONCATENATE("see ", "minutes")')
     wb.create_sheet("Board actions").append(["kept by the officer"])
     wb.save(path)
     write_learning_log(tmp_workspace, example_cycle)
     book = load_workbook(path)
     log = book["Learning log"]
-    assert log.cell(row=1, column=11).value == "Officer notes"
-    assert log.cell(row=2, column=11).value == "Chased the sub-group in May"
-    assert log.cell(row=3, column=9).value == '=CONCATENATE("see ", "minutes")'
+    assert log.cell(row=1, column=13).value == "Officer notes"
+    assert log.cell(row=2, column=13).value == "Chased the sub-group in May"
+    assert log.cell(row=3, column=14).value == '=CONCATENATE("see ", "minutes")'
     backups = [p for p in path.parent.glob("learning-log (before *).xlsx")]
     assert len(backups) == 1 and "Board actions" in load_workbook(backups[0]).sheetnames
 

@@ -167,25 +167,53 @@ def test_init_from_carries_the_toolkit_agencies_and_open_actions_and_no_child(ro
         assert find_name(_texts(path), terms) is None, path
 
 
-def test_a_learning_action_completed_in_the_log_is_not_carried(round_one, tmp_path):
+def test_completed_actions_are_not_carried_and_open_ones_keep_their_id_round_and_latest_progress(round_one, tmp_path):
+    """init --from carries the tracker's open actions (issue 13): one marked Complete in the workbook and one an
+    agency's progress form says is Complete stay behind; the others keep their ID and round raised, with the
+    latest status and progress from the earlier round's progress forms (read from a copy of its store)."""
     import shutil as _sh
+
+    from pipeline.ingest import ingest_inbox
+    from pipeline.ooxml.controls import fill_controls
+    from pipeline.progress import generate_progress_forms
+    from pipeline.workbook import LEARNING_ACTIONS
+    from pipeline.workspace import Workspace
+
     old_copy = tmp_path / "old"
     _sh.copytree(round_one.root, old_copy)
-    log = old_copy / "outbox" / "learning-log.xlsx"
-    wb = openpyxl.load_workbook(log)
-    ws = wb.active
-    titles = [c.value for c in ws[1]]
-    lesson_col, done_col = titles.index("Lesson") + 1, titles.index("Completed") + 1
-    first = ws.cell(2, lesson_col).value
-    for r in range(2, ws.max_row + 1):
-        if ws.cell(r, lesson_col).value == first:
-            ws.cell(r, done_col, "Yes")
-    wb.save(log)
-    start_round(tmp_path / "new", old_copy)
+    book = openpyxl.load_workbook(old_copy / "cycle.xlsx")
+    sheet = book[LEARNING_ACTIONS]
+    titles = [c.value for c in sheet[1]]
+    sheet.cell(2, titles.index("Status") + 1, "Complete")
+    sheet.cell(2, titles.index("Evidence of impact") + 1, "Thresholds used in every referral sampled")
+    book.save(old_copy / "cycle.xlsx")
+    old_ws = Workspace(old_copy)
+    old = load_cycle(old_ws.cycle_path)
+    first = old.learning_actions[0]
+    written = generate_progress_forms(old_ws, old).written
+    police = old_ws.root / next(w.path for w in written if w.agency == "POLICE")
+    (old_ws.inbox / police.name).write_bytes(fill_controls(police.read_bytes(), {
+        "ca:action-status:POLICE-1": "On track", "ca:action-progress:POLICE-1": "Training delivered to 3 of 4 teams",
+        "ca:action-status:POLICE-3": "Complete", "ca:action-progress:POLICE-3": "Checklist in use",
+        "ca:action-evidence:POLICE-3": "Consent recorded in 9 of 10 referrals",
+        "ca:action-status:POLICE-2": "At risk", "ca:action-status:POLICE-4": "Not started"}))
+    assert [f.outcome for f in ingest_inbox(old_ws, old).files] == ["accepted"]
+    store_before = old_ws.store_path.read_bytes()
+
+    result = start_round(tmp_path / "new", old_copy)
     carried = read_cycle(tmp_path / "new" / "cycle.xlsx").cycle
-    old = read_cycle(old_copy / "cycle.xlsx").cycle
-    assert len(carried.learning_actions) == len(old.learning_actions) - 1
-    assert first.split(". ", 1)[1] not in [la.learning_point for la in carried.learning_actions]
+    assert [la.action_id for la in carried.learning_actions] == [la.action_id for la in old.learning_actions[1:]]
+    assert first.learning_point not in [la.learning_point for la in carried.learning_actions]
+    assert [la.number for la in carried.learning_actions] == list(range(1, len(old.learning_actions)))
+    ids = [a.action_id for a in carried.agency_actions]
+    assert "POLICE-3" not in ids and "POLICE-1" in ids
+    assert len(ids) == len([a for a in old.agency_actions if not a.completed and a.status != "Complete"]) - 1
+    police1 = next(a for a in carried.agency_actions if a.action_id == "POLICE-1")
+    assert (police1.round_raised, police1.status.value, police1.progress) == (
+        "2015-16", "On track", "Training delivered to 3 of 4 teams")
+    assert {a.round_raised for a in carried.agency_actions} == {"2015-16"}
+    assert any("open agency action(s)" in line for line in result.carried)
+    assert old_ws.store_path.read_bytes() == store_before  # the earlier store is read from a copy, never upgraded
 
 
 def test_init_from_a_folder_that_is_not_a_round_is_refused(tmp_path):
@@ -231,6 +259,19 @@ def test_the_demo_says_where_both_reports_and_the_trend_are(programme):
     assert str(first / "outbox" / "report" / "overview-report.docx") in output
     assert str(second / "outbox" / "report" / "overview-report.docx") in output
     assert str(second / "outbox" / "trend.xlsx") in output
+
+
+def test_round_two_asks_for_progress_on_the_carried_actions_and_reports_it(programme):
+    """demo --rounds 2: each agency with open actions carried from 2015-16 gets a progress form, returned filled in
+    (simulated), so round two's report says how many of those actions were completed since."""
+    _first, second, output = programme
+    forms = sorted(p.name for p in (second / "outbox" / "forms").rglob("*_actions.docx"))
+    assert len(forms) == 9 and "POLICE_actions.docx" in forms
+    assert "9 action progress forms written, 9 filled in" in output
+    text = [t for _, t in _paragraphs(second / "outbox" / "report" / "overview-report.docx")]
+    at = len(text) - 1 - text[::-1].index("Progress on actions")
+    assert re.match(r"Of the \d+ actions recorded, ([1-9]\d*) are complete", text[at + 1]), text[at + 1]
+    assert re.match(r"\d+ actions? raised in an earlier round ha(s|ve) been completed since:", text[at + 2])
 
 
 def test_a_subset_round_issues_forms_and_reports_on_its_standards_only(programme):

@@ -48,6 +48,7 @@ from .charts import ChartCache
 from .context import build_inputs
 from .finish import finish_report
 from .learning_log import write_learning_log
+from ..actions import latest_updates, tracked_actions
 from .narrative import (
     NarrativeOutcome,
     PreviousReport,
@@ -190,13 +191,15 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         comparison = compared_with_previous_round(ws, cycle, findings, problems)
         previous = _previous(ws, cycle, narrative_from, problems)
         version, target = next_report_path(ws.report_dir)
-        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name, comparison=comparison)
+        updates = _progress_updates(ws, cycle, store)  # issue 13: the latest progress on each action
+        data, outcome = render_report(ws, cycle, findings, previous, output_name=target.name,
+                                      actions=tracked_actions(cycle, updates), comparison=comparison)
         problems.extend(outcome.problems)
         if target.exists():  # another build got there first: never replace a report
             version, target = next_report_path(ws.report_dir)
         atomic_write_bytes(target, data)
 
-        log_path = _soft(problems, lambda: write_learning_log(ws, cycle))
+        log_path = _soft(problems, lambda: write_learning_log(ws, cycle, updates))
         results_path, sheets = None, []
         if write_results and store is not None:
             from ..results import write_results as write_results_file
@@ -287,6 +290,15 @@ def _previous(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path], probl
     return previous
 
 
+def _progress_updates(ws: Workspace, cycle: Cycle, store) -> dict:
+    """Each action's latest progress from the progress forms ingested (none when there is no store yet)."""
+    if store is None:
+        if not ws.store_path.is_file():
+            return {}
+        from ..store import Store
+        with Store.open(ws.store_path) as own:
+            return latest_updates(own.progress_returns(cycle.settings.cycle_id))
+    return latest_updates(store.progress_returns(cycle.settings.cycle_id))
 def compared_with_previous_round(ws: Workspace, cycle: Cycle, findings: Findings, problems: ProblemReport):
     """The comparison with the round Settings 'Previous round' names; None, with a warning, when it cannot be read."""
     if not cycle.settings.previous_round.strip():
@@ -307,7 +319,7 @@ def compared_with_previous_round(ws: Workspace, cycle: Cycle, findings: Findings
 
 def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Optional[PreviousReport], *,
                   output_name: str, built_on: Optional[date] = None,
-                  comparison=None) -> tuple[bytes, NarrativeOutcome]:
+                  actions: Optional[Sequence] = None, comparison=None) -> tuple[bytes, NarrativeOutcome]:
     """The finished report as bytes, after the privacy scan; nothing is written here."""
     refuse_if_quoted(findings, cycle)
     template_path = ws.template("word", TEMPLATE_NAME)
@@ -317,7 +329,7 @@ def render_report(ws: Workspace, cycle: Cycle, findings: Findings, previous: Opt
         cycle, findings,
         image=lambda chart: InlineImage(tpl, io.BytesIO(chart.png), width=CHART_WIDTH),
         narrative_begin=narrative_begin, narrative_end=narrative_end, built_on=built_on, draw=charts.draw,
-        comparison=comparison,
+        actions=actions, comparison=comparison,
     )
     charts.prune()
     _render(tpl, inputs.context, template_path)

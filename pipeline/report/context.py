@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .. import wording
 from ..findings import (
@@ -25,8 +25,9 @@ from ..findings import (
     methodology_figure,
     returns_figures,
 )
+from ..actions import TrackedAction, action_figures, actions_figure, tracked_actions
 from ..comparison import Comparison, moved_most, movement_figures
-from ..models import Cycle
+from ..models import ActionStatus, Cycle
 from .charts import Chart, agency_grid, kloe_chart
 from .narrative import NarrativeFigures, RegionFigures
 
@@ -78,8 +79,10 @@ def region_figures(findings: Findings, comparison: Optional[Comparison] = None) 
 def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], Any],
                  narrative_begin: Callable[[str], str], narrative_end: Callable[[], str],
                  built_on: Optional[date] = None, draw: Optional[Callable[..., Chart]] = None,
+                 actions: Optional[Sequence[TrackedAction]] = None,
                  comparison: Optional[Comparison] = None) -> ReportInputs:
-    """`draw(chart_function, *figures)` makes each chart (a `charts.ChartCache.draw` keeps them between builds)."""
+    """`draw(chart_function, *figures)` makes each chart (a `charts.ChartCache.draw` keeps them between builds);
+    `actions`: the cycle's actions with their latest progress (from the workbook alone when not given)."""
     draw = draw or (lambda make, *args: make(*args))
     agency_names = {a.code: a.name for a in cycle.agencies}
     charts: list[Chart] = []
@@ -119,7 +122,7 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "narrative_end": narrative_end,
         "met_in_every_case": list(words.met_in_every_case),
         "table1": [{"number": la.number, "learning_point": la.learning_point, "actions": list(la.actions),
-                    "next_steps": list(la.next_steps)}
+                    "next_steps": list(la.next_steps), "action_id": la.action_id}
                    for la in sorted(cycle.learning_actions, key=lambda la: la.number)],
         "priority_areas": [p.description or p.name for p in cycle.priority_areas],
         "kloe_questions": [k.question for k in cycle.kloes],
@@ -145,9 +148,75 @@ def build_inputs(cycle: Cycle, findings: Findings, *, image: Callable[[Chart], A
         "comparison": _comparison(comparison, draw, chart, len(kloes) + 2),
         "moderation": wording.moderation_words(findings.moderation),  # {} (nothing printed) without moderation
     }
-    narrative = NarrativeFigures(region_figures(findings, comparison),
-                                 partial(wording.describe_changes, findings=findings))
+    regions = region_figures(findings, comparison)
+    regions[PROGRESS_REGION] = _with_actions(context, cycle, actions, built_on)
+    narrative = NarrativeFigures(regions, partial(wording.describe_changes, findings=findings))
     return ReportInputs(context=context, charts=charts, narrative=narrative)
+
+
+# --- actions (issue 13) ---------------------------------------------------------------------
+
+PROGRESS_REGION = "progress-on-actions"
+NOTE_LIMIT = 200  # characters of an agency's progress note quoted in Appendix 3
+
+
+def _with_actions(context: dict[str, Any], cycle: Cycle, actions: Optional[Sequence[TrackedAction]],
+                  built_on: Optional[date]) -> RegionFigures:
+    """Put the actions into the context (Table 1's statuses, Appendix 3, the passage); the passage's figures."""
+    if actions is None:
+        actions = tracked_actions(cycle, today=built_on)
+    tracked = actions_context(cycle, actions)
+    status_of = tracked.pop("table1_status")
+    for row in context["table1"]:
+        row["status"] = status_of.get(row["number"], "")
+    context.update(tracked)
+    return RegionFigures((), (actions_figure(_action_figures(cycle, actions)),))
+
+
+def _action_figures(cycle: Cycle, actions: Sequence[TrackedAction]):
+    since = [a for a in actions if a.complete and a.round_raised and a.round_raised != cycle.settings.cycle_id]
+    return action_figures(actions, since)
+
+
+def actions_context(cycle: Cycle, actions: Sequence[TrackedAction]) -> dict[str, Any]:
+    """Table 1's statuses, Appendix 3's Progress column, and the 'Progress on actions' passage."""
+    from ..child_names import find_name, terms_for
+    from ..findings import shorten
+
+    terms = terms_for(cycle)
+    by_id = {a.action_id: a for a in actions}
+    figures = _action_figures(cycle, actions)
+    counts = dict(figures.by_status)
+    names = {a.code: a.name for a in cycle.agencies}
+
+    def note(a: TrackedAction) -> str:
+        text = a.latest_progress or a.latest_evidence
+        if text and terms and find_name(text, terms) is not None:
+            return wording.NOTE_NAMES_A_CHILD
+        return wording.action_note(shorten(text, NOTE_LIMIT)[0] if text else "")
+
+    def status(a: Optional[TrackedAction]) -> str:
+        return wording.action_status_line(a.status.value, a.latest_date) if a is not None else ""
+
+    appendix3 = []
+    for action in cycle.agency_actions:
+        a = by_id[action.action_id]
+        appendix3.append({"agency": names.get(action.agency, action.agency), "action": action.action,
+                          "status": status(a), "note": note(a), "progress": f"{status(a)}. {note(a)}",
+                          "completed": wording.yes_no(a.complete)})
+    since = [by_id[i] for i in figures.completed_since]
+    return {
+        "table1_status": {la.number: status(by_id.get(la.action_id)) for la in cycle.learning_actions},
+        "appendix3": appendix3,
+        "actions_progress": {
+            "heading": wording.PROGRESS_HEADING,
+            "sentence": wording.actions_sentence(figures.total, counts[ActionStatus.COMPLETE],
+                                                 counts[ActionStatus.ON_TRACK], counts[ActionStatus.AT_RISK],
+                                                 counts[ActionStatus.OVERDUE], counts[ActionStatus.NOT_STARTED]),
+            "completed_since_intro": wording.completed_since_sentence(len(since)) if since else "",
+            "completed_since": [wording.completed_action_line(a.action_id, a.text, a.round_raised) for a in since],
+        },
+    }
 
 
 class _Names:
