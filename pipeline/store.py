@@ -729,31 +729,6 @@ class Store:
         """Rebuild the file without its free pages (VACUUM), so nothing deleted or overwritten lingers in it."""
         self.conn.execute("VACUUM")
 
-
-def _scrubbed_value(value, scrub):
-    """A text column's value scrubbed; JSON (a list or object) string by string, written back the same way."""
-    if not isinstance(value, str) or not value:
-        return value
-    if value[:1] in "[{":
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return scrub(value)
-        cleaned = _scrub_json(parsed, scrub)
-        return value if cleaned == parsed else json.dumps(cleaned)
-    return scrub(value)
-
-
-def _scrub_json(value, scrub):
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [_scrub_json(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub_json(v, scrub) for k, v in value.items()}
-    return value
-
-
     # --- action progress forms (issue 13) ----------------------------------------------------
 
     def record_issued_actions(self, form_id: str, action_ids: list[str],
@@ -790,6 +765,30 @@ def _scrub_json(value, scrub):
                                complete=bool(r["complete"]), source_file=r["source_file"],
                                file_sha256=r["file_sha256"], received_at=datetime.fromisoformat(r["received_at"]),
                                other_text=_other_text(r)) for r in rows]
+
+
+def _scrubbed_value(value, scrub):
+    """A text column's value scrubbed; JSON (a list or object) string by string, written back the same way."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return scrub(value)
+        cleaned = _scrub_json(parsed, scrub)
+        return value if cleaned == parsed else json.dumps(cleaned)
+    return scrub(value)
+
+
+def _scrub_json(value, scrub):
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_json(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, scrub) for k, v in value.items()}
+    return value
 
 
 def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
