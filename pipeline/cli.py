@@ -441,6 +441,25 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         sender = f" ({unknown} from a sender not known)" if unknown else ""
         click.echo(f"{totals['rejected_files'] + unknown} file(s) were rejected{sender}: see inbox/rejected/ and "
                    "outbox/feedback/.")
+    _status_notes(report)
+    if entries is not None:
+        if not entries:
+            click.secho("Nothing to chase: every issued form is back and complete.", fg="green")
+        for entry in entries:
+            click.echo("")
+            click.echo("-" * 72)
+            click.echo(entry.text(cycle))
+    if written:
+        click.echo(f"Status workbook: {ws.relative(written)}")
+    _moderation_status(mod)
+    if closure is not None:
+        click.secho(closed_line(closure, ws), fg="yellow" if closure["state"] != "closed" else None)
+    if retention:
+        render_report(ProblemReport(retention), err=False)
+
+
+def _status_notes(report) -> None:
+    """What `status` adds below its table: forms returned more than once, returns naming a child, overdue actions."""
     resent = [(a, f) for a in report.agencies for f in a.forms if f.versions > 1 and f.counting]
     if resent:
         click.echo("Forms returned more than once (the latest version counts; earlier ones are kept):")
@@ -457,20 +476,6 @@ def status_command(ctx: click.Context, workspace: Path | None, chase: bool, as_x
         for code, overdue in report.overdue.items():
             for a in overdue:
                 click.echo(f"  {code or 'Board':<10} {a.action_id:<12} due {a.due:%d %b %Y}  {a.text[:60]}")
-    if entries is not None:
-        if not entries:
-            click.secho("Nothing to chase: every issued form is back and complete.", fg="green")
-        for entry in entries:
-            click.echo("")
-            click.echo("-" * 72)
-            click.echo(entry.text(cycle))
-    if written:
-        click.echo(f"Status workbook: {ws.relative(written)}")
-    _moderation_status(mod)
-    if closure is not None:
-        click.secho(closed_line(closure, ws), fg="yellow" if closure["state"] != "closed" else None)
-    if retention:
-        render_report(ProblemReport(retention), err=False)
 
 
 def _moderation_for_status(ws: Workspace):

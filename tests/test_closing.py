@@ -368,10 +368,13 @@ KILLED_CLOSE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("where, at", [("scrubbing-the-store", 8), ("removing-files", 40), ("replacing-cycle", 1),
+@pytest.mark.parametrize("where, at", [("scrubbing-the-store", None), ("removing-files", 40), ("replacing-cycle", 1),
                                        ("marking-closed", 1)])
 def test_a_close_killed_midway_is_finished_by_the_next_close(ws, where, at):
     cycle = load_cycle(ws.cycle_path)
+    if at is None:  # the dry-run count scrubs every table once (rolled back); die on the real scrub's second table
+        with Store.open(ws.store_path) as store:
+            at = len(store._tables()) + 2
     plan = json.loads(run("--json", "close", "-w", str(ws.root)).output)
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     killed = subprocess.run([sys.executable, "-c", KILLED_CLOSE, where, str(at), "close", "--confirm", "--by", "J",
