@@ -115,6 +115,7 @@ def run_second_round(first: Workspace, folder: Path, say: Callable[[str], None])
     """Round two, from `first`: (its workspace, steps, outputs)."""
     from . import forms, ingest, progress
     from .problems import ProblemReport
+    from .moderation import simulate_moderation
     from .progress_demo import fill_progress_forms
     from .report import build_report
     from .rounds import read_round, start_round
@@ -146,11 +147,15 @@ def run_second_round(first: Workspace, folder: Path, say: Callable[[str], None])
                                                         f"{len(filled)} filled in (simulated) and dropped into inbox/"))
     say("Ingesting the second round's returns")
     steps.append(("ingest (round 2)", ingest.ingest_inbox(ws, cycle).totals_line()))
+    say("Moderating the second round (simulated panel decisions and case grades)")
+    moderation = simulate_moderation(ws, cycle, decided_on=date(2016, 12, 5))
+    steps.append(("moderate (round 2)", f"{ws.relative(moderation)}: simulated decisions and grades recorded"))
     say("Building the second round's report, compared with 2015-16")
     built = build_report(ws, cycle)
     steps.append(("build-report (round 2)", f"report written to {ws.relative(built.path)}"))
     say("Writing the trend across both rounds")
     trend = write_trend(ws, cycle)
     steps.append(("trend", f"{len(trend.rounds)} rounds, {len(trend.rows)} standards"))
-    outputs = [("Round 2 workspace", ws.root), ("Round 2 report", built.path), ("Trend workbook", trend.path)]
+    outputs = [("Round 2 workspace", ws.root), ("Round 2 report", built.path), ("Round 2 moderation", moderation),
+               ("Trend workbook", trend.path)]
     return ws, steps, outputs

@@ -439,3 +439,20 @@ def test_init_from_an_old_workbook_adds_the_in_this_round_column(tmp_path):
     cycle = read_cycle(tmp_path / "new" / "cycle.xlsx").cycle
     assert cycle.settings.previous_round == "../old"
     assert not cycle.standard(4).in_round and cycle.standard(5).in_round
+
+
+def test_round_two_is_moderated_and_its_report_shows_the_panels_changes_and_case_grades(programme):
+    """demo --rounds 2: the second round's simulated moderation panel (labelled simulated) changes some ratings and
+    grades every case; the report's Methodology counts the changes and Findings has the case grades table."""
+    from docx import Document
+
+    _first, second, output = programme
+    assert str(second / "moderation.xlsx") in output
+    doc = Document(str(second / "outbox" / "report" / "overview-report.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "A multi-agency moderation panel then reviewed the agencies' ratings and changed " in text
+    assert "(Simulated moderation decisions, for the demonstration.)" in text
+    assert "Case grades" in [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["Priority area", "Grade"])
+    graded = sum(int(r.cells[2].text) for r in table.rows[1:] if r.cells[2].text.isdigit())
+    assert graded == 6  # every case of the neglect round
