@@ -420,3 +420,33 @@ def test_the_stores_scrub_and_compaction_leave_no_old_text_where_sqlite_keeps_de
         store.compact()
     data = path.read_bytes()
     assert name.encode() not in data and name.split()[1].encode() not in data
+
+
+def test_a_closed_round_is_still_read_by_the_trend_and_by_the_next_rounds_comparison(tmp_path):
+    """Closing keeps every figure: after round one is closed, round two's `trend` and its report's comparison with
+    round one give exactly what they gave before (issue 16, on the rounds of issue 12)."""
+    first = tmp_path / "audit-2015-16"
+    assert run("demo", str(first), "--rounds", "2").exit_code == 0
+    second = first.with_name("audit-2015-16-2016-17")
+
+    def compared() -> list[str]:
+        result = run("build-report", "-w", str(second))
+        assert result.exit_code in (0, 1), result.output
+        newest = max((second / "outbox" / "report").glob("overview-report*.docx"), key=lambda p: p.stat().st_mtime)
+        return [p.text for p in Document(str(newest)).paragraphs if " in 2015-16" in p.text]
+
+    def trend() -> list[list]:
+        assert run("trend", "-w", str(second)).exit_code in (0, 1)
+        sheet = openpyxl.load_workbook(second / "outbox" / "trend.xlsx", read_only=True)["Trend"]
+        return [list(r) for r in sheet.iter_rows(values_only=True)]
+
+    before_comparison, before_trend = compared(), trend()
+    assert len(before_comparison) > 5 and any(isinstance(v, int) for row in before_trend for v in row)
+
+    closed = run("close", "--confirm", "--now", "test of the programme", "--by", "J Officer", "-w", str(first))
+    assert closed.exit_code == 0, closed.output
+    assert "[removed]" in str([c.value for row in openpyxl.load_workbook(first / "cycle.xlsx")["Cases"].iter_rows()
+                               for c in row])
+
+    assert compared() == before_comparison
+    assert trend() == before_trend
