@@ -537,6 +537,10 @@ def actions_sentence(total: int, complete: int, on_track: int, at_risk: int, ove
 
     parts = [f"{be(complete)} complete", f"{be(on_track)} on track", f"{be(at_risk)} at risk",
              f"{be(overdue)} overdue"]
+    if total == 1:  # "Of the 1 action recorded, 1 is complete, 0 are ..." reads badly
+        state = next((name for n, name in ((complete, "complete"), (on_track, "on track"), (at_risk, "at risk"),
+                                            (overdue, "overdue")) if n), "not started yet")
+        return f"One action has been recorded; it is {state}."
     text = f"Of the {plural(total, 'action', 'actions')} recorded, {join_and(parts)}"
     if not_started:
         text += f"; {not_started} {'has' if not_started == 1 else 'have'} not started"

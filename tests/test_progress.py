@@ -424,3 +424,12 @@ def test_plain_status_lists_overdue_actions_from_the_kept_cycle_as_from_the_mode
     lines = [line.split() for line in shown.output.splitlines()]
     assert ["POLICE", "POLICE-2", "due", "31", "Jan", "2016"] in [line[:6] for line in lines]
     assert "POLICE-3" not in [w for line in lines if "due" in line for w in line]
+
+
+def test_the_progress_sentence_reads_well_for_one_action_and_for_many():
+    from pipeline.wording import actions_sentence
+
+    assert actions_sentence(1, 0, 0, 0, 1, 0) == "One action has been recorded; it is overdue."
+    assert actions_sentence(1, 0, 0, 0, 0, 1) == "One action has been recorded; it is not started yet."
+    assert actions_sentence(3, 1, 0, 0, 1, 1) == ("Of the 3 actions recorded, 1 is complete, 0 are on track, 0 are at "
+                                                  "risk and 1 is overdue; 1 has not started.")
