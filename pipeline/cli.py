@@ -483,7 +483,7 @@ def _moderation_for_status(ws: Workspace):
     `status` stays free of the models and openpyxl, which moderation needs."""
     from .store import Store
 
-    started = (ws.root / MODERATION_WORKBOOK).is_file()
+    started = ws.moderation_path.is_file()
     if not started and ws.store_path.is_file():
         with ws.lock(), Store.open(ws.store_path) as store:
             started = store.has_moderation_decisions()
@@ -493,8 +493,6 @@ def _moderation_for_status(ws: Workspace):
 
     return moderation_status(ws, load_cycle_for(ws))
 
-
-MODERATION_WORKBOOK = "moderation.xlsx"  # pipeline.moderation.FILE_NAME, named here so plain status need not import it
 
 
 def _moderation_status(mod) -> None:
@@ -525,9 +523,8 @@ def build_report_command(ctx: click.Context, workspace: Path | None, narrative_f
     result.problems.extend(open_elsewhere_problems(ws, [ws.cycle_path, result.previous, ws.results_path,
                                                         ws.learning_log_path]))
     # a note (no LibreOffice to number the contents: Word numbers them on opening) needs nothing doing
-    from .problem_codes import codes_where
-    notes = codes_where("note")
-    code = EXIT_ATTENTION if (result.stale or any(p.code not in notes for p in result.problems)) else EXIT_OK
+    from .problem_codes import needs_action
+    code = EXIT_ATTENTION if (result.stale or any(needs_action(p) for p in result.problems)) else EXIT_OK
     if emit_json(ctx, {
         "report": ws.relative(result.path), "version": result.version,
         "narrative_from": ws.relative(result.previous) if result.previous else None,

@@ -35,8 +35,9 @@ from .ooxml.package import MAX_PACKAGE_BYTES
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
 from .results import SheetWriter, write_results
+from .problem_codes import needs_action
 from .returns import CHILD_NAMED, Outcome, ReadOutcome, agency_fix, flag_child_names, flag_no_involvement_mix, \
-    needs_action, read_return
+    read_return
 from .store import ReceivedFile, Store, return_slot
 from .workspace import (Workspace, durable_write_bytes, fsync_folder, publish, recover_staged, safe_name, stage_bytes,
                         unique_path)

@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 from .child_names import find_name, redact, terms_for
-from .models import AuditReturn, Answer, Cycle, FormKind, Model, ModerationDecision, RatingKind, normalise_label
-from .problems import ProblemReport, Severity
-from .workspace import Workspace, atomic_write_bytes
+from .models import AuditReturn, Answer, Cycle, FormKind, ModerationDecision, RatingKind, normalise_label
+from .problems import ProblemReport
+from .workspace import MODERATION_WORKBOOK, Workspace, atomic_write_bytes
 
-FILE_NAME = "moderation.xlsx"
+FILE_NAME = MODERATION_WORKBOOK
 RATINGS, GRADES, READ_ME = "Ratings", "Case grades", "Read me"
 RATING, GRADE = "rating", "grade"
 
@@ -72,7 +72,7 @@ REMOVED_NOTE = "[a child's name was removed here]"
 
 
 def moderation_path(ws: Workspace) -> Path:
-    return ws.root / FILE_NAME
+    return ws.moderation_path
 
 
 # --- what the agencies said ------------------------------------------------------------------

@@ -932,6 +932,11 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in CODES}
 
 
 @lru_cache(maxsize=None)
+def needs_action(problem) -> bool:
+    """Whether the agency or the officer must do something about it (an error always; a warning unless a note)."""
+    return problem.severity is Severity.ERROR or problem.code not in codes_where("note")
+
+
 def codes_where(flag: str) -> frozenset[str]:
     """The codes whose behaviour flag `flag` is set, e.g. codes_where("note")."""
     return frozenset(c.code for c in CODES if getattr(c, flag))

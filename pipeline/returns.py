@@ -62,7 +62,7 @@ from .ooxml.reading import (
     text_of,
 )
 from .problem_codes import CATALOGUE, codes_where
-from .problems import Problem, ProblemReport, Severity
+from .problems import ProblemReport, Severity
 
 MAX_TABLE_ROWS = 2000  # an audit form has a few dozen rows
 # What reading one return may cost. A filled form's text part is 0.1-1 MB; parsing takes up to about
@@ -155,11 +155,6 @@ class ReadOutcome:
         if warnings:
             head += "; note: " + "; ".join(w.message for w in warnings[:2])
         return head
-
-
-def needs_action(problem: Problem) -> bool:
-    """Whether the agency or the officer must do something about it (an error always; a warning unless a note)."""
-    return problem.severity is Severity.ERROR or problem.code not in codes_where("note")
 
 
 def agency_fix(code: str, fix: str) -> str:

@@ -25,6 +25,7 @@ from .problems import CaseAuditError, Problem, Severity
 
 STATE_DIR_NAME = ".case-audit"
 CYCLE_WORKBOOK = "cycle.xlsx"
+MODERATION_WORKBOOK = "moderation.xlsx"  # the panel's decisions, beside cycle.xlsx (issue 14)
 
 
 def is_workspace(folder: Path) -> bool:
@@ -99,6 +100,10 @@ class Workspace:
     @property
     def report_dir(self) -> Path:
         return self.outbox / "report"
+
+    @property
+    def moderation_path(self) -> Path:
+        return self.root / MODERATION_WORKBOOK
 
     @property
     def results_path(self) -> Path:

@@ -12,13 +12,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,10 +31,10 @@ from pipeline.store import Store
 from pipeline.workbook import load_cycle
 from pipeline.workspace import Workspace
 
+from test_crashes import killed
 from test_other_text import add_after_last_table
 from test_returns import edit_document
 
-ROOT = Path(__file__).resolve().parents[1]
 DECIDED_BY = "Board minute 2026/14"
 TYPED_BELOW = "Spoke to SIAN Ffug\u2011Enw's teacher and to Zofia Wymys\u0301lona's foster carer."
 
@@ -340,34 +336,6 @@ def test_check_and_status_say_when_no_date_is_decided_once_the_report_exists(ws,
 
 # --- a kill midway -------------------------------------------------------------------------------------------------
 
-KILLED_CLOSE = textwrap.dedent("""
-    import os, sys
-    from pipeline import cli, closing, store
-
-    where, at = sys.argv[1], int(sys.argv[2])
-    calls = [0]
-
-    def dies(original):
-        def wrapper(*args, **kwargs):
-            calls[0] += 1
-            if calls[0] >= at:
-                os._exit(137)
-            return original(*args, **kwargs)
-        return wrapper
-
-    if where == "removing-files":         # the store scrubbed, outputs rebuilt, some files removed
-        closing.remove_file = dies(closing.remove_file)
-    elif where == "scrubbing-the-store":   # the journal written, the store's scrub not yet committed
-        store.Store._scrub_table = dies(store.Store._scrub_table)
-    elif where == "replacing-cycle":       # every file removed, cycle.xlsx not yet replaced
-        closing.replace_or_explain = dies(closing.replace_or_explain)
-    elif where == "marking-closed":        # everything done but the closure marked
-        store.Store.finish_closure = dies(store.Store.finish_closure)
-    sys.argv = ["case-audit", *sys.argv[3:]]
-    cli.main()
-""")
-
-
 @pytest.mark.parametrize("where, at", [("scrubbing-the-store", None), ("removing-files", 40), ("replacing-cycle", 1),
                                        ("marking-closed", 1)])
 def test_a_close_killed_midway_is_finished_by_the_next_close(ws, where, at):
@@ -376,10 +344,7 @@ def test_a_close_killed_midway_is_finished_by_the_next_close(ws, where, at):
         with Store.open(ws.store_path) as store:
             at = len(store._tables()) + 2
     plan = json.loads(run("--json", "close", "-w", str(ws.root)).output)
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    killed = subprocess.run([sys.executable, "-c", KILLED_CLOSE, where, str(at), "close", "--confirm", "--by", "J",
-                             "-w", str(ws.root)], env=env, capture_output=True, text=True, timeout=300)
-    assert killed.returncode == 137, killed.stdout + killed.stderr
+    killed(ws, where, "close", "--confirm", "--by", "J", at=at)  # the child process died there (exit 137)
 
     with Store.open(ws.store_path) as store:
         assert store.closure()["state"] == "closing"  # never looks closed half-way

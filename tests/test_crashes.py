@@ -35,7 +35,7 @@ FORMS_IN_EXAMPLE = 51  # 41 audit forms + 10 summary forms
 # Runs `case-audit ARGS...` in a child process that dies (os._exit, no clean-up) at the named point.
 KILLED_COMMAND = textwrap.dedent("""
     import os, sys
-    from pipeline import cli, forms, ingest, store
+    from pipeline import cli, closing, forms, ingest, store
 
     where, at = sys.argv[1], int(sys.argv[2])
     calls = [0]
@@ -59,6 +59,14 @@ KILLED_COMMAND = textwrap.dedent("""
     elif where == "after-feedback-record":
         store.Store.mark_feedback = (lambda original: lambda *a, **k: (original(*a, **k), os._exit(137)))(
             store.Store.mark_feedback)
+    elif where == "removing-files":      # close: the store scrubbed, outputs rebuilt, some files removed
+        closing.remove_file = dies(closing.remove_file)
+    elif where == "scrubbing-the-store": # close: the journal written, the store's scrub not yet committed
+        store.Store._scrub_table = dies(store.Store._scrub_table)
+    elif where == "replacing-cycle":     # close: every file removed, cycle.xlsx not yet replaced
+        closing.replace_or_explain = dies(closing.replace_or_explain)
+    elif where == "marking-closed":      # close: everything done but the closure marked
+        store.Store.finish_closure = dies(store.Store.finish_closure)
     sys.argv = ["case-audit", *sys.argv[3:]]
     cli.main()
 """)

@@ -63,14 +63,14 @@ def test_a_workbook_from_before_moderation_loads_with_the_default_grades(tmp_pat
 # --- a workspace whose store holds the simulated returns (as ingest records them) --------------------------
 
 import hashlib  # noqa: E402
-from datetime import date, datetime, timedelta, timezone  # noqa: E402
+from datetime import date, datetime, timedelta  # noqa: E402
 
 from click.testing import CliRunner  # noqa: E402
 
 from pipeline.child_names import find_name, terms_for  # noqa: E402
 from pipeline.cli import cli  # noqa: E402
 from pipeline.findings import compute_findings  # noqa: E402
-from pipeline.models import Answer, AuditReturn, RatingKind  # noqa: E402
+from pipeline.models import AuditReturn, RatingKind  # noqa: E402
 from pipeline.moderation import (  # noqa: E402
     GRADES,
     RATINGS,
@@ -78,7 +78,6 @@ from pipeline.moderation import (  # noqa: E402
     moderation_path,
     recorded_decisions,
     sync_moderation,
-    write_moderation,
 )
 from pipeline.store import ReceivedFile, Store  # noqa: E402
 
@@ -139,7 +138,6 @@ def moderate(ws, *args: str):
 
 @pytest.fixture
 def store_ws(tmp_workspace, simulated):
-    audits = [r for r in simulated.returns if not r.no_involvement]
     first = [r for r in simulated.returns if r.identity.case_ref != "N-02"]
     record(tmp_workspace, first)
     return tmp_workspace
@@ -459,9 +457,3 @@ def test_ingest_reads_moderation_xlsx_and_names_its_problems(store_ws):
     finally:
         store.close()
 
-
-def test_status_looks_for_the_moderation_workbook_by_its_real_name():
-    """`status` checks for moderation.xlsx without importing pipeline.moderation (it stays light): same name."""
-    from pipeline import cli, moderation
-
-    assert cli.MODERATION_WORKBOOK == moderation.FILE_NAME

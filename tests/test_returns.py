@@ -24,7 +24,8 @@ from pipeline.forms import GenerateResult, generate_forms
 from pipeline.models import Cycle, FormKind, RatingKind
 from pipeline.ooxml.controls import fill_controls, replace_parts
 from pipeline.problems import CaseAuditError
-from pipeline.returns import Outcome, needs_action, read_return
+from pipeline.problem_codes import needs_action
+from pipeline.returns import Outcome, read_return
 from pipeline.store import Store
 from pipeline.workspace import Workspace, init_workspace
 

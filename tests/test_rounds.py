@@ -80,16 +80,19 @@ def test_nothing_in_the_round_is_an_error(tmp_workspace):
     assert "workbook.nothing-in-round" in [p.code for p in result.report.errors]
 
 
+def as_made_before_rounds(wb) -> None:
+    """A cycle workbook as the tool made it before rounds: no 'In this round' column, no round settings."""
+    for sheet in (workbook.KLOES, workbook.STANDARDS):
+        ws = wb[sheet]
+        ws.delete_cols(_column(ws, "In this round"))
+    ws = wb[workbook.SETTINGS]
+    for row in reversed(list(ws.iter_rows(min_row=2))):
+        if row[0].value in ("Round name", "Theme", "Previous round"):
+            ws.delete_rows(row[0].row)
+
+
 def test_an_old_workbook_without_the_round_columns_still_loads_with_everything_in(tmp_workspace):
-    def strip(wb):
-        for sheet in (workbook.KLOES, workbook.STANDARDS):
-            ws = wb[sheet]
-            ws.delete_cols(_column(ws, "In this round"))
-        ws = wb[workbook.SETTINGS]
-        for row in reversed(list(ws.iter_rows(min_row=2))):
-            if row[0].value in ("Round name", "Theme", "Previous round"):
-                ws.delete_rows(row[0].row)
-    _edit(tmp_workspace.cycle_path, strip)
+    _edit(tmp_workspace.cycle_path, as_made_before_rounds)
     result = read_cycle(tmp_workspace.cycle_path)
     assert result.report.ok, list(result.report)
     assert len(load_cycle(tmp_workspace.cycle_path).standards) == 22
@@ -421,15 +424,7 @@ def test_comms_edits_to_the_executive_summary_carry_over_and_are_flagged_when_th
 def test_init_from_an_old_workbook_adds_the_in_this_round_column(tmp_path):
     old = init_workspace(tmp_path / "old", example=True)
 
-    def strip(wb):
-        for sheet in (workbook.KLOES, workbook.STANDARDS):
-            ws = wb[sheet]
-            ws.delete_cols(_column(ws, "In this round"))
-        ws = wb[workbook.SETTINGS]
-        for row in reversed(list(ws.iter_rows(min_row=2))):
-            if row[0].value in ("Round name", "Theme", "Previous round"):
-                ws.delete_rows(row[0].row)
-    _edit(old.cycle_path, strip)
+    _edit(old.cycle_path, as_made_before_rounds)
     start_round(tmp_path / "new", old.root)
     book = openpyxl.load_workbook(tmp_path / "new" / "cycle.xlsx")
     for sheet in (workbook.KLOES, workbook.STANDARDS):
