@@ -35,7 +35,7 @@ from .ooxml.package import sniff
 from .ooxml.stamping import Plate, RenderedPackage, custom_properties_of
 from .problem_codes import codes_where
 from .problems import CaseAuditError, Problem, ProblemReport, Severity
-from .returns import check_rendered_form
+from .returns import check_rendered_form, paragraph_digest, printed_paragraphs
 from .store import Store
 from .workspace import Workspace, publish, recover_staged, safe_name, stage_bytes, unique_path
 
@@ -239,10 +239,26 @@ class FormBase:
     template_fingerprint: str
     plate: Plate
     warnings: tuple[Problem, ...] = ()  # about the template; forms can still be made
+    printed: tuple[str, ...] = ()  # the paragraphs outside the tables, each per-form value a stand-in
+    sentinels: Optional[_Sentinels] = None
 
     def build(self, values: dict[str, str], properties: dict[str, str]) -> bytes:
         """One form's bytes: per-form values (plain text) escaped into place, identity in custom properties."""
-        return self.plate.stamp({name: clean_text(v).replace("\n", " ") for name, v in values.items()}, properties)
+        return self.plate.stamp(_as_stamped(values), properties)
+
+    def printed_digests(self, values: dict[str, str]) -> tuple[str, ...]:
+        """`paragraph_digest` of each paragraph one form prints outside its tables, its own values in place."""
+        if self.sentinels is None:
+            return ()
+        stamped, names = _as_stamped(values), self.sentinels.names
+        texts = (self.sentinels.pattern.sub(lambda m: stamped.get(names[m.group(1)], ""), text).strip()
+                 for text in self.printed)
+        return tuple(paragraph_digest(text) for text in texts if text)
+
+
+def _as_stamped(values: dict[str, str]) -> dict[str, str]:
+    """Per-form values as a form shows them: plain text on one line."""
+    return {name: clean_text(v).replace("\n", " ") for name, v in values.items()}
 
 
 def _template_label(path: Path, ws_root: Optional[Path] = None) -> str:
@@ -293,6 +309,7 @@ def render_base(template: bytes, cycle: Cycle, kind: FormKind, kloes: Sequence[i
     report.raise_if_errors(f"The form template {label} cannot be used.")
     rendered.set_forms_protection(cycle.settings.form_protection is FormProtection.FILLING_IN_FORMS)
     return FormBase(kind=kind, kloes=kloes if kind is FormKind.AUDIT else (), template_fingerprint=template_fingerprint,
+                    printed=printed_paragraphs(rendered.document), sentinels=sentinels,
                     plate=rendered.cut(sentinels.pattern, sentinels.names, _Sentinels.MARK),
                     warnings=tuple(report.warnings))
 
@@ -796,12 +813,13 @@ def _stage(run: IssueRun, job: _Job, base: FormBase, taken: set[str]) -> _Staged
     identity = FormIdentity(form_id=form_id, cycle_id=run.cycle_id, agency=job.agency, kind=job.kind,
                             case_ref=job.case.ref if job.case else None, kloes=kloes,
                             fingerprint=run.cycle.fingerprint(kloes))
-    data = base.build(_values(job, form_id, run.cycle), identity_properties(identity))
+    values = _values(job, form_id, run.cycle)
+    data = base.build(values, identity_properties(identity))
     path, rel = _free_path(run.ws, safe_name(job.agency), job.stem, taken)
     staged = stage_bytes(run.ws, path, data)  # never in the agency's folder before the register has it
     taken.add(rel.casefold())
     form = IssuedForm(identity=identity, path=rel, file_sha256=hashlib.sha256(data).hexdigest(),
-                      template_fingerprint=base.template_fingerprint,
+                      template_fingerprint=base.template_fingerprint, printed=base.printed_digests(values),
                       issued_at=datetime.now(timezone.utc).replace(microsecond=0))
     return _Staged(form, job.replaces, staged)
 

@@ -314,6 +314,9 @@ class IssuedForm(Model):
     template_fingerprint: str
     issued_at: datetime
     superseded_by: Optional[str] = None
+    # Digests of the paragraphs printed outside the form's tables (`returns.paragraph_digest`), so a return's
+    # other text is found without the issued file; None for forms recorded before they were kept.
+    printed: Optional[tuple[str, ...]] = None
 
 
 class Answer(Model):

@@ -52,6 +52,7 @@ from .models import ActionStatus, ActionUpdate, Cycle, FormIdentity, FormKind, F
 from .ooxml import controls
 from .ooxml.stamping import RenderedPackage
 from .problems import ProblemReport
+from .returns import printed_digests
 from .store import Store
 from .workspace import Workspace, publish, safe_name, stage_bytes, unique_path
 
@@ -183,7 +184,7 @@ def _issue(ws: Workspace, store: Store, cycle: Cycle, code: str, actions: list[T
     form = IssuedForm(identity=FormIdentity(form_id=form_id, cycle_id=cycle.settings.cycle_id, agency=code,
                                             kind=FormKind.PROGRESS, fingerprint=cycle.fingerprint(())),
                       path=rel, file_sha256=hashlib.sha256(data).hexdigest(),
-                      template_fingerprint=template_fingerprint(template),
+                      template_fingerprint=template_fingerprint(template), printed=printed_digests(data),
                       issued_at=datetime.now(timezone.utc).replace(microsecond=0))
     moves = {}
     for old in replaces:

@@ -491,19 +491,15 @@ def _other_text(doc: WordDocument, state: _State,
                 issued_copy: Optional[Callable[[IssuedForm], Optional[bytes]]]) -> tuple[OtherText, ...]:
     """Paragraphs outside the tables that the form as issued does not have: text the form did not ask for.
 
-    Each is noted (the return still counts); none when the issued copy is no longer at hand.
+    Each is noted (the return still counts). The register keeps digests of what each form printed
+    there; for a form recorded before it did, the issued copy is read, and without it nothing is noted.
     """
-    data = issued_copy(state.issued) if issued_copy is not None and state.issued is not None else None
-    if data is None:
+    printed = _printed(state.issued, issued_copy)
+    if printed is None:
         return ()
-    try:
-        issued_doc, _ = _open_word_document(data, whole=False)
-    except _Reject:
-        return ()
-    printed = Counter(placeholder_key(text) for _, text in issued_doc.placed_paragraphs())
     found = []
     for where, text in doc.placed_paragraphs():
-        key = placeholder_key(text)
+        key = paragraph_digest(text)
         if printed[key] > 0:
             printed[key] -= 1
             continue
@@ -514,6 +510,27 @@ def _other_text(doc: WordDocument, state: _State,
                   "Read it in results.xlsx (Other text); nothing to do unless it changes an answer.",
                   location=where, value=text, warning=True)
     return tuple(found)
+
+
+def _printed(issued: Optional[IssuedForm],
+             issued_copy: Optional[Callable[[IssuedForm], Optional[bytes]]]) -> Optional[Counter]:
+    """How often each paragraph digest is printed outside the tables of the form as issued; None: not known."""
+    if issued is None:
+        return None
+    if issued.printed is not None:
+        return Counter(issued.printed)
+    data = issued_copy(issued) if issued_copy is not None else None
+    digests = printed_digests(data) if data is not None else None
+    return Counter(digests) if digests is not None else None
+
+
+def printed_digests(data: bytes) -> Optional[tuple[str, ...]]:
+    """`paragraph_digest` of each paragraph a form's file prints outside its tables; None if it cannot be read."""
+    try:
+        doc, _ = _open_word_document(data, whole=False)
+    except _Reject:
+        return None
+    return tuple(paragraph_digest(text) for _, text in doc.placed_paragraphs())
 
 
 def _visible_identity(doc: WordDocument) -> tuple[Optional[str], Optional[str]]:
@@ -1077,6 +1094,17 @@ _KIND_NAMES = {"richtext": "a rich text control", "dropdown": "a drop-down list 
                "text": "a plain text control", "combobox": "a combo box control", "date": "a date picker control"}
 # What a rendered form's identity is replaced with before it is read back (the reader must find these).
 _SAMPLE_IDENTITY = {"form_id": "0CHECKFORMID0", "case.ref": "CHECK-CASE-REF"}
+
+
+def printed_paragraphs(document) -> tuple[str, ...]:
+    """The paragraphs a rendered form prints outside its tables, as a return of it reads them (stand-ins left in)."""
+    doc = read_back(document, {}, max_table_rows=MAX_TABLE_ROWS, placeholders=PLACEHOLDER_TEXTS)
+    return tuple(text for _, text in doc.placed_paragraphs())
+
+
+def paragraph_digest(text: str) -> str:
+    """A paragraph as `_other_text` compares it (`placeholder_key`), hashed: the register keeps no form's words."""
+    return hashlib.sha256(placeholder_key(text).encode("utf-8")).hexdigest()[:16]
 
 
 def check_rendered_form(document, cycle: Cycle, kind: FormKind, kloes: Iterable[int], token: Callable[[str], str],

@@ -178,6 +178,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (return_id, action_id)
     );
     """,
+    # 8: digests of the paragraphs an issued form prints outside its tables (a JSON list; NULL: not kept), so
+    # ingest finds text a return added there without opening the issued file (issue 11)
+    """
+    ALTER TABLE issued_forms ADD COLUMN printed TEXT;
+    """,
 ]
 
 CLOSURE_TABLE = "closures"
@@ -385,12 +390,13 @@ class Store:
         ident = form.identity
         (conn or self.conn).execute(
             "INSERT INTO issued_forms (form_id, cycle_id, agency, kind, case_ref, kloes, fingerprint,"
-            " template_fingerprint, path, file_sha256, issued_at, superseded_by)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " template_fingerprint, path, file_sha256, issued_at, superseded_by, printed)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 ident.form_id, ident.cycle_id, ident.agency, ident.kind.value, ident.case_ref,
                 json.dumps(list(ident.kloes)), ident.fingerprint, form.template_fingerprint, form.path,
                 form.file_sha256, form.issued_at.isoformat(timespec="seconds"), form.superseded_by,
+                None if form.printed is None else json.dumps(list(form.printed)),
             ),
         )
 
@@ -801,6 +807,7 @@ def _issued_from_row(row: sqlite3.Row) -> IssuedForm:
         template_fingerprint=row["template_fingerprint"],
         issued_at=datetime.fromisoformat(row["issued_at"]),
         superseded_by=row["superseded_by"],
+        printed=None if row["printed"] is None else tuple(json.loads(row["printed"])),
     )
 
 

@@ -82,6 +82,51 @@ def test_a_form_as_issued_has_no_other_text(issued):
 
 
 @pytest.mark.libreoffice
+def test_other_text_is_found_after_the_issued_forms_have_left_the_outbox(issued):
+    """The register keeps what each form printed outside its tables: the officer may have moved the sent forms."""
+    import shutil
+
+    data = edit_document(issued.filled("POLICE", "N-01"), add_after_last_table)
+    shutil.rmtree(issued.ws.forms_dir)
+    drop(issued, "POLICE_N-01.docx", data)
+    result = ingest_inbox(issued.ws, issued.cycle)
+    assert "after the last table" in lines(result)["POLICE_N-01.docx"].message
+    assert [(o.where, o.text) for o in _current(issued, "POLICE", "N-01").other_text] == [
+        ("after the last table", NOTE)]
+
+
+def test_a_form_registered_before_its_printed_text_was_kept_is_compared_with_its_issued_copy(issued):
+    """Forms issued by an earlier version have no digests in the register: the file in the outbox still serves."""
+    import sqlite3
+
+    conn = sqlite3.connect(issued.ws.store_path)
+    conn.execute("UPDATE issued_forms SET printed = NULL")
+    conn.commit()
+    conn.close()
+    drop(issued, "POLICE_N-01.docx", edit_document(issued.filled("POLICE", "N-01"), add_after_last_table))
+    drop(issued, "POLICE_N-02.docx", issued.filled("POLICE", "N-02"))
+    result = ingest_inbox(issued.ws, issued.cycle)
+    assert "after the last table" in lines(result)["POLICE_N-01.docx"].message
+    assert "outside the boxes" not in lines(result)["POLICE_N-02.docx"].message
+
+
+def test_the_register_keeps_what_each_issued_file_prints_outside_its_tables(tmp_path, example_cycle):
+    """The digests kept at generate time are those of the file itself, for whole, per-KLOE and summary forms."""
+    from collections import Counter
+
+    from pipeline.returns import printed_digests
+
+    for per_kloe in (False, True):
+        issued = issue_forms(tmp_path / f"ws-{per_kloe}", example_cycle, per_kloe=per_kloe)
+        with Store.open(issued.ws.store_path) as store:
+            forms = store.issued_forms()
+        assert len(forms) > 10 and {f.identity.kind.value for f in forms} == {"audit", "summary"}
+        for form in forms:
+            assert form.printed, form.path
+            assert Counter(form.printed) == Counter(printed_digests((issued.ws.root / form.path).read_bytes())), form.path
+
+
+@pytest.mark.libreoffice
 def test_the_paragraph_after_the_last_table_survives_a_libreoffice_resave(issued, resave_with_libreoffice):
     path = drop(issued, "POLICE_N-01.docx", edit_document(issued.filled("POLICE", "N-01"), add_after_last_table))
     resave_with_libreoffice(path)
@@ -153,6 +198,7 @@ def test_a_store_written_before_other_text_was_kept_is_upgraded_in_place(tmp_pat
     conn.execute("DROP TABLE closures")  # schema 6 (issue 16) came later still
     conn.execute("DROP TABLE issued_actions")  # schema 7 (issue 13: action progress forms)
     conn.execute("DROP TABLE action_updates")
+    conn.execute("ALTER TABLE issued_forms DROP COLUMN printed")  # schema 8 (issue 11)
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
