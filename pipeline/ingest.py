@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tempfile
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -140,13 +141,14 @@ def ingest_inbox(
             total = len(candidates)
             if progress:
                 progress(0, total)
-            for done, path in enumerate(candidates, start=1):
-                for line in ingest_file(ws, cycle, store, path, result.problems).lines():
-                    result.files.append(line)
-                    if on_file:
-                        on_file(line)
-                if progress:
-                    progress(done, total)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-archive") as pool:
+                for done, path in enumerate(candidates, start=1):
+                    for line in ingest_file(ws, cycle, store, path, result.problems, pool).lines():
+                        result.files.append(line)
+                        if on_file:
+                            on_file(line)
+                    if progress:
+                        progress(done, total)
             from .moderation import sync_moderation  # decisions typed in moderation.xlsx recorded (issue 14)
             result.problems.extend(sync_moderation(ws, cycle, store).problems)
             result.feedback_files = write_feedback(ws, cycle, store)
@@ -215,8 +217,12 @@ def _ignore_reason(path: Path, name: str) -> Optional[str]:
 # --- one file --------------------------------------------------------------------
 
 
-def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_problems: ProblemReport) -> FileResult:
-    """Archive, read, record and move one inbox file; the caller holds the workspace lock."""
+def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_problems: ProblemReport,
+                pool: Optional[Executor] = None) -> FileResult:
+    """Archive, read, record and move one inbox file; the caller holds the workspace lock.
+
+    `pool`: a thread on which the archive copy is written while the file is read (see `archive_original`).
+    """
     rel = path.relative_to(ws.inbox).as_posix()
     seen: dict[str, Optional[ReceivedFile]] = {}
 
@@ -225,25 +231,29 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
         return seen[sha].archive_name if seen[sha] else None
 
     try:
-        sha, data, size = archive_original(ws, path, archived_as)
-    except PermissionError:
-        return FileResult(rel, NOT_READ, "could not be read: it is open in another program. Close it and run ingest again.")
-    except FileNotFoundError:
-        return FileResult(rel, NOT_READ, "disappeared while ingest was running; run ingest again.")
+        sha, data, size, archived = archive_original(ws, path, archived_as, pool)
     except OSError as exc:
-        return FileResult(rel, NOT_READ, f"could not be read or archived ({exc.strerror or exc}); run ingest again.")
+        return _not_archived(rel, exc)
 
     existing = seen.get(sha)
+    received_at = datetime.now()
+    container = existing is None or existing.outcome == Outcome.REJECTED.value
+    container = container and data is not None and container_kind(rel, data)
+    read = None
+    if not container and (existing is None or existing.outcome == Outcome.REJECTED.value):
+        read = _read_file(ws, cycle, store, rel, sha, data, size, received_at, run_problems)  # while the copy syncs
+    try:
+        archived()  # nothing is recorded or moved before its archive copy is safe
+    except OSError as exc:
+        return _not_archived(rel, exc)
+
     if existing is not None and existing.outcome != Outcome.REJECTED.value:
         moved = _move_out(ws, path, rel, PROCESSED, run_problems)
         if moved:
             store.set_moved_to(sha, moved)
         return _already(rel, existing, moved)
-
-    received_at = datetime.now()
-    if data is not None and container_kind(rel, data):
+    if container:
         return _ingest_container(ws, cycle, store, path, (rel, sha, data, size), existing, received_at, run_problems)
-    read = _read_file(ws, cycle, store, rel, sha, data, size, received_at, run_problems)
     if read is None:
         return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
@@ -254,6 +264,14 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     if moved != ws.relative(target):
         store.set_moved_to(sha, moved)
     return _line(rel, read, message, moved)
+
+
+def _not_archived(rel: str, exc: OSError) -> FileResult:
+    if isinstance(exc, PermissionError):
+        return FileResult(rel, NOT_READ, "could not be read: it is open in another program. Close it and run ingest again.")
+    if isinstance(exc, FileNotFoundError):
+        return FileResult(rel, NOT_READ, "disappeared while ingest was running; run ingest again.")
+    return FileResult(rel, NOT_READ, f"could not be read or archived ({exc.strerror or exc}); run ingest again.")
 
 
 FAULT_LINE = "could not be {} because of a fault in case-audit; left in the inbox to be read again after the fault is fixed."
@@ -418,21 +436,37 @@ def _archive_name(sha: str, path: Path) -> str:
 
 
 def archive_original(ws: Workspace, path: Path,
-                     archived_as: Callable[[str], Optional[str]] = lambda sha: None) -> tuple[str, Optional[bytes], int]:
-    """Copy the file's bytes into the archive, durably, before anything reads them.
+                     archived_as: Callable[[str], Optional[str]] = lambda sha: None,
+                     pool: Optional[Executor] = None) -> tuple[str, Optional[bytes], int, Callable[[], None]]:
+    """Copy the file's bytes into the archive, durably, before anything is recorded of them.
 
-    Returns (sha256, the bytes or None when the file is too large to be a form, size).
+    Returns (sha256, the bytes or None when the file is too large to be a form, size, wait).
     `archived_as(sha)` names an archive copy the store already knows (the same
     bytes sent again under another name); a copy already there is kept as it is.
+    Given a `pool`, the copy is written and synced on its thread while the caller reads
+    the bytes (the disk's wait overlaps the reading); `wait()` returns once the copy is
+    safe, raising what the write raised. Call it before recording or moving the file.
     A full disk or read-only archive stops the run (CaseAuditError): every file
-    after this one would fail the same way, and nothing is read unarchived.
+    after this one would fail the same way, and nothing is recorded unarchived.
     """
     try:
-        return _archive(ws, path, archived_as)
+        sha, data, size, pending = _archive(ws, path, archived_as, pool)
     except OSError as exc:
-        if kind_of(exc) in ("disk-full", "read-only"):
-            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
-        raise
+        raise _archive_failure(ws, exc) from None
+
+    def wait() -> None:
+        if pending is not None:
+            try:
+                pending.result()
+            except OSError as exc:
+                raise _archive_failure(ws, exc) from None
+    return sha, data, size, wait
+
+
+def _archive_failure(ws: Workspace, exc: OSError) -> Exception:
+    if kind_of(exc) in ("disk-full", "read-only"):
+        return environment_failure(exc, where=ws.relative(ws.archive_dir))
+    return exc
 
 
 def archive_bytes(ws: Workspace, archive_name: str, data: bytes) -> None:
@@ -451,15 +485,19 @@ def _keep(target: Path, data: bytes) -> None:
         durable_write_bytes(target, data)
 
 
-def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]]) -> tuple[str, Optional[bytes], int]:
+def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]],
+             pool: Optional[Executor]) -> tuple[str, Optional[bytes], int, Optional[Future]]:
     archive = ws.archive_dir
     archive.mkdir(parents=True, exist_ok=True)
     size = path.stat().st_size
     if size <= MAX_PACKAGE_BYTES:
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        _keep(archive / (archived_as(sha) or _archive_name(sha, path)), data)
-        return sha, data, len(data)
+        target = archive / (archived_as(sha) or _archive_name(sha, path))
+        if pool is None or (target.exists() and target.stat().st_size == len(data)):
+            _keep(target, data)
+            return sha, data, len(data), None
+        return sha, data, len(data), pool.submit(durable_write_bytes, target, data)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=archive)
     try:
@@ -480,7 +518,7 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return sha, None, size
+    return sha, None, size, None
 
 
 def _destination(ws: Workspace, folder: str, rel: str) -> Path:

@@ -1102,6 +1102,7 @@ def printed_paragraphs(document) -> tuple[str, ...]:
     return tuple(text for _, text in doc.placed_paragraphs())
 
 
+@lru_cache(maxsize=4096)  # the form's headings and instructions come back on every form of a cycle
 def paragraph_digest(text: str) -> str:
     """A paragraph as `_other_text` compares it (`placeholder_key`), hashed: the register keeps no form's words."""
     return hashlib.sha256(placeholder_key(text).encode("utf-8")).hexdigest()[:16]

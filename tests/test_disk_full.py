@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import pipeline.store
@@ -175,3 +176,60 @@ def test_a_full_disk_under_json_is_a_problem_with_a_code_not_a_traceback(tmp_pat
     assert payload["ok"] is False
     assert [p["code"] for p in payload["problems"]] == ["environment.disk-full"]
     assert "Free some space" in payload["problems"][0]["fix"]
+
+
+# --- the archive copy, written on its own thread while the file is read (issue 11) ----------------------------------
+
+
+def _failing_archive_fsync(monkeypatch, ws: Workspace, error: OSError, after: int = 0) -> None:
+    """fsync fails for archive copies (after `after` of them), as a full or broken disk would make it."""
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("tells an archive copy's file descriptor by /proc/self/fd (Linux)")
+    real_fsync, calls = os.fsync, [0]
+    archive = str(ws.archive_dir)
+
+    def fsync(fd):
+        try:
+            name = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            name = ""
+        if name.startswith(archive) and ".~incoming-" in name:
+            calls[0] += 1
+            if calls[0] > after:
+                raise error
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_disk_that_fills_while_a_return_is_archived_stops_ingest_and_records_nothing_unarchived(tmp_path,
+                                                                                                 example_cycle,
+                                                                                                 monkeypatch):
+    ws = _incomplete_return_in_inbox(tmp_path, example_cycle, more=3)
+    with monkeypatch.context() as m:
+        _failing_archive_fsync(m, ws, OSError(errno.ENOSPC, "No space left on device"), after=2)
+        full = CliRunner().invoke(cli, ["ingest", "-w", str(ws.root)])
+    assert_plain_disk_full(full)
+    with Store.open(ws.store_path) as store:
+        recorded = {r.original_path for r in store.received_files()}
+    assert len(recorded) == 2  # the two archived before the disk filled, and not the third
+    assert all((ws.archive_dir / store_name).stat().st_size > 0 for store_name in os.listdir(ws.archive_dir)
+               if not store_name.startswith("."))
+    assert len(list(ws.inbox.glob("*.docx"))) == 2  # the rest wait in the inbox
+    again = CliRunner().invoke(cli, ["ingest", "-w", str(ws.root)])
+    assert again.exit_code in (0, 1), again.output
+    with Store.open(ws.store_path) as store:
+        assert len(store.received_files()) == 4
+
+
+def test_an_archive_copy_that_cannot_be_written_leaves_that_return_in_the_inbox_unrecorded(tmp_path, example_cycle,
+                                                                                           monkeypatch):
+    ws = _incomplete_return_in_inbox(tmp_path, example_cycle, more=1)
+    with monkeypatch.context() as m:
+        _failing_archive_fsync(m, ws, OSError(errno.EIO, "Input/output error"))
+        result = CliRunner().invoke(cli, ["ingest", "-w", str(ws.root)])
+    assert "could not be read or archived (Input/output error); run ingest again" in result.output
+    assert "Internal error" not in result.output
+    with Store.open(ws.store_path) as store:
+        assert store.received_files() == []
+    assert len(list(ws.inbox.glob("*.docx"))) == 2 and not list(ws.archive_dir.glob(".~incoming-*"))

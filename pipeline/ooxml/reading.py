@@ -16,7 +16,7 @@ from copy import deepcopy
 from functools import lru_cache
 from itertools import islice
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Optional
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 from lxml import etree
 
@@ -230,9 +230,10 @@ def _placeholder_text(content: etree._Element) -> list[etree._Element]:
     would otherwise lose what was typed: when some runs carry the placeholder
     character style and others do not, only the styled ones are placeholder.
     """
-    runs = list(content.iter(_RUN))
+    found = list(content.iter(_RUN, *_TEXT_TAGS))
+    runs = [el for el in found if el.tag == _RUN]
     if len(runs) <= 1:  # the usual case: the placeholder run alone
-        return list(content.iter(*_TEXT_TAGS))
+        return [el for el in found if el.tag != _RUN]
     styled, plain = [], []
     for run in runs:
         style = run.find(f"{_RPR}/{_RSTYLE}")
@@ -276,18 +277,21 @@ def placeholder_key(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip().rstrip(".").strip().casefold()
 
 
-def strip_known_placeholders(root: etree._Element, known: frozenset[str]) -> None:
+def strip_known_placeholders(root: etree._Element, known: frozenset[str],
+                             regions: Optional[Iterable[etree._Element]] = None) -> None:
     """Blank controls still showing a known placeholder text, whether or not they are flagged as showing it.
 
     A control that lost its properties (copied, converted, edited outside Word) keeps the grey
     words as ordinary text; they are never what someone typed. Where typed text sits beside
     placeholder-styled runs, only those runs are the placeholder. `known`: texts through `placeholder_key`.
+    `regions`: only the controls inside these elements of `root` are looked at.
     """
     if not known:
         return
-    longest = max(map(len, known)) * 2 + 10  # a longer text is no placeholder, however it is spaced
-    starts = tuple({key.split()[0] for key in known if key})
-    for content in root.iter(W_SDTCONTENT):
+    longest, starts = _placeholder_words(known)
+    contents = root.iter(W_SDTCONTENT) if regions is None else \
+        (content for region in regions for content in region.iter(W_SDTCONTENT))
+    for content in contents:
         shown = ""
         for t in content.iter(W_T):  # stop reading as soon as the text is too long: most controls are answers
             shown += t.text or ""
@@ -489,12 +493,11 @@ class Cell:
 
     __slots__ = ("element", "column", "_text", "_first_line", "_controls", "_tags")
 
-    def __init__(self, element: etree._Element, column: int):
+    def __init__(self, element: etree._Element, column: int, text: Optional[str] = None,
+                 first_line: Optional[str] = None, tags: Optional[tuple[str, ...]] = None):
         self.element = element
         self.column = column  # grid column where the cell starts
-        self._tags: Optional[tuple[str, ...]] = None
-        self._text: Optional[str] = None
-        self._first_line: Optional[str] = None
+        self._text, self._first_line, self._tags = text, first_line, tags  # None: read on first use
         self._controls: Optional[list[Control]] = None
 
     def __repr__(self) -> str:
@@ -704,69 +707,66 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
     for a table this pass cannot read exactly as a cell-by-cell reading would (a table or text box
     inside it, a control wrapped round a row or cell): `read_table` reads those.
     """
+    t_, p_, tc_, tr_, tag_, tab_, sdtpr_, tabs_ = W_T, W_P, W_TC, W_TR, _TAG, W_TAB, W_SDTPR, W_TABS
     grid = tbl.find(W_TBLGRID)
     grid_columns = len(grid) if grid is not None else -1
     rows: list[Row] = []
     row_cells: list[Cell] = []
-    tcs: list = []
+    tcs: Optional[list] = []
+    columns: Sequence[int] = ()
     at = 0  # the next cell of the row
-    cell: Optional[Cell] = None  # None between cells and in a deleted row
+    tc = None  # the cell being read; None between cells and in a deleted row
     parts: list[str] = []
     tags: list[str] = []
     paragraphs, line_start, first = 0, 0, None
-
-    def finish() -> None:
-        nonlocal first
-        if first is None:
-            first = "".join(parts[line_start:]).strip()
-        cell._text, cell._first_line, cell._tags = "".join(parts).strip(), first, tuple(tags)
-
-    for el in islice(tbl.iter(*_AT_ONCE_TAGS), 1, None):  # the table itself first
+    for el in islice(tbl.iter(*_AT_ONCE_TAGS), 1, None):  # the table itself comes first
         tag = el.tag
-        if tag == W_T:
-            if el.text:
-                parts.append(el.text)
-        elif tag == W_P:
+        if tag == t_:
+            text = el.text
+            if text:
+                parts.append(text)
+        elif tag == p_:
             if paragraphs:
                 if first is None:
                     first = "".join(parts[line_start:]).strip() or None
                 parts.append("\n")
             paragraphs += 1
             line_start = len(parts)
-        elif tag == W_TC:
-            if cell is not None:
-                finish()
-            if tcs is None:  # a deleted row's cell
+        elif tag == tc_ or tag == tr_:
+            if tc is not None:  # the cell before is complete
+                if first is None:
+                    first = "".join(parts[line_start:]).strip()
+                row_cells.append(Cell(tc, columns[at - 1], "".join(parts).strip(), first, tuple(tags)))
+                tc = None
+            if tag == tc_:
+                if tcs is None:  # a deleted row's cell
+                    continue
+                if at >= len(tcs) or tcs[at] is not el:  # wrapped in a control or custom XML
+                    return None
+                tc, at = el, at + 1
+                parts, tags, paragraphs, line_start, first = [], [], 0, 0, None
                 continue
-            if at >= len(tcs) or tcs[at] is not el:  # wrapped in a control or custom XML
-                return None
-            cell, at = row_cells[at], at + 1
-            parts, tags, paragraphs, line_start, first = [], [], 0, 0, None
-        elif tag == W_TR:
-            if cell is not None:
-                finish()
-                cell = None
             if el.getparent() is not tbl:
                 return None
             if _property(el, W_TRPR, W_DEL) is not None:  # a tracked row deletion
                 tcs = None
                 continue
-            tcs, at = el.findall(W_TC), 0
-            if len(tcs) == grid_columns:
-                row_cells = [Cell(tc, column) for column, tc in enumerate(tcs)]
-            else:
-                column, row_cells = _int_val(_property(el, W_TRPR, W_GRIDBEFORE), 0), []
-                for tc in tcs:
-                    row_cells.append(Cell(tc, column))
-                    column += _int_val(_property(tc, W_TCPR, W_GRIDSPAN), 1)
+            tcs, at, row_cells = el.findall(tc_), 0, []
             rows.append(Row(row_cells))
-        elif tag == _TAG:
-            if cell is not None and el.getparent().tag == W_SDTPR:
+            if len(tcs) == grid_columns:
+                columns = range(grid_columns)
+            else:
+                column, columns = _int_val(_property(el, W_TRPR, W_GRIDBEFORE), 0), []
+                for cell_el in tcs:
+                    columns.append(column)
+                    column += _int_val(_property(cell_el, W_TCPR, W_GRIDSPAN), 1)
+        elif tag == tag_:
+            if tc is not None and el.getparent().tag == sdtpr_:
                 value = el.get(VAL)
                 if value:
                     tags.append(value)
-        elif tag == W_TAB:
-            if el.getparent().tag != W_TABS:
+        elif tag == tab_:
+            if el.getparent().tag != tabs_:
                 parts.append("\t")
         elif tag == W_NBH:
             parts.append("-")
@@ -774,8 +774,10 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
             parts.append("\n")
         else:  # a table or text box inside this one
             return None
-    if cell is not None:
-        finish()
+    if tc is not None:
+        if first is None:
+            first = "".join(parts[line_start:]).strip()
+        row_cells.append(Cell(tc, columns[at - 1], "".join(parts).strip(), first, tuple(tags)))
     return Table(index, tbl, rows, nested)
 
 
@@ -840,6 +842,7 @@ class WordDocument:
     has_tracked_changes: bool
     has_comments: bool
     table_rows: int
+    has_text_boxes: bool = True  # False only when known to have none: paragraphs then hold no paragraphs
 
     def body_paragraphs(self) -> Iterator[str]:
         """Texts of the non-empty paragraphs outside tables (including those in block-level controls), in order."""
@@ -862,7 +865,7 @@ class WordDocument:
         if body is None:
             return []
         found: list[tuple[int, str]] = []
-        tables = _placed(body, found, 0)
+        tables = _placed(body, found, 0, self.has_text_boxes)
 
         def where(after: int) -> str:
             if after == 0:
@@ -871,7 +874,7 @@ class WordDocument:
         return [(where(after), text) for after, text in found]
 
 
-def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int) -> int:
+def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int, boxes: bool = True) -> int:
     """Paragraphs outside tables under `parent` into `found`, as (top-level tables before, text); the new count.
 
     Tables are counted, never walked into (most of a form's paragraphs are in them). A paragraph
@@ -885,6 +888,8 @@ def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int) -
             text = text_of(el)
             if text:
                 found.append((tables, text))
+            if not boxes:
+                continue
             for inner in islice(el.iter(W_P, W_TBL), 1, None):  # text boxes: paragraphs (and tables) inside
                 if next(inner.iterancestors(W_TBL), None) is not None:
                     continue
@@ -895,7 +900,7 @@ def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int) -
                     if text:
                         found.append((tables, text))
         elif isinstance(tag, str):
-            tables = _placed(el, found, tables)
+            tables = _placed(el, found, tables, boxes)
     return tables
 
 
@@ -923,13 +928,15 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
     """A parsed document part read as `read_word_document` reads it (the tree is changed: unseen text goes)."""
     if STRICT_MARKER in (etree.QName(root).namespace or ""):
         raise PackageError("package.strict", "The document is saved as Strict Open XML.")
-    row_count, tracked, comments, unseen = 0, False, False, []
-    for el in root.iter(W_TR, _PLACEHOLDER_FLAG, *TRACKED_CHANGE_TAGS, *COMMENT_TAGS, *_UNSEEN_TAGS):  # one C-level pass
+    row_count, tracked, comments, boxes, unseen = 0, False, False, False, []
+    for el in root.iter(W_TR, _PLACEHOLDER_FLAG, *TRACKED_CHANGE_TAGS, *COMMENT_TAGS, *_UNSEEN_TAGS, _TXBX):  # one C pass
         tag = el.tag
         if tag == W_TR:
             row_count += 1
         elif tag == _PLACEHOLDER_FLAG or tag == _FALLBACK:
             unseen.append(el)
+        elif tag == _TXBX:
+            boxes = True
         elif tag in COMMENT_TAGS:
             comments = True
         else:
@@ -941,14 +948,40 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
     if not tables:  # only the text outside the tables will be read: what is inside them need not be tidied
         unseen = [el for el in unseen if _outside_tables(el)]
     strip_unseen_text(root, unseen)
-    strip_known_placeholders(root, frozenset(placeholder_key(p) for p in placeholders))
-    read = [_read_table(tbl, index, next(tbl.iterancestors(W_TC), None) is not None)
-            for index, tbl in enumerate(root.iter(W_TBL))] if tables else []
-    return WordDocument(root, read, tracked, comments, row_count)
+    known = frozenset(placeholder_key(p) for p in placeholders)
+    if not tables:
+        strip_known_placeholders(root, known)
+        return WordDocument(root, [], tracked, comments, row_count, boxes)
+    found = [(tbl, next(tbl.iterancestors(W_TC), None) is not None) for tbl in root.iter(W_TBL)]
+    read = [read_table_at_once(tbl, index, nested) for index, (tbl, nested) in enumerate(found)]
+    body = root.find(_w("body"))
+    if not known:
+        pass
+    elif body is not None and all(read) and not _may_show_placeholder(read, known):
+        # no cell can show one: only the controls outside the tables are looked at
+        strip_known_placeholders(root, known, regions=[el for el in body if el.tag != W_TBL])
+    else:  # and the tables read again, as they now read
+        strip_known_placeholders(root, known)
+        read = [None] * len(found)
+    read = [table or read_table(tbl, index, nested) for index, (table, (tbl, nested)) in enumerate(zip(read, found))]
+    return WordDocument(root, read, tracked, comments, row_count, boxes)
 
 
-def _read_table(tbl: etree._Element, index: int, nested: bool) -> Table:
-    return read_table_at_once(tbl, index, nested) or read_table(tbl, index, nested)
+@lru_cache(maxsize=8)
+def _placeholder_words(known: frozenset[str]) -> tuple[int, tuple[str, ...]]:
+    """For `known` placeholder keys: the longest text that may be one, and their first words."""
+    longest = max(map(len, known)) * 2 + 10  # a longer text is no placeholder, however it is spaced
+    return longest, tuple(sorted({key.split()[0] for key in known if key}))
+
+
+def _may_show_placeholder(tables: list[Table], known: frozenset[str]) -> bool:
+    """Could a control in these tables still show one of `known`? Not if no cell has the first word of one.
+
+    In any case; a first word broken by a line break or tab inside a control is not looked for.
+    """
+    words = _placeholder_words(known)[1]
+    texts = "".join([cell.text for table in tables for row in table.rows for cell in row.cells]).lower()
+    return any(word in texts for word in words)
 
 
 def _outside_tables(el: etree._Element) -> bool:
