@@ -259,9 +259,10 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
     archive_name = existing.archive_name if existing else _archive_name(sha, path)
-    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target))
+    planned = ws.relative(target)
+    message = _record(store, read, rel, sha, size, archive_name, received_at, planned)
     moved = _move_out(ws, path, rel, folder, run_problems, target)
-    if moved != ws.relative(target):
+    if moved != planned:
         store.set_moved_to(sha, moved)
     return _line(rel, read, message, moved)
 

@@ -1050,6 +1050,15 @@ def flag_no_involvement_mix(read: ReadOutcome, current: Callable[[], Iterable[Au
 CHILD_NAMED = "return.child-named"
 
 
+_KLOE_OF: list = [None, {}]  # (cycle, standard -> KLOE): asked once per file for the same cycle
+
+
+def _kloe_of(cycle: Cycle) -> dict[int, int]:
+    if _KLOE_OF[0] is not cycle:
+        _KLOE_OF[:] = [cycle, {s.number: s.kloe for s in cycle.standards}]
+    return _KLOE_OF[1]
+
+
 def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
     """Add a warning for each standard (or summary field) whose answer names a child of the cycle.
 
@@ -1064,7 +1073,7 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
         return
     places: list[tuple[str, list[str]]] = []
     if isinstance(record, AuditReturn):
-        kloe_of = {s.number: s.kloe for s in cycle.standards}
+        kloe_of = _kloe_of(cycle)
         places.append(("No involvement: why", [record.no_involvement_reason]))
         places += [(f"KLOE {kloe_of.get(a.standard, '?')} table, Standard {a.standard}", [a.evidence, a.reason])
                    for a in record.answers]
@@ -1074,6 +1083,8 @@ def flag_child_names(read: ReadOutcome, cycle: Cycle) -> None:
         places += [(o.where, [o.text]) for o in record.other_text]
     else:
         places += [(label, [getattr(record, name)]) for name, label in SUMMARY_FIELDS.items()]
+    if find_name("\n\n".join(t for _, texts in places for t in texts if t), terms) is None:
+        return  # one look at all the answers together: a name in any one of them is a name in all of them
     ref = record.identity.case_ref
     for location, texts in places:
         hit = next(filter(None, (find_name(t, terms) for t in texts if t)), None)
