@@ -24,6 +24,7 @@ from pipeline import ingest as ingest_module
 from pipeline.ingest import NOT_READ, ingest_inbox
 from pipeline.report import build_report
 from pipeline.returns import Outcome
+from pipeline.store import Store
 from pipeline.workbook import load_cycle
 
 from test_ingest import drop
@@ -136,7 +137,10 @@ def test_an_inserted_column_is_passed_over_by_matching_columns_by_their_header(i
     assert not any("PPU/" in "".join(v) for v in got.values())
 
 
-def test_a_file_that_crashes_the_reader_was_archived_before_it_was_read(tmp_path, example_cycle, monkeypatch):
+def test_a_file_that_crashes_the_reader_is_archived_kept_in_the_inbox_and_not_recorded(tmp_path, example_cycle,
+                                                                                      monkeypatch):
+    """The archive copy is written while the file is read (issue 11), and is safe before anything is recorded or
+    moved; a reader fault meets a file still in the inbox, so nothing of it is lost."""
     issued = issue_forms(tmp_path / "ws", example_cycle, agencies=("POLICE",))
     data = issued.filled("POLICE", CASE)
     sha = hashlib.sha256(data).hexdigest()
@@ -145,15 +149,17 @@ def test_a_file_that_crashes_the_reader_was_archived_before_it_was_read(tmp_path
     seen_when_read = []
 
     def crashing_reader(*args, **kwargs):  # a fault in case-audit's reader, met by this file
-        seen_when_read.append(archive.is_file() and archive.read_bytes() == data)
+        seen_when_read.append(path.is_file() and path.read_bytes() == data)
         raise RuntimeError("reader fault")
 
     monkeypatch.setattr(ingest_module, "read_return", crashing_reader)
     result = ingest_inbox(issued.ws, example_cycle)
     assert [f.outcome for f in result.files] == [NOT_READ]
-    assert seen_when_read == [True]  # the archive held the file's bytes before the reader saw them
-    assert archive.read_bytes() == data and path.read_bytes() == data  # kept, and left to be read again
+    assert seen_when_read == [True]  # the inbox still held the file's bytes when the reader met them
+    assert archive.read_bytes() == data and path.read_bytes() == data  # archived, and left to be read again
     assert [p.code for p in result.problems] == ["ingest.internal-error"]
+    with Store.open(issued.ws.store_path) as store:
+        assert store.received_files() == []
 
 
 @pytest.mark.libreoffice
