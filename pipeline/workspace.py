@@ -136,10 +136,16 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         """A path as shown to the officer and stored in the register: relative, forward slashes."""
+        path = Path(path)
+        if path.is_absolute() and ".." not in path.parts:  # made from the (resolved) root: no need to ask the disk
+            try:
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
         try:
-            return Path(path).resolve().relative_to(self.root).as_posix()
+            return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
-            return Path(path).as_posix()
+            return path.as_posix()
 
     def ensure_folders(self) -> None:
         for folder in (self.inbox, self.outbox, self.state_dir, self.archive_dir):
