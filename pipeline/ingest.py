@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import tempfile
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -141,12 +141,18 @@ def ingest_inbox(
             total = len(candidates)
             if progress:
                 progress(0, total)
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-archive") as pool:
+            def report(done_file: FileResult) -> None:
+                for line in done_file.lines():
+                    result.files.append(line)
+                    if on_file:
+                        on_file(line)
+
+            with Recorder(ws, store, result.problems, report) as recorder:
                 for done, path in enumerate(candidates, start=1):
-                    for line in ingest_file(ws, cycle, store, path, result.problems, pool).lines():
-                        result.files.append(line)
-                        if on_file:
-                            on_file(line)
+                    done_file = ingest_file(ws, cycle, store, path, result.problems, recorder)
+                    if done_file is not None:  # not left recording: said after the file before it
+                        recorder.settle()
+                        report(done_file)
                     if progress:
                         progress(done, total)
             from .moderation import sync_moderation  # decisions typed in moderation.xlsx recorded (issue 14)
@@ -218,53 +224,144 @@ def _ignore_reason(path: Path, name: str) -> Optional[str]:
 
 
 def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_problems: ProblemReport,
-                pool: Optional[Executor] = None) -> FileResult:
+                recorder: Optional["Recorder"] = None) -> Optional[FileResult]:
     """Archive, read, record and move one inbox file; the caller holds the workspace lock.
 
-    `pool`: a thread on which the archive copy is written while the file is read (see `archive_original`).
+    Given a `recorder`, the file is read before the store is touched (the file before it may still
+    be being recorded), and its archive copy and record are left to the recorder's threads: None is
+    returned and its line is reported once it is recorded and moved. Otherwise all of it is done here.
     """
     rel = path.relative_to(ws.inbox).as_posix()
-    seen: dict[str, Optional[ReceivedFile]] = {}
-
-    def archived_as(sha: str) -> Optional[str]:
-        seen[sha] = store.received_file(sha)
-        return seen[sha].archive_name if seen[sha] else None
-
+    settle = recorder.settle if recorder is not None else (lambda: None)
+    register = recorder.register if recorder is not None else store
     try:
-        sha, data, size, archived = archive_original(ws, path, archived_as, pool)
+        taken = take_bytes(path)
     except OSError as exc:
         return _not_archived(rel, exc)
-
-    existing = seen.get(sha)
     received_at = datetime.now()
-    container = existing is None or existing.outcome == Outcome.REJECTED.value
-    container = container and data is not None and container_kind(rel, data)
-    read = None
-    if not container and (existing is None or existing.outcome == Outcome.REJECTED.value):
-        read = _read_file(ws, cycle, store, rel, sha, data, size, received_at, run_problems)  # while the copy syncs
-    try:
-        archived()  # nothing is recorded or moved before its archive copy is safe
-    except OSError as exc:
-        return _not_archived(rel, exc)
-
+    if taken is None:  # too large to be a form: copied into the archive as it is hashed, never read
+        settle()
+        return _ingest_large(ws, store, path, rel, received_at, run_problems)
+    sha, data = taken
+    container = container_kind(rel, data)
+    read = None if container else _read_file(ws, cycle, register, settle, rel, sha, data, received_at, run_problems)
+    settle()  # from here on the store is this thread's
+    existing = store.received_file(sha)
     if existing is not None and existing.outcome != Outcome.REJECTED.value:
+        try:
+            archive_bytes(ws, existing.archive_name, data)  # a copy lost since is put back before the file moves
+        except OSError as exc:
+            return _not_archived(rel, exc)
         moved = _move_out(ws, path, rel, PROCESSED, run_problems)
         if moved:
             store.set_moved_to(sha, moved)
         return _already(rel, existing, moved)
-    if container:
-        return _ingest_container(ws, cycle, store, path, (rel, sha, data, size), existing, received_at, run_problems)
-    if read is None:
+    archive_name = existing.archive_name if existing else _archive_name(sha, path)
+    if container or read is None:
+        try:
+            archive_bytes(ws, archive_name, data)
+        except OSError as exc:
+            return _not_archived(rel, exc)
+        if container:
+            return _ingest_container(ws, cycle, store, path, (rel, sha, data, len(data)), existing, received_at,
+                                     run_problems)
         return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
-    archive_name = existing.archive_name if existing else _archive_name(sha, path)
     planned = ws.relative(target)
-    message = _record(store, read, rel, sha, size, archive_name, received_at, planned)
-    moved = _move_out(ws, path, rel, folder, run_problems, target)
-    if moved != planned:
-        store.set_moved_to(sha, moved)
-    return _line(rel, read, message, moved)
+
+    def record() -> str:
+        return _record(store, read, rel, sha, len(data), archive_name, received_at, planned)
+
+    def finish(message: str) -> FileResult:
+        moved = _move_out(ws, path, rel, folder, run_problems, target)
+        if moved != planned:
+            store.set_moved_to(sha, moved)
+        return _line(rel, read, message, moved)
+
+    if recorder is not None:
+        recorder.record(ws.archive_dir / archive_name, data, record, finish, rel)
+        return None
+    try:
+        archive_bytes(ws, archive_name, data)
+    except OSError as exc:
+        return _not_archived(rel, exc)
+    return finish(record())
+
+
+class Recorder:
+    """Records each file on threads of its own while ingest reads the next: the waits on the disk (the
+    archive copy's syncs, the store's durable commit) overlap the reading, which is most of a file's cost.
+
+    Still one durable transaction per file, in inbox order, and nothing is recorded before its archive
+    copy is safe nor moved before it is recorded. The store is used by one thread at a time: `settle()`,
+    called before the reading thread touches the store, waits for the file being recorded, moves it
+    and reports its line. The issued-forms register is read once, so reading a return needs no store.
+    """
+
+    def __init__(self, ws: Workspace, store: Store, run_problems: ProblemReport, report: Callable[[FileResult], None]):
+        self.ws, self.store, self.report = ws, store, report
+        self.pending: Optional[tuple[Future, Callable[[str], FileResult], str]] = None
+        self.register = _KnownForms(store, self.settle)
+        self._archiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-archive")
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-record")
+
+    def record(self, archive_to: Path, data: bytes, record: Callable[[], str], finish: Callable[[str], FileResult],
+               rel: str) -> None:
+        """Archive `data`, then run `record` (one transaction), then `finish` (move, line) once settled."""
+        self.settle()
+        copied = self._archiver.submit(_keep, archive_to, data)
+
+        def archived_then_recorded() -> str:
+            copied.result()  # raises what the archive copy raised: then nothing is recorded
+            return record()
+        self.pending = (self._committer.submit(archived_then_recorded), finish, rel)
+
+    def settle(self) -> None:
+        """Wait for the file being recorded; move it and report its line (or why it could not be archived)."""
+        if self.pending is None:
+            return
+        recording, finish, rel = self.pending
+        self.pending = None
+        try:
+            message = recording.result()
+        except OSError as exc:  # its archive copy could not be written: left in the inbox, nothing recorded
+            if kind_of(exc) in ("disk-full", "read-only"):
+                raise environment_failure(exc, where=self.ws.relative(self.ws.archive_dir)) from None
+            self.report(_not_archived(rel, exc))
+            return
+        self.report(finish(message))
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if exc is None:
+                self.settle()
+            elif self.pending is not None:  # the run is stopping: let the file being recorded finish, unmoved
+                self.pending[0].exception()
+        finally:
+            self._committer.shutdown(wait=True)
+            self._archiver.shutdown(wait=True)
+
+
+class _KnownForms:
+    """The issued-forms register for reading returns, read once per run (no form is issued while ingest runs)."""
+
+    def __init__(self, store: Store, settle: Callable[[], None]):
+        self.store, self.settle = store, settle
+        self.forms: Optional[dict[str, IssuedForm]] = None
+
+    def issued_form(self, form_id: str) -> Optional[IssuedForm]:
+        if self.forms is None:
+            self.settle()
+            self.forms = {f.identity.form_id: f for f in self.store.issued_forms()}
+        return self.forms.get(form_id)
+
+    def issued_actions(self, form_id: str) -> list[str]:
+        self.settle()
+        return self.store.issued_actions(form_id)
 
 
 def _not_archived(rel: str, exc: OSError) -> FileResult:
@@ -302,24 +399,23 @@ def _already(rel: str, existing: ReceivedFile, moved: Optional[str]) -> FileResu
                       existing.agency, existing.case_ref, existing.form_id, moved_to=moved)
 
 
-def _read_file(ws: Workspace, cycle: Cycle, store: Store, rel: str, sha: str, data: Optional[bytes], size: int,
-               received_at: datetime, run_problems: ProblemReport) -> Optional[ReadOutcome]:
-    """What the file is and says; None (and a run problem) when case-audit itself failed on it."""
-    if data is None:
-        read = ReadOutcome(Outcome.REJECTED, ProblemReport())
-        read.problems.add("file.too-large", f"The file is {size / 1024 / 1024:.0f} MB; an audit form is well under 1 MB.",
-                          "Check the right attachment was saved; ask the agency to send the audit form on its own.",
-                          file=rel)
-        return read
+def _read_file(ws: Workspace, cycle: Cycle, register, settle: Callable[[], None], rel: str, sha: str,
+               data: bytes, received_at: datetime,
+               run_problems: ProblemReport) -> Optional[ReadOutcome]:
+    """What the file is and says; None (and a run problem) when case-audit itself failed on it.
+
+    `register`: the issued forms (the store, or a `Recorder`'s copy); `settle()` is called before the store
+    itself is asked anything else.
+    """
     try:
-        read = read_return(data, filename=rel, cycle=cycle, register=store, sha256=sha,
+        read = read_return(data, filename=rel, cycle=cycle, register=register, sha256=sha,
                            received_at=received_at, issued_copy=_issued_copy(ws))
         # an .odt or .doc (refused as it is) is read as the .docx LibreOffice makes of it, where it can;
         # asked only of a refused file, so a .docx is opened once
         kind = convertible(data) if read.outcome is Outcome.REJECTED else None
         converted = convert_for_reading(data, kind) if kind else None
         if converted:
-            read = read_return(converted, filename=rel, cycle=cycle, register=store, sha256=sha,
+            read = read_return(converted, filename=rel, cycle=cycle, register=register, sha256=sha,
                                received_at=received_at, issued_copy=_issued_copy(ws))
     except Exception as exc:  # a fault in case-audit, not in the file: keep it waiting, go on with the rest
         _internal_error(run_problems, rel, exc)
@@ -329,7 +425,12 @@ def _read_file(ws: Workspace, cycle: Cycle, store: Store, rel: str, sha: str, da
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
     if read.audit is not None:  # per-KLOE forms of one agency and case that disagree on involvement
         ident = read.audit.identity
-        flag_no_involvement_mix(read, lambda: store.current_audit_returns_of(ident.agency, ident.case_ref or ""))
+        store = register.store if isinstance(register, _KnownForms) else register
+
+        def current() -> list:
+            settle()  # the file before this one may be one of them
+            return store.current_audit_returns_of(ident.agency, ident.case_ref or "")
+        flag_no_involvement_mix(read, current)
     return read
 
 
@@ -424,7 +525,7 @@ def _ingest_member(ws: Workspace, cycle: Cycle, store: Store, rel: str, member: 
         read = ReadOutcome(Outcome.REJECTED, ProblemReport())
         read.problems.add(member.refusal.code, member.refusal.message, member.refusal.fix, file=rel)
     else:
-        read = _read_file(ws, cycle, store, rel, sha, member.data, len(member.data), received_at, run_problems)
+        read = _read_file(ws, cycle, store, lambda: None, rel, sha, member.data, received_at, run_problems)
         if read is None:
             return FileResult(rel, NOT_READ, "could not be read because of a fault in case-audit; the file holding "
                               "it is left in the inbox to be read again after the fault is fixed.")
@@ -436,38 +537,12 @@ def _archive_name(sha: str, path: Path) -> str:
     return sha + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin")
 
 
-def archive_original(ws: Workspace, path: Path,
-                     archived_as: Callable[[str], Optional[str]] = lambda sha: None,
-                     pool: Optional[Executor] = None) -> tuple[str, Optional[bytes], int, Callable[[], None]]:
-    """Copy the file's bytes into the archive, durably, before anything is recorded of them.
-
-    Returns (sha256, the bytes or None when the file is too large to be a form, size, wait).
-    `archived_as(sha)` names an archive copy the store already knows (the same
-    bytes sent again under another name); a copy already there is kept as it is.
-    Given a `pool`, the copy is written and synced on its thread while the caller reads
-    the bytes (the disk's wait overlaps the reading); `wait()` returns once the copy is
-    safe, raising what the write raised. Call it before recording or moving the file.
-    A full disk or read-only archive stops the run (CaseAuditError): every file
-    after this one would fail the same way, and nothing is recorded unarchived.
-    """
-    try:
-        sha, data, size, pending = _archive(ws, path, archived_as, pool)
-    except OSError as exc:
-        raise _archive_failure(ws, exc) from None
-
-    def wait() -> None:
-        if pending is not None:
-            try:
-                pending.result()
-            except OSError as exc:
-                raise _archive_failure(ws, exc) from None
-    return sha, data, size, wait
-
-
-def _archive_failure(ws: Workspace, exc: OSError) -> Exception:
-    if kind_of(exc) in ("disk-full", "read-only"):
-        return environment_failure(exc, where=ws.relative(ws.archive_dir))
-    return exc
+def take_bytes(path: Path) -> Optional[tuple[str, bytes]]:
+    """The file's sha256 and bytes; None when it is too large to be a form (see `_ingest_large`)."""
+    if path.stat().st_size > MAX_PACKAGE_BYTES:
+        return None
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), data
 
 
 def archive_bytes(ws: Workspace, archive_name: str, data: bytes) -> None:
@@ -486,19 +561,46 @@ def _keep(target: Path, data: bytes) -> None:
         durable_write_bytes(target, data)
 
 
-def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[str]],
-             pool: Optional[Executor]) -> tuple[str, Optional[bytes], int, Optional[Future]]:
+def _ingest_large(ws: Workspace, store: Store, path: Path, rel: str, received_at: datetime,
+                  run_problems: ProblemReport) -> FileResult:
+    """A file too large to be a form: copied into the archive as it is hashed (never held whole), then refused."""
+    try:
+        sha, size = _archive_large(ws, path, store)
+    except OSError as exc:
+        return _not_archived(rel, exc)
+    existing = store.received_file(sha)
+    if existing is not None and existing.outcome != Outcome.REJECTED.value:
+        moved = _move_out(ws, path, rel, PROCESSED, run_problems)
+        if moved:
+            store.set_moved_to(sha, moved)
+        return _already(rel, existing, moved)
+    read = ReadOutcome(Outcome.REJECTED, ProblemReport())
+    read.problems.add("file.too-large", f"The file is {size / 1024 / 1024:.0f} MB; an audit form is well under 1 MB.",
+                      "Check the right attachment was saved; ask the agency to send the audit form on its own.",
+                      file=rel)
+    target = _destination(ws, REJECTED, rel)
+    archive_name = existing.archive_name if existing else _archive_name(sha, path)
+    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target))
+    moved = _move_out(ws, path, rel, REJECTED, run_problems, target)
+    if moved != ws.relative(target):
+        store.set_moved_to(sha, moved)
+    return _line(rel, read, message, moved)
+
+
+def _archive_large(ws: Workspace, path: Path, store: Store) -> tuple[str, int]:
+    """Copy a large file into the archive while hashing it; a full disk or read-only archive stops the run."""
+    try:
+        return _copy_hashing(ws, path, store)
+    except OSError as exc:
+        if kind_of(exc) in ("disk-full", "read-only"):
+            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
+        raise
+
+
+def _copy_hashing(ws: Workspace, path: Path, store: Store) -> tuple[str, int]:
     archive = ws.archive_dir
     archive.mkdir(parents=True, exist_ok=True)
-    size = path.stat().st_size
-    if size <= MAX_PACKAGE_BYTES:
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        target = archive / (archived_as(sha) or _archive_name(sha, path))
-        if pool is None or (target.exists() and target.stat().st_size == len(data)):
-            _keep(target, data)
-            return sha, data, len(data), None
-        return sha, data, len(data), pool.submit(durable_write_bytes, target, data)
+    size = 0
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=".~incoming-", dir=archive)
     try:
@@ -506,10 +608,12 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
             for chunk in iter(lambda: src.read(1024 * 1024), b""):
                 digest.update(chunk)
                 out.write(chunk)
+                size += len(chunk)
             out.flush()
             os.fsync(out.fileno())
         sha = digest.hexdigest()
-        target = archive / (archived_as(sha) or _archive_name(sha, path))
+        known = store.received_file(sha)
+        target = archive / (known.archive_name if known else _archive_name(sha, path))
         if target.exists():
             os.unlink(tmp)
         else:
@@ -519,7 +623,7 @@ def _archive(ws: Workspace, path: Path, archived_as: Callable[[str], Optional[st
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return sha, None, size, None
+    return sha, size
 
 
 def _destination(ws: Workspace, folder: str, rel: str) -> Path:

@@ -327,7 +327,10 @@ class Store:
         conn = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, detect_types=0)
+            # one thread at a time, but not always the same one: ingest records a file on a second thread
+            # while it reads the next (see ingest.Recorder), never touching the store itself meanwhile
+            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, detect_types=0,
+                                   check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=DELETE")
             conn.execute("PRAGMA synchronous=FULL")
