@@ -614,17 +614,26 @@ _ALL_FIELDS: dict[type, set[str]] = {}
 
 
 def _shared(model: type[BaseModel], **values):
-    """A model of which there are very many, every field given, sharing one set of the fields given.
+    """A model of which there are very many, every field given already of its type, built without validation.
 
     Every answer with words becomes a `Quote` and every case a `CaseOutcome` per standard: 220,000
-    quotes at 10,000 returns. Each model's own copy of the set of fields it was given
-    (`model_fields_set`, 730 bytes) cost twice the model itself. They share one set here; it is never
-    changed in place (a frozen model cannot be assigned to, and `model_copy` copies it first).
+    quotes at 10,000 returns. Their values come typed from the validated cycle and returns (str, int,
+    bool), so validating them again only cost time (half of it; `model_construct` costs more than
+    validating). The models share one set of the fields given: each model's own copy
+    (`model_fields_set`, 730 bytes) cost twice the model itself; it is never changed in place (a frozen
+    model cannot be assigned to, and `model_copy` copies it first). tests/test_findings.py checks that
+    a model built here equals the validated one.
     """
-    fields = _ALL_FIELDS.setdefault(model, set(model.model_fields))
-    made = model(**values)
-    if made.model_fields_set == fields:
-        object.__setattr__(made, "__pydantic_fields_set__", fields)
+    fields = _ALL_FIELDS.get(model)
+    if fields is None:
+        fields = _ALL_FIELDS[model] = set(model.model_fields)
+    if values.keys() != fields:
+        raise TypeError(f"{model.__name__} needs every field given: {sorted(fields ^ values.keys())}")
+    made = model.__new__(model)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", fields)
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
     return made
 
 
@@ -730,16 +739,27 @@ def _agency_findings(inputs: _Inputs, standard_findings: Sequence[StandardFindin
             if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in inputs.agency_by_code]
     # One summary form per agency: the agency is its slot.
     latest_summary = counting_versions(in_order_received(ours), slot=lambda s: s.identity.agency)
+    # Each agency's words under each standard, in the standard's order: sorted out once, not once per agency.
+    said: dict[tuple[str, int], tuple[list[Quote], list[Quote]]] = {}
+    for s in standard_findings:
+        for q in s.evidence:
+            said.setdefault((q.agency, s.number), ([], []))[0].append(q)
+        for q in s.reasons:
+            said.setdefault((q.agency, s.number), ([], []))[1].append(q)
     out = []
     for a in cycle.agencies:
         if (inputs.audited[a.code] or inputs.no_inv[a.code] or cycle.cases_for(a.code)
                 or a.code in latest_summary):
-            out.append(_one_agency(inputs, a, standard_findings, latest_summary.get(a.code)))
+            out.append(_one_agency(inputs, a, standard_findings, latest_summary.get(a.code), said))
     return out
 
 
+_NONE: tuple[list, list] = ([], [])
+
+
 def _one_agency(inputs: _Inputs, a: Agency, standard_findings: Sequence[StandardFindings],
-                summary: Optional[SummaryReturn]) -> AgencyFindings:
+                summary: Optional[SummaryReturn],
+                said: dict[tuple[str, int], tuple[list[Quote], list[Quote]]]) -> AgencyFindings:
     """Appendix 2's row for one agency: its answers per standard and per KLOE, and its summary form."""
     cycle = inputs.cycle
     figs = tuple(f for s in standard_findings for f in s.by_agency if f.agency == a.code)
@@ -750,11 +770,12 @@ def _one_agency(inputs: _Inputs, a: Agency, standard_findings: Sequence[Standard
     for k in cycle.kloes:
         in_k = {s.number for s in cycle.standards_for(k.number)}
         kf = [f for f in figs if f.standard in in_k]
+        words = [said.get((a.code, s.number), _NONE) for s in standard_findings if s.number in in_k]
         by_kloe.append(AgencyKloeFindings(
             kloe=k.number, title=k.title or k.question,
             met=tuple(f for f in kf if f.met), not_met=tuple(f for f in kf if f.not_met),
-            evidence=tuple(q for s in standard_findings if s.number in in_k for q in s.evidence if q.agency == a.code),
-            reasons=tuple(q for s in standard_findings if s.number in in_k for q in s.reasons if q.agency == a.code),
+            evidence=tuple(q for evidence, _ in words for q in evidence),
+            reasons=tuple(q for _, reasons in words for q in reasons),
         ))
     return _with_digest(AgencyFindings(
         code=a.code, name=a.name, short_name=a.short_name,
