@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ..child_names import context, find_name, find_names, name_terms
+from ..child_names import context, find_name, find_names, terms_for
 from ..findings import Findings, Quote
 from ..models import Cycle
 from ..ooxml.report_parts import iter_texts
@@ -43,7 +43,7 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
     The whole-document scan below catches the same words too, but can only say
     where they landed in the report; this says which return to correct.
     """
-    terms = name_terms(cycle)
+    terms = terms_for(cycle)  # built once per cycle: the report's other scans use the same
     if not terms:
         return
     report = ProblemReport()
@@ -102,16 +102,20 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
 
 def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
     """Every place in the package where a child of the cycle is named."""
-    terms = name_terms(cycle)
+    terms = terms_for(cycle)  # built once per cycle: the report's other scans use the same
     if not terms:
         return []
     hits: list[NameHit] = []
     seen: set[tuple[str, str, str]] = set()
     found_in: dict[str, list] = {}  # the same words recur (styles' values, table cells): each is matched once
-    for spot in iter_texts(parts):
-        if spot.text not in found_in:
-            found_in[spot.text] = list(find_names(spot.text, terms))
-        for found in found_in[spot.text]:
+
+    def names(text: str) -> list:
+        if text not in found_in:
+            found_in[text] = list(find_names(text, terms))
+        return found_in[text]
+
+    for spot in iter_texts(parts, sieve=lambda text: bool(names(text))):  # a part none of whose texts names a child is passed over whole
+        for found in names(spot.text):
             key = (found.term.case_ref, spot.part, spot.where)
             if key in seen:
                 continue
