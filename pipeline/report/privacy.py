@@ -114,7 +114,8 @@ def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
             found_in[text] = list(find_names(text, terms))
         return found_in[text]
 
-    for spot in iter_texts(parts, sieve=lambda text: bool(names(text))):  # a part none of whose texts names a child is passed over whole
+    # a styles or properties part none of whose texts names a child is passed over whole
+    for spot in iter_texts(parts, sieve=lambda text: bool(names(text))):
         for found in names(spot.text):
             key = (found.term.case_ref, spot.part, spot.where)
             if key in seen:
