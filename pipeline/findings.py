@@ -603,6 +603,7 @@ class _Inputs:
     agency_by_code: dict[str, Agency]
     audited: dict[str, list[str]]  # agency -> case refs audited, in cycle order
     no_inv: dict[str, list[str]]  # agency -> case refs it reported no involvement in
+    audits: dict[str, list[tuple[str, _Pair]]]  # case ref -> (agency, what it said), agencies in cycle order
 
     def quote(self, agency: str, case_ref: str, standard: int, text: str) -> Quote:
         short, cut = shorten(text)
@@ -651,12 +652,16 @@ def compute_findings(
     pairs, ignored, kept = _combine(cycle, returns)
     audited: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
     no_inv: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
+    audits: dict[str, list[tuple[str, _Pair]]] = {}
     for case in cycle.cases:
+        audits[case.ref] = []
         for agency in cycle.agencies:
             pair = pairs.get((agency.code, case.ref))
             if pair is not None:
                 (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
-    inputs = _Inputs(cycle, pairs, {a.code: a for a in cycle.agencies}, audited, no_inv)
+                if not pair.no_involvement:
+                    audits[case.ref].append((agency.code, pair))
+    inputs = _Inputs(cycle, pairs, {a.code: a for a in cycle.agencies}, audited, no_inv, audits)
 
     standard_findings = [_standard_findings(inputs, std) for std in cycle.standards]
     kloe_findings = [_kloe_findings(k, standard_findings) for k in cycle.kloes]
@@ -682,18 +687,17 @@ def _standard_findings(inputs: _Inputs, std) -> StandardFindings:
     slot = {RatingKind.MET: 0, RatingKind.NOT_MET: 1, RatingKind.NOT_APPLICABLE: 2}
     for case in cycle.cases:
         counts = [0, 0, 0, 0]
-        for agency in cycle.agencies:
-            pair = inputs.pairs.get((agency.code, case.ref))
-            if pair is None or pair.no_involvement or std.number not in pair.covered:
+        for code, pair in inputs.audits[case.ref]:
+            if std.number not in pair.covered:
                 continue
             ans = pair.answers.get(std.number)
             kind = ans.rating if ans is not None else None
             i = slot.get(kind, 3)
             counts[i] += 1
-            per_agency[agency.code][i] += 1
+            per_agency[code][i] += 1
             said = "" if i == 3 else (ans.evidence if kind is RatingKind.MET else ans.reason)
             if said.strip():
-                quotes[kind].append(inputs.quote(agency.code, case.ref, std.number, said))
+                quotes[kind].append(inputs.quote(code, case.ref, std.number, said))
         m, n, na, miss = counts
         by_case.append(_shared(CaseOutcome, case_ref=case.ref, priority_area=case.priority_area,
                                 outcome=case_outcome(cycle.settings.counting_rule, m, n), met=m, not_met=n,
