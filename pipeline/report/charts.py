@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
+import struct
 import textwrap
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -165,18 +166,30 @@ def _png(fig) -> bytes:
     """The figure as PNG: drawn once on its Agg canvas and encoded from those pixels.
 
     The same pixels `savefig` gives (it draws the figure again, then encodes through numpy), about 10% sooner.
-    RGB without alpha (the background is opaque white) at zlib level 3: as small as level 6, encoded in
-    two thirds of the time. No text chunks: the bytes depend on the pixels alone.
+    RGB without alpha (the background is opaque white), 200 pixels per inch recorded, no text chunks: the
+    bytes depend on the pixels alone. The rows are stored unfiltered and deflated at zlib level 3: PIL's
+    encoder tried five filters on every row of every chart, two thirds of its time, for files about 12% larger
+    than these (charts are flat colour, which unfiltered rows compress best).
     """
-    from PIL import Image  # matplotlib's own dependency, imported by it already
+    import numpy as np  # matplotlib's own dependency, imported by it already
 
     canvas = fig.canvas
     canvas.draw()
-    size = canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", dpi=(DPI, DPI), compress_level=3)
-    return buf.getvalue()
+    width, height = canvas.get_width_height(physical=True)
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # each row: filter type 0 (none), then R, G, B...
+    rows[:, 1:] = np.asarray(canvas.buffer_rgba())[:, :, :3].reshape(height, 3 * width)
+    per_metre = int(DPI / 0.0254 + 0.5)
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),  # 8-bit RGB
+        _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+        _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+        _png_chunk(b"IEND", b""),
+    ])
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 _QUOTES = {"reasons", "na_reasons", "evidence"}
