@@ -603,6 +603,7 @@ class _Inputs:
     agency_by_code: dict[str, Agency]
     audited: dict[str, list[str]]  # agency -> case refs audited, in cycle order
     no_inv: dict[str, list[str]]  # agency -> case refs it reported no involvement in
+    audits: dict[str, list[tuple[str, _Pair]]]  # case ref -> (agency, what it said), agencies in cycle order
 
     def quote(self, agency: str, case_ref: str, standard: int, text: str) -> Quote:
         short, cut = shorten(text)
@@ -614,17 +615,26 @@ _ALL_FIELDS: dict[type, set[str]] = {}
 
 
 def _shared(model: type[BaseModel], **values):
-    """A model of which there are very many, every field given, sharing one set of the fields given.
+    """A model of which there are very many, every field given already of its type, built without validation.
 
     Every answer with words becomes a `Quote` and every case a `CaseOutcome` per standard: 220,000
-    quotes at 10,000 returns. Each model's own copy of the set of fields it was given
-    (`model_fields_set`, 730 bytes) cost twice the model itself. They share one set here; it is never
-    changed in place (a frozen model cannot be assigned to, and `model_copy` copies it first).
+    quotes at 10,000 returns. Their values come typed from the validated cycle and returns (str, int,
+    bool), so validating them again only cost time (half of it; `model_construct` costs more than
+    validating). The models share one set of the fields given: each model's own copy
+    (`model_fields_set`, 730 bytes) cost twice the model itself; it is never changed in place (a frozen
+    model cannot be assigned to, and `model_copy` copies it first). tests/test_findings.py checks that
+    a model built here equals the validated one.
     """
-    fields = _ALL_FIELDS.setdefault(model, set(model.model_fields))
-    made = model(**values)
-    if made.model_fields_set == fields:
-        object.__setattr__(made, "__pydantic_fields_set__", fields)
+    fields = _ALL_FIELDS.get(model)
+    if fields is None:
+        fields = _ALL_FIELDS[model] = set(model.model_fields)
+    if values.keys() != fields:
+        raise TypeError(f"{model.__name__} needs every field given: {sorted(fields ^ values.keys())}")
+    made = model.__new__(model)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", fields)
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
     return made
 
 
@@ -642,12 +652,16 @@ def compute_findings(
     pairs, ignored, kept = _combine(cycle, returns)
     audited: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
     no_inv: dict[str, list[str]] = {a.code: [] for a in cycle.agencies}
+    audits: dict[str, list[tuple[str, _Pair]]] = {}
     for case in cycle.cases:
+        audits[case.ref] = []
         for agency in cycle.agencies:
             pair = pairs.get((agency.code, case.ref))
             if pair is not None:
                 (no_inv if pair.no_involvement else audited)[agency.code].append(case.ref)
-    inputs = _Inputs(cycle, pairs, {a.code: a for a in cycle.agencies}, audited, no_inv)
+                if not pair.no_involvement:
+                    audits[case.ref].append((agency.code, pair))
+    inputs = _Inputs(cycle, pairs, {a.code: a for a in cycle.agencies}, audited, no_inv, audits)
 
     standard_findings = [_standard_findings(inputs, std) for std in cycle.standards]
     kloe_findings = [_kloe_findings(k, standard_findings) for k in cycle.kloes]
@@ -673,18 +687,17 @@ def _standard_findings(inputs: _Inputs, std) -> StandardFindings:
     slot = {RatingKind.MET: 0, RatingKind.NOT_MET: 1, RatingKind.NOT_APPLICABLE: 2}
     for case in cycle.cases:
         counts = [0, 0, 0, 0]
-        for agency in cycle.agencies:
-            pair = inputs.pairs.get((agency.code, case.ref))
-            if pair is None or pair.no_involvement or std.number not in pair.covered:
+        for code, pair in inputs.audits[case.ref]:
+            if std.number not in pair.covered:
                 continue
             ans = pair.answers.get(std.number)
             kind = ans.rating if ans is not None else None
             i = slot.get(kind, 3)
             counts[i] += 1
-            per_agency[agency.code][i] += 1
+            per_agency[code][i] += 1
             said = "" if i == 3 else (ans.evidence if kind is RatingKind.MET else ans.reason)
             if said.strip():
-                quotes[kind].append(inputs.quote(agency.code, case.ref, std.number, said))
+                quotes[kind].append(inputs.quote(code, case.ref, std.number, said))
         m, n, na, miss = counts
         by_case.append(_shared(CaseOutcome, case_ref=case.ref, priority_area=case.priority_area,
                                 outcome=case_outcome(cycle.settings.counting_rule, m, n), met=m, not_met=n,
@@ -730,16 +743,27 @@ def _agency_findings(inputs: _Inputs, standard_findings: Sequence[StandardFindin
             if s.identity.cycle_id == cycle.settings.cycle_id and s.identity.agency in inputs.agency_by_code]
     # One summary form per agency: the agency is its slot.
     latest_summary = counting_versions(in_order_received(ours), slot=lambda s: s.identity.agency)
+    # Each agency's words under each standard, in the standard's order: sorted out once, not once per agency.
+    said: dict[tuple[str, int], tuple[list[Quote], list[Quote]]] = {}
+    for s in standard_findings:
+        for q in s.evidence:
+            said.setdefault((q.agency, s.number), ([], []))[0].append(q)
+        for q in s.reasons:
+            said.setdefault((q.agency, s.number), ([], []))[1].append(q)
     out = []
     for a in cycle.agencies:
         if (inputs.audited[a.code] or inputs.no_inv[a.code] or cycle.cases_for(a.code)
                 or a.code in latest_summary):
-            out.append(_one_agency(inputs, a, standard_findings, latest_summary.get(a.code)))
+            out.append(_one_agency(inputs, a, standard_findings, latest_summary.get(a.code), said))
     return out
 
 
+_NONE: tuple[list, list] = ([], [])
+
+
 def _one_agency(inputs: _Inputs, a: Agency, standard_findings: Sequence[StandardFindings],
-                summary: Optional[SummaryReturn]) -> AgencyFindings:
+                summary: Optional[SummaryReturn],
+                said: dict[tuple[str, int], tuple[list[Quote], list[Quote]]]) -> AgencyFindings:
     """Appendix 2's row for one agency: its answers per standard and per KLOE, and its summary form."""
     cycle = inputs.cycle
     figs = tuple(f for s in standard_findings for f in s.by_agency if f.agency == a.code)
@@ -750,11 +774,12 @@ def _one_agency(inputs: _Inputs, a: Agency, standard_findings: Sequence[Standard
     for k in cycle.kloes:
         in_k = {s.number for s in cycle.standards_for(k.number)}
         kf = [f for f in figs if f.standard in in_k]
+        words = [said.get((a.code, s.number), _NONE) for s in standard_findings if s.number in in_k]
         by_kloe.append(AgencyKloeFindings(
             kloe=k.number, title=k.title or k.question,
             met=tuple(f for f in kf if f.met), not_met=tuple(f for f in kf if f.not_met),
-            evidence=tuple(q for s in standard_findings if s.number in in_k for q in s.evidence if q.agency == a.code),
-            reasons=tuple(q for s in standard_findings if s.number in in_k for q in s.reasons if q.agency == a.code),
+            evidence=tuple(q for evidence, _ in words for q in evidence),
+            reasons=tuple(q for _, reasons in words for q in reasons),
         ))
     return _with_digest(AgencyFindings(
         code=a.code, name=a.name, short_name=a.short_name,

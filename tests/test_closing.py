@@ -112,7 +112,7 @@ def texts_of(path: Path) -> list[str]:
         texts = []
         with zipfile.ZipFile(path) as zf:
             for name in zf.namelist():
-                member = zf.read(name).decode("utf-8", "ignore")
+                member = _without_pixels(zf.read(name)).decode("utf-8", "ignore")
                 texts += [name, html.unescape(member), html.unescape(re.sub(r"<[^>]+>", "", member))]
         return texts
     if data.startswith(b"SQLite format 3"):
@@ -126,6 +126,23 @@ def texts_of(path: Path) -> list[str]:
     if path.suffix.lower() in (".html", ".htm"):  # a picture embedded as base64 is not text: "…/ENw/…" is no name
         text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+", "data:", text)
     return [text, _unescaped_json(text)]
+
+
+def _without_pixels(data: bytes) -> bytes:
+    """A PNG's chunks but for its compressed pixels (IDAT), which are not text: deflated pixels read as UTF-8 can
+    spell three letters of a name between two separators (a report's chart once held "{eNW_}"). Its other
+    chunks (text, properties) are kept, as is any other file."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data
+    kept, at = [data[:8]], 8
+    while at + 8 <= len(data):
+        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        end = at + 12 + length
+        if kind != b"IDAT":
+            kept.append(data[at:end])
+        at = end
+    kept.append(data[at:])
+    return b"".join(kept)
 
 
 def _unescaped_json(text: str) -> str:

@@ -471,3 +471,21 @@ def test_digests_are_those_earlier_versions_stored_in_their_reports():
     assert [a.digest for a in f.agencies] + [s.digest for s in f.standards] == [
         "efaaf5c6bcbaed59", "c9bbd91836c732ab", "f917aaa819e0ea1a", "44b2391b7b0de586",
         "0d6057e6ea682e5f", "20caf7953518f66d", "98cd47e09a3e5ce7"]
+
+
+def test_quotes_and_case_outcomes_built_without_validation_equal_validated_ones():
+    """Quotes and case outcomes (one per answer with words, one per case and standard) are built without pydantic's
+    validation, their values being typed already: each must be the model validation would have made, value for
+    value and type for type (a str where an int belongs would print the same but count differently)."""
+    long_words = "The plan was reviewed at each meeting and the child's views were recorded. " * 4
+    f = compute_findings(make_cycle(), split_returns() + [ret("HOU", "N-01", {1: NA}, texts={1: long_words})])
+    made = [q for s in f.standards for q in (*s.evidence, *s.reasons, *s.na_reasons)] + [
+        c for s in f.standards for c in s.by_case]
+    assert {type(m).__name__ for m in made} == {"Quote", "CaseOutcome"}
+    assert any(getattr(m, "shortened", False) for m in made)
+    for m in made:
+        validated = type(m).model_validate(m.model_dump())
+        assert m == validated
+        assert [(k, type(v)) for k, v in m] == [(k, type(v)) for k, v in validated]
+        assert m.model_dump_json() == validated.model_dump_json() and hash(m) == hash(validated)
+        assert m.model_fields_set == set(type(m).model_fields)

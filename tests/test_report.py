@@ -170,6 +170,26 @@ def test_charts_are_sharp_when_printed_and_drawn_on_white(built):
         assert image.mode == "RGB" or image.convert("RGBA").getextrema()[3] == (255, 255)
 
 
+
+def test_a_chart_png_holds_exactly_the_pixels_drawn_at_200_dpi():
+    """Charts are encoded to PNG by hand (unfiltered rows, zlib): PIL must read back every pixel the canvas drew,
+    in RGB, with 200 pixels per inch recorded for Word and LibreOffice."""
+    import numpy as np
+    from PIL import Image
+
+    from pipeline.report import charts
+
+    fig, ax = charts._figure(1.3)
+    ax.barh([0, 1], [30, 80], color=charts.MET_COLOUR)
+    ax.text(31, 0, "3 of 10 (30%)", va="center")
+    png = charts._png(fig)
+    image = Image.open(io.BytesIO(png))
+    image.load()  # every chunk's checksum checked
+    drawn = np.asarray(fig.canvas.buffer_rgba())[:, :, :3]
+    assert image.format == "PNG" and image.mode == "RGB" and image.size == (drawn.shape[1], drawn.shape[0])
+    assert np.array_equal(np.asarray(image), drawn)
+    assert [round(d) for d in image.info["dpi"]] == [200, 200]
+
 # --- tables carry the workbook cell for cell ---------------------------------------------------
 
 

@@ -15,9 +15,11 @@ a move would fail on Windows or pull the file from under the person editing it.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -157,10 +159,40 @@ def build_report(
     one LibreOffice rendering (contents_page_numbers: None = on unless
     CASE_AUDIT_CONTENTS_PAGES=0) and the report is checked for accessibility.
     """
-    with ws.lock():
+    with ws.lock(), _collector_spared():
         result = _build_report(ws, cycle, narrative_from, returns, summaries, issued, write_results)
         finish_report(result, contents_page_numbers=contents_page_numbers)  # page numbers (LibreOffice), checks
         return result
+
+
+_SPARING: list[bool] = [False]
+
+
+@contextmanager
+def _collector_spared():
+    """Objects that live through the whole build are left out of the garbage collector's full passes.
+
+    At 1,000 returns a build holds some 200,000 objects that live until it ends (modules, the cycle,
+    the returns, the findings); each full collection walked them all again (three per build, 0.15 s of
+    CPU) to find nothing to free among them. `gc.freeze` moves what exists now out of the collector's
+    sight (`_spare_from_collector` again once the findings are made); all of it is handed back at the end.
+    Left alone when something else has frozen objects or turned the collector off.
+    """
+    if gc.get_freeze_count() or not gc.isenabled() or _SPARING[0]:
+        yield
+        return
+    _SPARING[0] = True
+    try:
+        _spare_from_collector()
+        yield
+    finally:
+        _SPARING[0] = False
+        gc.unfreeze()
+
+
+def _spare_from_collector() -> None:
+    if _SPARING[0]:
+        gc.freeze()
 
 
 def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
@@ -186,6 +218,7 @@ def _build_report(ws: Workspace, cycle: Cycle, narrative_from: Optional[Path],
         if moderation is not None:
             from ..moderation import with_moderation
             findings = with_moderation(findings, cycle, returns, moderation)
+        _spare_from_collector()  # the returns and their findings live until the report is written
 
         problems.extend(provisional_notes(cycle, findings))
         comparison = compared_with_previous_round(ws, cycle, findings, problems)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
+import struct
 import textwrap
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -88,11 +89,13 @@ def kloe_chart(kloe: KloeFindings) -> Chart:
     ax.barh(y, rest, left=met, color=NOT_MET_COLOUR, height=0.58, label=wording.CHART_NOT_MET)
     for yy, s, m in zip(y, stds, met):
         text = wording.cases_label(s)
+        # Inside the axes (on the bar, or just past a bar short of 28%): tight_layout need not measure it.
         if s.cases_assessed and m >= 28:
-            ax.text(m - 1.5, yy, text, va="center", ha="right", color="white", fontsize=8, fontweight="bold")
+            label = ax.text(m - 1.5, yy, text, va="center", ha="right", color="white", fontsize=8, fontweight="bold")
         else:
-            ax.text(max(m, 0) + 1.5, yy, text, va="center", ha="left", color=TEXT_COLOUR, fontsize=8,
-                    fontweight="bold")
+            label = ax.text(max(m, 0) + 1.5, yy, text, va="center", ha="left", color=TEXT_COLOUR, fontsize=8,
+                            fontweight="bold")
+        label.set_in_layout(False)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7.5)
     ax.set_xlim(0, 100)
@@ -141,7 +144,7 @@ def agency_grid(standards: Sequence[StandardFindings], agencies: Sequence[Agency
                 continue
             share = f.met / f.rated
             ax.text(ci, ri, f"{f.met}/{f.rated}", ha="center", va="center", fontsize=6.5,
-                    color="white" if share > 0.55 else TEXT_COLOUR)
+                    color="white" if share > 0.55 else TEXT_COLOUR, in_layout=False)  # inside its cell: not measured
     ax.set_xticks(range(len(cols)))
     ax.set_xticklabels([wording.column_label(a) for a in cols], rotation=40, ha="left", fontsize=7)
     ax.xaxis.tick_top()
@@ -163,18 +166,30 @@ def _png(fig) -> bytes:
     """The figure as PNG: drawn once on its Agg canvas and encoded from those pixels.
 
     The same pixels `savefig` gives (it draws the figure again, then encodes through numpy), about 10% sooner.
-    RGB without alpha (the background is opaque white) at zlib level 3: as small as level 6, encoded in
-    two thirds of the time. No text chunks: the bytes depend on the pixels alone.
+    RGB without alpha (the background is opaque white), 200 pixels per inch recorded, no text chunks: the
+    bytes depend on the pixels alone. The rows are stored unfiltered and deflated at zlib level 3: PIL's
+    encoder tried five filters on every row of every chart, two thirds of its time, for files about 12% larger
+    than these (charts are flat colour, which unfiltered rows compress best).
     """
-    from PIL import Image  # matplotlib's own dependency, imported by it already
+    import numpy as np  # matplotlib's own dependency, imported by it already
 
     canvas = fig.canvas
     canvas.draw()
-    size = canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", dpi=(DPI, DPI), compress_level=3)
-    return buf.getvalue()
+    width, height = canvas.get_width_height(physical=True)
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # each row: filter type 0 (none), then R, G, B...
+    rows[:, 1:] = np.asarray(canvas.buffer_rgba())[:, :, :3].reshape(height, 3 * width)
+    per_metre = int(DPI / 0.0254 + 0.5)
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),  # 8-bit RGB
+        _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+        _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+        _png_chunk(b"IEND", b""),
+    ])
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 _QUOTES = {"reasons", "na_reasons", "evidence"}

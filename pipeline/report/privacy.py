@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ..child_names import context, find_name, find_names, name_terms
+from ..child_names import context, find_name, find_names, terms_for
 from ..findings import Findings, Quote
 from ..models import Cycle
 from ..ooxml.report_parts import iter_texts
@@ -33,6 +33,8 @@ class NameHit:
 SUMMARY_FIELDS = {"improvements": "improvements to be made", "partnership": "improving partnership working",
                   "comments": "other comments"}
 QUOTE_FIELDS = {"reasons": "reason", "na_reasons": "'not applicable' reason", "evidence": "evidence"}
+# Counts, flags and missing values: no words in them (a bare string in a list is not read either, as before).
+_NOTHING_TO_READ = frozenset({int, bool, float, type(None), str})
 
 
 def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
@@ -41,12 +43,13 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
     The whole-document scan below catches the same words too, but can only say
     where they landed in the report; this says which return to correct.
     """
-    terms = name_terms(cycle)
+    terms = terms_for(cycle)  # built once per cycle: the report's other scans use the same
     if not terms:
         return
     report = ProblemReport()
     seen: set[tuple] = set()
-    visited: set = set()  # a standard's quotes are also its KLOE's and their agencies': each is read once
+    visited: set[int] = set()  # a standard is also its KLOE's: each model is read once
+    named: dict[str, bool] = {}  # agencies' words recur across returns: each text is matched once, keyed on it
 
     def check(text: str, form: str, location: str) -> None:
         hit = find_name(text, terms)
@@ -57,14 +60,14 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
         report.add("report.child-named-in-return", which=term.which, case_ref=term.case_ref,
                    context=context(hit, terms), form=form, location=location)
 
-    def visit(obj, field: str = "", owner=None) -> None:
-        if isinstance(obj, Quote):
-            if (id(obj), field) in visited:
-                return
-            visited.add((id(obj), field))
-            if find_name(obj.text, terms) is not None:  # the place is worded only for a name found
+    def visit(obj, field: str = "") -> None:
+        if isinstance(obj, Quote):  # also reached through its agency's findings: `seen` says each place once
+            text = obj.text
+            if text not in named:
+                named[text] = find_name(text, terms) is not None
+            if named[text]:  # the place is worded only for a name found
                 what = QUOTE_FIELDS.get(field, "words")
-                check(obj.text, f"its form for case {obj.case_ref}",
+                check(text, f"its form for case {obj.case_ref}",
                       f"{obj.agency_name}, case {obj.case_ref}, standard {obj.standard} ({what})")
         elif isinstance(obj, BaseModel):
             if id(obj) in visited:
@@ -80,14 +83,15 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
                         ref = getattr(obj, "case_ref", "") or ""
                         check(value, f"its form for case {ref}",
                               f"{getattr(obj, 'agency', '')}, case {ref} (no-involvement reason)")
-                else:
-                    visit(value, name, obj)
+                elif type(value) not in _NOTHING_TO_READ:
+                    visit(value, name)
         elif isinstance(obj, (list, tuple)):
             for item in obj:
-                visit(item, field, owner)
+                if type(item) not in _NOTHING_TO_READ:
+                    visit(item, field)
         elif isinstance(obj, dict):
             for item in obj.values():
-                visit(item, field, owner)
+                visit(item, field)
 
     visit(findings)
     if report.problems:
@@ -98,16 +102,21 @@ def refuse_if_quoted(findings: Findings, cycle: Cycle) -> None:
 
 def find_child_names(parts: dict[str, bytes], cycle: Cycle) -> list[NameHit]:
     """Every place in the package where a child of the cycle is named."""
-    terms = name_terms(cycle)
+    terms = terms_for(cycle)  # built once per cycle: the report's other scans use the same
     if not terms:
         return []
     hits: list[NameHit] = []
     seen: set[tuple[str, str, str]] = set()
     found_in: dict[str, list] = {}  # the same words recur (styles' values, table cells): each is matched once
-    for spot in iter_texts(parts):
-        if spot.text not in found_in:
-            found_in[spot.text] = list(find_names(spot.text, terms))
-        for found in found_in[spot.text]:
+
+    def names(text: str) -> list:
+        if text not in found_in:
+            found_in[text] = list(find_names(text, terms))
+        return found_in[text]
+
+    # a styles or properties part none of whose texts names a child is passed over whole
+    for spot in iter_texts(parts, sieve=lambda text: bool(names(text))):
+        for found in names(spot.text):
             key = (found.term.case_ref, spot.part, spot.where)
             if key in seen:
                 continue
