@@ -110,6 +110,23 @@ def test_a_name_in_a_template_comment_or_document_property_blocks_the_build(tmp_
     assert report_files(ws) == {}
 
 
+def test_a_name_in_an_xml_comment_or_between_the_elements_of_a_custom_xml_part_is_found(example_cycle):
+    """Text no reader is shown is still in the file the board receives: an XML comment in the styles, and
+    words between the elements of a custom XML data part (mixed content). The scan the build runs on
+    every part of the report before it is written finds both."""
+    with zipfile.ZipFile(shipped_template("word", "overview-report.docx")) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    assert find_child_names(parts, example_cycle) == []
+    in_comment, in_mixed = example_cycle.case("EH-02").child_name, example_cycle.case("CSE-02").child_name
+    parts["word/styles.xml"] = parts["word/styles.xml"].replace(
+        b"?>", f"?><!-- styles checked against {in_comment}'s plan -->".encode(), 1)
+    parts["customXml/item9.xml"] = (f'<?xml version="1.0"?><notes><who>Prepared</who> for {in_mixed} '
+                                    '<when>March</when></notes>').encode()
+    hits = {(h.case_ref, h.part, h.where) for h in find_child_names(parts, example_cycle)}
+    assert ("EH-02", "word/styles.xml", "word/styles.xml (XML comment)") in hits, hits
+    assert ("CSE-02", "customXml/item9.xml", "customXml/item9.xml text after 'who'") in hits, hits
+
+
 def test_a_clean_report_keeps_the_templates_own_properties(tmp_path, example_cycle, example_inputs):
     ws = init_workspace(tmp_path / "ws", example=True)
     with zipfile.ZipFile(shipped_template("word", "overview-report.docx")) as zf:

@@ -351,26 +351,44 @@ def _enclosing_cell(p: etree._Element):
 
 
 def _every_text(root: etree._Element) -> set[str]:
-    """Each element's text and attribute values, once each: what `_generic_texts` yields, and more (blanks, URLs)."""
+    """Each element's text, tail and attribute values, once each: what `_generic_texts` yields, and more."""
     texts: set[str] = set()
-    for el in root.iter():
+    for el in _every_node(root):
         if el.text:
             texts.add(el.text)
-        texts.update(el.attrib.values())
+        if el.tail:
+            texts.add(el.tail)
+        if isinstance(el.tag, str):
+            texts.update(el.attrib.values())
     return texts
 
 
+def _every_node(root: etree._Element) -> Iterator[etree._Element]:
+    """The root and everything in it, and the comments before and after it."""
+    yield from root.itersiblings(preceding=True)
+    yield from root.iter()
+    yield from root.itersiblings()
+
+
 def _generic_texts(part: str, root: etree._Element) -> Iterator[TextSpot]:
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        local = etree.QName(el).localname
-        label = el.get("name") or local
-        if el.text and el.text.strip():
-            yield TextSpot(part, f"{part} '{label}'", el.text)
-        for attr, value in el.attrib.items():
-            if value and not value.startswith(("http://", "https://", "urn:")) and len(value) > 2:
-                yield TextSpot(part, f"{part} '{local}' attribute {etree.QName(attr).localname}", value)
+    """Every text of a part that is not a story, where it sits: an element's text and the text after it (mixed
+    content, as a custom XML part may hold), its attributes, and XML comments, which no reader shows but the
+    file carries."""
+    for el in _every_node(root):
+        if not isinstance(el.tag, str):  # an XML comment or processing instruction
+            label = "XML comment"
+            if el.text and el.text.strip():
+                yield TextSpot(part, f"{part} ({label})", el.text)
+        else:
+            local = etree.QName(el).localname
+            label = el.get("name") or local
+            if el.text and el.text.strip():
+                yield TextSpot(part, f"{part} '{label}'", el.text)
+            for attr, value in el.attrib.items():
+                if value and not value.startswith(("http://", "https://", "urn:")) and len(value) > 2:
+                    yield TextSpot(part, f"{part} '{local}' attribute {etree.QName(attr).localname}", value)
+        if el.tail and el.tail.strip():
+            yield TextSpot(part, f"{part} text after '{label}'", el.tail)
 
 
 def _short(text: str, limit: int = 60) -> str:
