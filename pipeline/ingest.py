@@ -247,46 +247,66 @@ def ingest_file(ws: Workspace, cycle: Cycle, store: Store, path: Path, run_probl
     read = None if container else _read_file(ws, cycle, register, settle, rel, sha, data, received_at, run_problems)
     settle()  # from here on the store is this thread's
     existing = store.received_file(sha)
-    if existing is not None and existing.outcome != Outcome.REJECTED.value:
-        try:
-            archive_bytes(ws, existing.archive_name, data)  # a copy lost since is put back before the file moves
-        except OSError as exc:
-            return _not_archived(rel, exc)
-        moved = _move_out(ws, path, rel, PROCESSED, run_problems)
-        if moved:
-            store.set_moved_to(sha, moved)
-        return _already(rel, existing, moved)
     archive_name = existing.archive_name if existing else _archive_name(sha, path)
-    if container or read is None:
-        try:
-            archive_bytes(ws, archive_name, data)
-        except OSError as exc:
-            return _not_archived(rel, exc)
-        if container:
-            return _ingest_container(ws, cycle, store, path, (rel, sha, data, len(data)), existing, received_at,
-                                     run_problems)
+    already = existing is not None and existing.outcome != Outcome.REJECTED.value
+    arrived = (rel, sha, len(data), archive_name, received_at)
+    if recorder is not None and read is not None and not (already or container):
+        recorder.record(ws.archive_dir / archive_name, data, *_recording(ws, store, read, path, arrived, run_problems),
+                        rel)
+        return None
+    failed = _archive_or_why(ws, rel, archive_name, data)  # a copy lost since is put back before the file moves
+    if failed is not None:
+        return failed
+    if already:
+        return _move_already(ws, store, path, rel, sha, existing, run_problems)
+    if container:
+        return _ingest_container(ws, cycle, store, path, (rel, sha, data, len(data)), existing, received_at,
+                                 run_problems)
+    if read is None:
         return FileResult(rel, NOT_READ, FAULT_LINE.format("read"))
+    record, finish = _recording(ws, store, read, path, arrived, run_problems)
+    return finish(record())
+
+
+def _archive_or_why(ws: Workspace, rel: str, archive_name: str, data: bytes) -> Optional[FileResult]:
+    """The file's bytes kept in the archive (see `archive_bytes`); else the line saying why it was not read."""
+    try:
+        archive_bytes(ws, archive_name, data)
+    except OSError as exc:
+        return _not_archived(rel, exc)
+    return None
+
+
+def _move_already(ws: Workspace, store: Store, path: Path, rel: str, sha: str, existing: ReceivedFile,
+                  run_problems: ProblemReport) -> FileResult:
+    """A file whose bytes were recorded before: moved out of the inbox, nothing else changed."""
+    moved = _move_out(ws, path, rel, PROCESSED, run_problems)
+    if moved:
+        store.set_moved_to(sha, moved)
+    return _already(rel, existing, moved)
+
+
+def _recording(ws: Workspace, store: Store, read: ReadOutcome, path: Path,
+               arrived: tuple[str, str, int, str, datetime],
+               run_problems: ProblemReport) -> tuple[Callable[[], str], Callable[[str], FileResult]]:
+    """What recording a read file takes: its one transaction, then (once that is done) its move and line.
+
+    `arrived`: (path in the inbox, sha256, size, archive name, received at).
+    """
+    rel, sha, size, archive_name, received_at = arrived
     folder = REJECTED if read.outcome is Outcome.REJECTED else PROCESSED
     target = _destination(ws, folder, rel)
     planned = ws.relative(target)
 
     def record() -> str:
-        return _record(store, read, rel, sha, len(data), archive_name, received_at, planned)
+        return _record(store, read, rel, sha, size, archive_name, received_at, planned)
 
     def finish(message: str) -> FileResult:
         moved = _move_out(ws, path, rel, folder, run_problems, target)
         if moved != planned:
             store.set_moved_to(sha, moved)
         return _line(rel, read, message, moved)
-
-    if recorder is not None:
-        recorder.record(ws.archive_dir / archive_name, data, record, finish, rel)
-        return None
-    try:
-        archive_bytes(ws, archive_name, data)
-    except OSError as exc:
-        return _not_archived(rel, exc)
-    return finish(record())
+    return record, finish
 
 
 class Recorder:
@@ -326,8 +346,7 @@ class Recorder:
         try:
             message = recording.result()
         except OSError as exc:  # its archive copy could not be written: left in the inbox, nothing recorded
-            if kind_of(exc) in ("disk-full", "read-only"):
-                raise environment_failure(exc, where=self.ws.relative(self.ws.archive_dir)) from None
+            _stop_if_the_archive_cannot_be_written(self.ws, exc)
             self.report(_not_archived(rel, exc))
             return
         self.report(finish(message))
@@ -550,9 +569,15 @@ def archive_bytes(ws: Workspace, archive_name: str, data: bytes) -> None:
     try:
         _keep(ws.archive_dir / archive_name, data)
     except OSError as exc:
-        if kind_of(exc) in ("disk-full", "read-only"):
-            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
+        _stop_if_the_archive_cannot_be_written(ws, exc)
         raise
+
+
+def _stop_if_the_archive_cannot_be_written(ws: Workspace, exc: OSError) -> None:
+    """A full disk or read-only archive stops the run (CaseAuditError): every file after this one would fail
+    the same way, and nothing is recorded unarchived."""
+    if kind_of(exc) in ("disk-full", "read-only"):
+        raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
 
 
 def _keep(target: Path, data: bytes) -> None:
@@ -565,39 +590,22 @@ def _ingest_large(ws: Workspace, store: Store, path: Path, rel: str, received_at
                   run_problems: ProblemReport) -> FileResult:
     """A file too large to be a form: copied into the archive as it is hashed (never held whole), then refused."""
     try:
-        sha, size = _archive_large(ws, path, store)
+        sha, size, existing, archive_name = _copy_hashing(ws, path, store)
     except OSError as exc:
+        _stop_if_the_archive_cannot_be_written(ws, exc)
         return _not_archived(rel, exc)
-    existing = store.received_file(sha)
     if existing is not None and existing.outcome != Outcome.REJECTED.value:
-        moved = _move_out(ws, path, rel, PROCESSED, run_problems)
-        if moved:
-            store.set_moved_to(sha, moved)
-        return _already(rel, existing, moved)
+        return _move_already(ws, store, path, rel, sha, existing, run_problems)
     read = ReadOutcome(Outcome.REJECTED, ProblemReport())
     read.problems.add("file.too-large", f"The file is {size / 1024 / 1024:.0f} MB; an audit form is well under 1 MB.",
                       "Check the right attachment was saved; ask the agency to send the audit form on its own.",
                       file=rel)
-    target = _destination(ws, REJECTED, rel)
-    archive_name = existing.archive_name if existing else _archive_name(sha, path)
-    message = _record(store, read, rel, sha, size, archive_name, received_at, ws.relative(target))
-    moved = _move_out(ws, path, rel, REJECTED, run_problems, target)
-    if moved != ws.relative(target):
-        store.set_moved_to(sha, moved)
-    return _line(rel, read, message, moved)
+    record, finish = _recording(ws, store, read, path, (rel, sha, size, archive_name, received_at), run_problems)
+    return finish(record())
 
 
-def _archive_large(ws: Workspace, path: Path, store: Store) -> tuple[str, int]:
-    """Copy a large file into the archive while hashing it; a full disk or read-only archive stops the run."""
-    try:
-        return _copy_hashing(ws, path, store)
-    except OSError as exc:
-        if kind_of(exc) in ("disk-full", "read-only"):
-            raise environment_failure(exc, where=ws.relative(ws.archive_dir)) from None
-        raise
-
-
-def _copy_hashing(ws: Workspace, path: Path, store: Store) -> tuple[str, int]:
+def _copy_hashing(ws: Workspace, path: Path, store: Store) -> tuple[str, int, Optional[ReceivedFile], str]:
+    """(sha256, size, the store's record of these bytes if any, the archive name), the copy synced."""
     archive = ws.archive_dir
     archive.mkdir(parents=True, exist_ok=True)
     size = 0
@@ -623,7 +631,7 @@ def _copy_hashing(ws: Workspace, path: Path, store: Store) -> tuple[str, int]:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return sha, size
+    return sha, size, known, target.name
 
 
 def _destination(ws: Workspace, folder: str, rel: str) -> Path:

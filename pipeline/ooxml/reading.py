@@ -955,12 +955,10 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
     found = [(tbl, next(tbl.iterancestors(W_TC), None) is not None) for tbl in root.iter(W_TBL)]
     read = [read_table_at_once(tbl, index, nested) for index, (tbl, nested) in enumerate(found)]
     body = root.find(_w("body"))
-    if not known:
-        pass
-    elif body is not None and all(read) and not _may_show_placeholder(read, known):
+    if known and body is not None and all(read) and not _may_show_placeholder(read, known):
         # no cell can show one: only the controls outside the tables are looked at
         strip_known_placeholders(root, known, regions=[el for el in body if el.tag != W_TBL])
-    else:  # and the tables read again, as they now read
+    elif known:  # and the tables read again, as they now read
         strip_known_placeholders(root, known)
         read = [None] * len(found)
     read = [table or read_table(tbl, index, nested) for index, (table, (tbl, nested)) in enumerate(zip(read, found))]
