@@ -322,7 +322,7 @@ class Recorder:
     def __init__(self, ws: Workspace, store: Store, run_problems: ProblemReport, report: Callable[[FileResult], None]):
         self.ws, self.store, self.report = ws, store, report
         self.pending: Optional[tuple[Future, Callable[[str], FileResult], str]] = None
-        self.register = _KnownForms(store, self.settle)
+        self.register = KnownForms(store, self.settle)
         self._archiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-archive")
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-audit-record")
 
@@ -365,7 +365,7 @@ class Recorder:
             self._archiver.shutdown(wait=True)
 
 
-class _KnownForms:
+class KnownForms:
     """The issued-forms register for reading returns, read once per run (no form is issued while ingest runs)."""
 
     def __init__(self, store: Store, settle: Callable[[], None]):
@@ -444,7 +444,7 @@ def _read_file(ws: Workspace, cycle: Cycle, register, settle: Callable[[], None]
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
     if read.audit is not None:  # per-KLOE forms of one agency and case that disagree on involvement
         ident = read.audit.identity
-        store = register.store if isinstance(register, _KnownForms) else register
+        store = register.store if isinstance(register, KnownForms) else register
 
         def current() -> list:
             settle()  # the file before this one may be one of them

@@ -619,20 +619,24 @@ class _Row:
 
 def _column_roles(table: Table, first_row_columns: list[int]) -> dict[int, str]:
     """Grid column -> rating/evidence/reason, from the header row; contract positions where headers are gone."""
+    header = next((row for row in table.rows[:3] if row.cells and _label(row.label) == _FIRST_HEADER), None)
+    headers = tuple((cell.column, cell.text) for cell in header.cells[1:]) if header is not None else ()
+    return dict(_roles(headers, tuple(first_row_columns)))
+
+
+@lru_cache(maxsize=256)  # every standards table of a cycle's forms has the same headers
+def _roles(headers: tuple[tuple[int, str], ...], first_row_columns: tuple[int, ...]) -> tuple[tuple[int, str], ...]:
     roles: dict[int, str] = {}
-    for row in table.rows[:3]:
-        if row.cells and _label(row.label) == _FIRST_HEADER:
-            for cell in row.cells[1:]:
-                text = _label(cell.text)
-                role = next((c.role for c in _STANDARDS.columns if c.role not in roles.values()
-                             and any(word in text for word in c.keywords)), None)
-                if role is not None:
-                    roles[cell.column] = role
-            break
+    for column, header in headers:
+        text = _label(header)
+        role = next((c.role for c in _STANDARDS.columns if c.role not in roles.values()
+                     and any(word in text for word in c.keywords)), None)
+        if role is not None:
+            roles[column] = role
     for role, column in zip(_COLUMNS, first_row_columns[1:1 + len(_COLUMNS)]):
         if role not in roles.values() and column not in roles:
             roles[column] = role
-    return roles
+    return tuple(roles.items())
 
 
 @dataclass
@@ -701,7 +705,7 @@ def _match_rating(text: str, options: tuple[RatingOption, ...]) -> Optional[Rati
 # A placeholder's words, however spaced, capitalised or ended; and the words that start one, for a quick look first.
 _PLACEHOLDER = re.compile("|".join(r"\s+".join(map(re.escape, t.rstrip(".").split())) + r"\.?"
                                    for t in sorted(PLACEHOLDER_TEXTS, key=len, reverse=True)), re.IGNORECASE)
-_PLACEHOLDER_FIRST_WORDS = tuple({t.split()[0].casefold() for t in PLACEHOLDER_TEXTS})
+_PLACEHOLDER_FIRST_WORDS = re.compile("|".join(sorted({re.escape(t.split()[0]) for t in PLACEHOLDER_TEXTS})), re.IGNORECASE)
 
 
 def _without_placeholders(text: str) -> str:
@@ -709,8 +713,7 @@ def _without_placeholders(text: str) -> str:
 
     A line that was only a placeholder goes; text typed beside one stays.
     """
-    folded = text.casefold()
-    if not any(word in folded for word in _PLACEHOLDER_FIRST_WORDS):
+    if _PLACEHOLDER_FIRST_WORDS.search(text) is None:  # no placeholder can start anywhere: quickly told
         return text
     lines = []
     for line in text.split("\n"):

@@ -221,6 +221,8 @@ _PLACEHOLDER_FLAG = _w("showingPlcHdr")
 
 
 _RUN, _RPR, _RSTYLE = _w("r"), _w("rPr"), _w("rStyle")
+_SPECIAL_TEXT = {W_TAB: "\t", W_BR: "\n", W_CR: "\n", W_NBH: "-"}  # what a text element other than w:t reads as
+_RUN_OR_TEXT = frozenset((_RUN, *_TEXT_TAGS))
 
 
 def _placeholder_text(content: etree._Element) -> list[etree._Element]:
@@ -230,7 +232,8 @@ def _placeholder_text(content: etree._Element) -> list[etree._Element]:
     would otherwise lose what was typed: when some runs carry the placeholder
     character style and others do not, only the styled ones are placeholder.
     """
-    found = list(content.iter(_RUN, *_TEXT_TAGS))
+    # unfiltered: setting up a tag filter costs more than walking a control's handful of elements
+    found = [el for el in content.iter() if el.tag in _RUN_OR_TEXT]
     runs = [el for el in found if el.tag == _RUN]
     if len(runs) <= 1:  # the usual case: the placeholder run alone
         return [el for el in found if el.tag != _RUN]
@@ -261,7 +264,7 @@ def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]
             continue
         sdt = el.getparent().getparent()
         if _truthy(el.get(VAL)) and sdt is not None and sdt.tag == W_SDT:
-            content = sdt.find(W_SDTCONTENT)
+            content = next((child for child in sdt if child.tag == W_SDTCONTENT), None)  # ElementPath is slow here
             if content is not None:
                 doomed.extend(_placeholder_text(content))
     for node in doomed:
@@ -317,7 +320,9 @@ def text_of(el: etree._Element) -> str:
     """
     parts: list[str] = []
     first_p = True
-    for node in el.iter(W_P, *_TEXT_TAGS):
+    # A short paragraph is walked unfiltered: setting up a tag filter costs more than its few other elements.
+    nodes = el.iter() if len(el) <= 4 and el.tag == W_P else el.iter(W_P, *_TEXT_TAGS)
+    for node in nodes:
         tag = node.tag
         if tag == W_T:
             if node.text:
@@ -326,13 +331,9 @@ def text_of(el: etree._Element) -> str:
             if not first_p:
                 parts.append("\n")
             first_p = False
-        elif tag == W_TAB:
-            if node.getparent().tag != W_TABS:
-                parts.append("\t")
-        elif tag == W_NBH:
-            parts.append("-")
-        else:
-            parts.append("\n")
+        elif tag in _SPECIAL_TEXT:
+            if tag != W_TAB or node.getparent().tag != W_TABS:
+                parts.append(_SPECIAL_TEXT[tag])
     return "".join(parts).strip()
 
 
@@ -592,7 +593,7 @@ class Cell:
                     walk(child, owner)
                     flush(owner)
                 elif tag in _TEXT_TAGS:
-                    parts.append(_SEGMENT_TEXT.get(tag, child.text or "") if tag != W_T else child.text or "")
+                    parts.append(_SPECIAL_TEXT.get(tag, child.text or "") if tag != W_T else child.text or "")
                 elif tag not in (_PPR, _RPR, W_SDTPR):
                     walk(child, owner)
 
@@ -602,7 +603,6 @@ class Cell:
 
 
 _PPR = _w("pPr")
-_SEGMENT_TEXT = {W_TAB: "\t", W_BR: "\n", W_CR: "\n", W_NBH: "-"}
 
 
 @dataclass
@@ -751,7 +751,7 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
             if _property(el, W_TRPR, W_DEL) is not None:  # a tracked row deletion
                 tcs = None
                 continue
-            tcs, at, row_cells = el.findall(tc_), 0, []
+            tcs, at, row_cells = list(el.iterchildren(tc_)), 0, []
             rows.append(Row(row_cells))
             if len(tcs) == grid_columns:
                 columns = range(grid_columns)
@@ -928,11 +928,13 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
     """A parsed document part read as `read_word_document` reads it (the tree is changed: unseen text goes)."""
     if STRICT_MARKER in (etree.QName(root).namespace or ""):
         raise PackageError("package.strict", "The document is saved as Strict Open XML.")
-    row_count, tracked, comments, boxes, unseen = 0, False, False, False, []
-    for el in root.iter(W_TR, _PLACEHOLDER_FLAG, *TRACKED_CHANGE_TAGS, *COMMENT_TAGS, *_UNSEEN_TAGS, _TXBX):  # one C pass
+    row_count, tracked, comments, boxes, unseen, tbls = 0, False, False, False, [], []
+    for el in root.iter(W_TR, W_TBL, _PLACEHOLDER_FLAG, *TRACKED_CHANGE_TAGS, *COMMENT_TAGS, *_UNSEEN_TAGS, _TXBX):  # one C pass
         tag = el.tag
         if tag == W_TR:
             row_count += 1
+        elif tag == W_TBL:
+            tbls.append(el)
         elif tag == _PLACEHOLDER_FLAG or tag == _FALLBACK:
             unseen.append(el)
         elif tag == _TXBX:
@@ -952,7 +954,7 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
     if not tables:
         strip_known_placeholders(root, known)
         return WordDocument(root, [], tracked, comments, row_count, boxes)
-    found = [(tbl, next(tbl.iterancestors(W_TC), None) is not None) for tbl in root.iter(W_TBL)]
+    found = [(tbl, next(tbl.iterancestors(W_TC), None) is not None) for tbl in tbls]
     read = [read_table_at_once(tbl, index, nested) for index, (tbl, nested) in enumerate(found)]
     body = root.find(_w("body"))
     if known and body is not None and all(read) and not _may_show_placeholder(read, known):
