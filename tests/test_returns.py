@@ -293,6 +293,28 @@ def test_tracked_changes_count_insertions_not_deletions_and_comments_are_flagged
     assert all(needs_action(p) for p in outcome.problems)  # the officer has to look at these
 
 
+def test_a_deletion_inside_a_compatibility_fallback_is_read_as_the_choice_shows(issued):
+    """Text hidden twice over (struck out, in the copy kept for older readers) is taken out once, not a fault."""
+    filled = issued.filled("POLICE", "CSE-01")
+    mc = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+    def change(root):
+        p = cell(root, 2, 2).find(".//w:p", NS)
+        run = etree.SubElement(p, f"{{{W}}}r")
+        alternate = etree.SubElement(run, f"{{{mc}}}AlternateContent")
+        etree.SubElement(alternate, f"{{{mc}}}Choice", Requires="w14")
+        fallback = etree.SubElement(alternate, f"{{{mc}}}Fallback")
+        deleted = etree.SubElement(fallback, f"{{{W}}}del", {f"{{{W}}}id": "903", f"{{{W}}}author": "Auditor"})
+        old = etree.SubElement(deleted, f"{{{W}}}r")
+        etree.SubElement(old, f"{{{W}}}tab")
+        etree.SubElement(old, f"{{{W}}}delText").text = "Older wording"
+
+    outcome = issued.read(edit_document(filled, change))
+    assert outcome.outcome is Outcome.ACCEPTED, outcome.problems
+    assert outcome.audit.answer(2).evidence == "Evidence for standard 2: seen in the case file."
+    assert "Older wording" not in outcome.audit.answer(2).evidence and outcome.had_tracked_changes
+
+
 def test_an_auditor_who_deleted_the_controls_and_typed_in_the_cells_is_still_read(issued):
     values = complete_answers(issued.cycle)
     del values["ca:rating:S6"], values["ca:evidence:S6"], values["ca:reason:S6"]

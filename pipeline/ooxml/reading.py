@@ -257,21 +257,23 @@ def strip_unseen_text(root: etree._Element, found: Optional[list[etree._Element]
     """
     if found is None:
         found = list(root.iter(*_UNSEEN_TAGS, _PLACEHOLDER_FLAG))
-    doomed = []
-    for el in found:
-        if el.tag != _PLACEHOLDER_FLAG:
-            doomed.extend(el.iter(*_TEXT_TAGS))
-            continue
-        sdt = el.getparent().getparent()
-        if _truthy(el.get(VAL)) and sdt is not None and sdt.tag == W_SDT:
-            content = next((child for child in sdt if child.tag == W_SDTCONTENT), None)  # ElementPath is slow here
-            if content is not None:
-                doomed.extend(_placeholder_text(content))
-    for node in doomed:
+    for node in [node for el in found for node in _hidden_by(el)]:  # all found before any is taken out
         if node.tag == W_T:
             node.text = None  # cheaper than removing it, and reads the same
-        else:
+        elif node.getparent() is not None:  # not taken out already (a deletion inside a fallback, say)
             node.getparent().remove(node)
+
+
+def _hidden_by(el: etree._Element) -> list[etree._Element]:
+    """The text elements a deletion, a move away, a fallback or a placeholder flag (`el`) keeps from the reader."""
+    if el.tag != _PLACEHOLDER_FLAG:
+        return list(el.iter(*_TEXT_TAGS))
+    sdt = el.getparent().getparent()
+    if _truthy(el.get(VAL)) and sdt is not None and sdt.tag == W_SDT:
+        content = next((child for child in sdt if child.tag == W_SDTCONTENT), None)  # ElementPath is slow here
+        if content is not None:
+            return _placeholder_text(content)
+    return []
 
 
 @lru_cache(maxsize=4096)  # the same headings and instructions come back on every form of a cycle
