@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tempfile
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ from .child_names import NameTerms, name_terms, redact
 from .containers import (CONVERTED_NOTE, SEND_DOCX, Member, container_kind, convert_for_reading, convertible,
                          junk_reason, unwrap)
 from .faults import environment_failure, kind_of
-from .models import Cycle, IssuedForm
+from .models import Cycle, FormIdentity, FormKind, IssuedForm
 from .origins import agency_from_file_name, file_name, member_path
 from .ooxml.package import MAX_PACKAGE_BYTES
 from .problem_codes import codes_where
@@ -371,12 +372,21 @@ class KnownForms:
     def __init__(self, store: Store, settle: Callable[[], None]):
         self.store, self.settle = store, settle
         self.forms: Optional[dict[str, IssuedForm]] = None
+        self._audit_forms_per_case: Optional[Counter] = None
 
     def issued_form(self, form_id: str) -> Optional[IssuedForm]:
         if self.forms is None:
             self.settle()
             self.forms = {f.identity.form_id: f for f in self.store.issued_forms()}
         return self.forms.get(form_id)
+
+    def shares_its_case(self, ident: FormIdentity) -> bool:
+        """Was another audit form issued to the agency for this case (per-KLOE forms)? Only then can two disagree."""
+        if self._audit_forms_per_case is None:
+            self.issued_form(ident.form_id)
+            self._audit_forms_per_case = Counter((f.identity.agency, f.identity.case_ref) for f in self.forms.values()
+                                                 if f.identity.kind is FormKind.AUDIT)
+        return self._audit_forms_per_case[(ident.agency, ident.case_ref)] > 1
 
     def issued_actions(self, form_id: str) -> list[str]:
         self.settle()
@@ -442,9 +452,11 @@ def _read_file(ws: Workspace, cycle: Cycle, register, settle: Callable[[], None]
     if converted:
         read.problems.add(CONVERTED, CONVERTED_NOTE[kind], SEND_DOCX, file=rel, severity=Severity.WARNING)
     flag_child_names(read, cycle)  # accepted as it is, but the agency is asked to use the case reference
-    if read.audit is not None:  # per-KLOE forms of one agency and case that disagree on involvement
+    known = isinstance(register, KnownForms)
+    if read.audit is not None and (not known or register.shares_its_case(read.audit.identity)):
+        # per-KLOE forms of one agency and case that disagree on involvement
         ident = read.audit.identity
-        store = register.store if isinstance(register, KnownForms) else register
+        store = register.store if known else register
 
         def current() -> list:
             settle()  # the file before this one may be one of them

@@ -223,6 +223,7 @@ _PLACEHOLDER_FLAG = _w("showingPlcHdr")
 _RUN, _RPR, _RSTYLE = _w("r"), _w("rPr"), _w("rStyle")
 _SPECIAL_TEXT = {W_TAB: "\t", W_BR: "\n", W_CR: "\n", W_NBH: "-"}  # what a text element other than w:t reads as
 _RUN_OR_TEXT = frozenset((_RUN, *_TEXT_TAGS))
+_TEXT_TAG_SET = frozenset(_TEXT_TAGS)
 
 
 def _placeholder_text(content: etree._Element) -> list[etree._Element]:
@@ -232,6 +233,16 @@ def _placeholder_text(content: etree._Element) -> list[etree._Element]:
     would otherwise lose what was typed: when some runs carry the placeholder
     character style and others do not, only the styled ones are placeholder.
     """
+    if len(content) == 1 and content[0].tag == _RUN:  # the usual case: the placeholder run alone
+        texts = []
+        for child in content[0]:
+            tag = child.tag
+            if tag in _TEXT_TAG_SET:
+                texts.append(child)
+            elif tag != _RPR and len(child):  # a text box or the like in the run: looked at the general way
+                break
+        else:
+            return texts
     # unfiltered: setting up a tag filter costs more than walking a control's handful of elements
     found = [el for el in content.iter() if el.tag in _RUN_OR_TEXT]
     runs = [el for el in found if el.tag == _RUN]
