@@ -608,7 +608,7 @@ def _looks_like_a_form(doc: WordDocument) -> bool:
 # --- the answers -------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     standard: int
     kloe_heading: Optional[int]
@@ -677,14 +677,27 @@ def _layout(doc: WordDocument) -> _Layout:
         roles = _column_roles(table, [c.column for c in numbered[0][0].cells])
         for row, n in numbered:
             cells, tags = {}, {}
+            wanted = _column_tags(n)
             for cell in row.cells[1:]:
                 role = roles.get(cell.column)
                 if role is None or role in cells:
                     continue
                 cells[role] = cell
-                tags[role] = _COLUMNS[role].tag(n) in cell.tags
+                tags[role] = wanted[role] in cell.tags
             standard_rows.append(_Row(n, int(heading.group(1)) if heading else None, cells, tags, row.cells[0].text))
     return _Layout(standard_rows, labelled)
+
+
+@lru_cache(maxsize=1024)
+def _column_tags(standard: int) -> dict[str, str]:
+    """role -> the tag of that column's control in the standard's row (the contract's)."""
+    return {role: column.tag(standard) for role, column in _COLUMNS.items()}
+
+
+@lru_cache(maxsize=1024)
+def _source_keys(standard: int) -> tuple[tuple[str, str], ...]:
+    """(role, the key `sources` keeps for it) for each answer column of the standard's row."""
+    return tuple((role, f"S{standard}.{role}") for role in ("rating", "evidence", "reason"))
 
 
 def _match_rating(text: str, options: tuple[RatingOption, ...]) -> Optional[RatingOption]:
@@ -911,8 +924,8 @@ def _read_answers(rows: dict[int, _Row], expected: list[Standard], state: _State
         if row is None:
             continue
         where = f"KLOE {row.kloe_heading or std.kloe} table, Standard {std.number}"
-        for role in ("rating", "evidence", "reason"):
-            state.sources[f"S{std.number}.{role}"] = "control" if row.tags.get(role) else "position"
+        for role, key in _source_keys(std.number):
+            state.sources[key] = "control" if row.tags.get(role) else "position"
         typed, option, several = _rating_text(row.cells.get("rating"), options)
         evidence, reason = _answer_text(row.cells.get("evidence")), _answer_text(row.cells.get("reason"))
         # validated: pydantic-core's validation is twice as fast as the pure-Python model_construct (measured)

@@ -634,10 +634,11 @@ class Table:
     element: etree._Element = field(repr=False)
     rows: list[Row]
     nested: bool
+    paragraph_texts: Optional[dict] = field(default=None, repr=False, compare=False)  # its document's, once read
 
     def headings(self, wanted: int = 3) -> Iterator[str]:
         """Texts of the nearest non-empty paragraphs above the table, nearest first, read only as far as asked."""
-        return iter(()) if self.nested else _paragraphs_before(self.element, wanted)
+        return iter(()) if self.nested else _paragraphs_before(self.element, wanted, self.paragraph_texts)
 
     @property
     def header_repeats(self) -> bool:
@@ -794,7 +795,17 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
     return Table(index, tbl, rows, nested)
 
 
-def _paragraphs_before(tbl: etree._Element, wanted: int) -> Iterator[str]:
+def paragraph_text(p: etree._Element, texts: Optional[dict]) -> str:
+    """`text_of(p)`, read once per paragraph of a document (`texts`, its `WordDocument.paragraph_texts`)."""
+    if texts is None:
+        return text_of(p)
+    text = texts.get(p)
+    if text is None:
+        text = texts[p] = text_of(p)
+    return text
+
+
+def _paragraphs_before(tbl: etree._Element, wanted: int, texts: Optional[dict] = None) -> Iterator[str]:
     found = 0
     node = tbl
     while node is not None:
@@ -808,7 +819,7 @@ def _paragraphs_before(tbl: etree._Element, wanted: int) -> Iterator[str]:
             else:
                 continue
             for p in paragraphs:
-                text = text_of(p)
+                text = paragraph_text(p, texts)
                 if text:
                     yield text
                     found += 1
@@ -856,6 +867,13 @@ class WordDocument:
     has_comments: bool
     table_rows: int
     has_text_boxes: bool = True  # False only when known to have none: paragraphs then hold no paragraphs
+    # Paragraph element -> its text, read once: the identity, the other text and the tables' headings
+    # all read the paragraphs outside the tables. The tree is final once the document is read.
+    paragraph_texts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for table in self.tables:
+            table.paragraph_texts = self.paragraph_texts
 
     def body_paragraphs(self) -> Iterator[str]:
         """Texts of the non-empty paragraphs outside tables (including those in block-level controls), in order."""
@@ -863,7 +881,7 @@ class WordDocument:
         if body is None:
             return
         for p in _children(body, W_P):
-            text = text_of(p)
+            text = paragraph_text(p, self.paragraph_texts)
             if text:
                 yield text
 
@@ -878,7 +896,7 @@ class WordDocument:
         if body is None:
             return []
         found: list[tuple[int, str]] = []
-        tables = _placed(body, found, 0, self.has_text_boxes)
+        tables = _placed(body, found, 0, self.has_text_boxes, self.paragraph_texts)
 
         def where(after: int) -> str:
             if after == 0:
@@ -887,7 +905,8 @@ class WordDocument:
         return [(where(after), text) for after, text in found]
 
 
-def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int, boxes: bool = True) -> int:
+def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int, boxes: bool = True,
+            texts: Optional[dict] = None) -> int:
     """Paragraphs outside tables under `parent` into `found`, as (top-level tables before, text); the new count.
 
     Tables are counted, never walked into (most of a form's paragraphs are in them). A paragraph
@@ -898,7 +917,7 @@ def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int, b
         if tag == W_TBL:
             tables += 1
         elif tag == W_P:
-            text = text_of(el)
+            text = paragraph_text(el, texts)
             if text:
                 found.append((tables, text))
             if not boxes:
@@ -913,7 +932,7 @@ def _placed(parent: etree._Element, found: list[tuple[int, str]], tables: int, b
                     if text:
                         found.append((tables, text))
         elif isinstance(tag, str):
-            tables = _placed(el, found, tables, boxes)
+            tables = _placed(el, found, tables, boxes, texts)
     return tables
 
 
