@@ -795,7 +795,8 @@ def _rating_text(cell: Optional[Cell],
 
 def _read_audit(doc: WordDocument, state: _State, cycle: Cycle, common: dict) -> AuditReturn:
     ident: FormIdentity = common["identity"]
-    expected = [s for s in cycle.standards if s.kloe in set(ident.kloes)]
+    kloes = set(ident.kloes)
+    expected = [s for s in cycle.standards if s.kloe in kloes]
     expected_numbers = {s.number for s in expected}
     options = cycle.rating_scale.options
 

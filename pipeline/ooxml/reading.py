@@ -16,7 +16,7 @@ from copy import deepcopy
 from functools import lru_cache
 from itertools import islice
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional
 
 from lxml import etree
 
@@ -726,9 +726,8 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
     grid_columns = len(grid) if grid is not None else -1
     rows: list[Row] = []
     row_cells: list[Cell] = []
-    tcs: Optional[list] = []
-    columns: Sequence[int] = ()
-    at = 0  # the next cell of the row
+    row_el = None  # the row being read; None in a deleted row
+    at = 0  # cells read in the row: a cell's grid column, until the row is placed on the grid (merged cells)
     tc = None  # the cell being read; None between cells and in a deleted row
     parts: list[str] = []
     tags: list[str] = []
@@ -750,30 +749,24 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
             if tc is not None:  # the cell before is complete
                 if first is None:
                     first = "".join(parts[line_start:]).strip()
-                row_cells.append(Cell(tc, columns[at - 1], "".join(parts).strip(), first, tuple(tags)))
+                row_cells.append(Cell(tc, at - 1, "".join(parts).strip(), first, tuple(tags)))
                 tc = None
             if tag == tc_:
-                if tcs is None:  # a deleted row's cell
+                if row_el is None:  # a deleted row's cell
                     continue
-                if at >= len(tcs) or tcs[at] is not el:  # wrapped in a control or custom XML
+                if el.getparent() is not row_el:  # wrapped in a control or custom XML
                     return None
                 tc, at = el, at + 1
                 parts, tags, paragraphs, line_start, first = [], [], 0, 0, None
                 continue
+            _on_the_grid(row_el, row_cells, grid_columns)
             if el.getparent() is not tbl:
                 return None
             if _property(el, W_TRPR, W_DEL) is not None:  # a tracked row deletion
-                tcs = None
+                row_el = None
                 continue
-            tcs, at, row_cells = list(el.iterchildren(tc_)), 0, []
+            row_el, at, row_cells = el, 0, []
             rows.append(Row(row_cells))
-            if len(tcs) == grid_columns:
-                columns = range(grid_columns)
-            else:
-                column, columns = _int_val(_property(el, W_TRPR, W_GRIDBEFORE), 0), []
-                for cell_el in tcs:
-                    columns.append(column)
-                    column += _int_val(_property(cell_el, W_TCPR, W_GRIDSPAN), 1)
         elif tag == tag_:
             if tc is not None and el.getparent().tag == sdtpr_:
                 value = el.get(VAL)
@@ -791,8 +784,19 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
     if tc is not None:
         if first is None:
             first = "".join(parts[line_start:]).strip()
-        row_cells.append(Cell(tc, columns[at - 1], "".join(parts).strip(), first, tuple(tags)))
+        row_cells.append(Cell(tc, at - 1, "".join(parts).strip(), first, tuple(tags)))
+    _on_the_grid(row_el, row_cells, grid_columns)
     return Table(index, tbl, rows, nested)
+
+
+def _on_the_grid(tr: Optional[etree._Element], cells: list[Cell], grid_columns: int) -> None:
+    """A row's cells given their grid columns: their places, unless the row has fewer (merged or skipped) or more."""
+    if tr is None or len(cells) == grid_columns:  # a cell per grid column: nothing merged, no lookups needed
+        return
+    column = _int_val(_property(tr, W_TRPR, W_GRIDBEFORE), 0)
+    for cell in cells:
+        cell.column = column
+        column += _int_val(_property(cell.element, W_TCPR, W_GRIDSPAN), 1)
 
 
 def paragraph_text(p: etree._Element, texts: Optional[dict]) -> str:
