@@ -36,6 +36,7 @@ W_TABS = _w("tabs")
 W_TBL, W_TR, W_TC, W_SDT = _w("tbl"), _w("tr"), _w("tc"), _w("sdt")
 W_SDTPR, W_SDTCONTENT = _w("sdtPr"), _w("sdtContent")
 W_CUSTOMXML = _w("customXml")
+W_BODY = _w("body")
 VAL = _w("val")
 
 TRACKED_CHANGE_TAGS = tuple(
@@ -360,9 +361,18 @@ _TYPE_ELEMENTS = {
 }
 
 
+def _child(el: etree._Element, tag: str) -> Optional[etree._Element]:
+    """`el.find(tag)` for a child that comes early (a control's properties, a table's grid, the body):
+    a loop over the first few children costs a fraction of ElementPath's lookup."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
+
+
 def control_kind(sdt: etree._Element) -> str:
     """richtext, dropdown, combobox, checkbox, text, date, picture, ...: from the type element in w:sdtPr."""
-    pr = sdt.find(W_SDTPR)
+    pr = _child(sdt, W_SDTPR)
     if pr is not None:
         for child in pr:
             kind = _TYPE_ELEMENTS.get(child.tag)
@@ -436,7 +446,7 @@ class Control:
     def text(self) -> str:
         """What the control shows; placeholder excepted on a tree that went through `strip_unseen_text`."""
         if self._text is None:
-            content = self.element.find(W_SDTCONTENT)
+            content = _child(self.element, W_SDTCONTENT)
             # the tree went through strip_unseen_text: placeholder runs are already empty
             self._text = "" if content is None else text_of(content)
         return self._text
@@ -467,7 +477,7 @@ def _squash(text: str) -> str:
 
 def read_control(sdt: etree._Element) -> Control:
     tag, placeholder = "", False
-    pr = sdt.find(W_SDTPR)
+    pr = _child(sdt, W_SDTPR)
     if pr is not None:
         for child in pr:
             if child.tag == _TAG:
@@ -691,7 +701,7 @@ def _int_val(el: Optional[etree._Element], default: int) -> int:
 
 def read_table(tbl: etree._Element, index: int = 0, nested: bool = False) -> Table:
     """Rows and cells as laid out on the grid: a cell's column counts merged (gridSpan) cells before it."""
-    grid = tbl.find(W_TBLGRID)
+    grid = _child(tbl, W_TBLGRID)
     grid_columns = len(grid) if grid is not None else -1
     rows = []
     for tr in _children(tbl, W_TR):
@@ -722,7 +732,7 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
     inside it, a control wrapped round a row or cell): `read_table` reads those.
     """
     t_, p_, tc_, tr_, tag_, tab_, sdtpr_, tabs_ = W_T, W_P, W_TC, W_TR, _TAG, W_TAB, W_SDTPR, W_TABS
-    grid = tbl.find(W_TBLGRID)
+    grid = _child(tbl, W_TBLGRID)
     grid_columns = len(grid) if grid is not None else -1
     rows: list[Row] = []
     row_cells: list[Cell] = []
@@ -881,7 +891,7 @@ class WordDocument:
 
     def body_paragraphs(self) -> Iterator[str]:
         """Texts of the non-empty paragraphs outside tables (including those in block-level controls), in order."""
-        body = self.root.find(_w("body"))
+        body = _child(self.root, W_BODY)
         if body is None:
             return
         for p in _children(body, W_P):
@@ -896,7 +906,7 @@ class WordDocument:
         where: "before the first table", "after table N" (N counted from 1, top-level tables) or
         "after the last table": enough for a person to find the paragraph on the page.
         """
-        body = self.root.find(_w("body"))
+        body = _child(self.root, W_BODY)
         if body is None:
             return []
         found: list[tuple[int, str]] = []
@@ -992,7 +1002,7 @@ def word_document(root: etree._Element, *, max_table_rows: int = 2000, placehold
         return WordDocument(root, [], tracked, comments, row_count, boxes)
     found = [(tbl, next(tbl.iterancestors(W_TC), None) is not None) for tbl in tbls]
     read = [read_table_at_once(tbl, index, nested) for index, (tbl, nested) in enumerate(found)]
-    body = root.find(_w("body"))
+    body = _child(root, W_BODY)
     if known and body is not None and all(read) and not _may_show_placeholder(read, known):
         # no cell can show one: only the controls outside the tables are looked at
         strip_known_placeholders(root, known, regions=[el for el in body if el.tag != W_TBL])
@@ -1061,6 +1071,6 @@ def header_row_repeats(root: etree._Element) -> list[bool]:
 
 def body_paragraph_texts(root: etree._Element) -> list[str]:
     """Texts of the paragraphs outside tables, in order (empty ones included)."""
-    body = root.find(_w("body"))
+    body = _child(root, W_BODY)
     scope = body if body is not None else root
     return [text_of(p) for p in scope.iter(W_P) if next(p.iterancestors(W_TBL), None) is None]
