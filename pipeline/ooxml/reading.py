@@ -282,7 +282,7 @@ def _hidden_by(el: etree._Element) -> list[etree._Element]:
         return list(el.iter(*_TEXT_TAGS))
     sdt = el.getparent().getparent()
     if _truthy(el.get(VAL)) and sdt is not None and sdt.tag == W_SDT:
-        content = next((child for child in sdt if child.tag == W_SDTCONTENT), None)  # ElementPath is slow here
+        content = _child(sdt, W_SDTCONTENT)
         if content is not None:
             return _placeholder_text(content)
     return []
@@ -800,7 +800,11 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
 
 
 def _on_the_grid(tr: Optional[etree._Element], cells: list[Cell], grid_columns: int) -> None:
-    """A row's cells given their grid columns: their places, unless the row has fewer (merged or skipped) or more."""
+    """Give a row's cells their grid columns where these are not simply their places in the row.
+
+    They are when the row has a cell per grid column; a row with fewer (merged or skipped cells) or more
+    has them counted from its gridBefore and each cell's gridSpan.
+    """
     if tr is None or len(cells) == grid_columns:  # a cell per grid column: nothing merged, no lookups needed
         return
     column = _int_val(_property(tr, W_TRPR, W_GRIDBEFORE), 0)
