@@ -374,18 +374,20 @@ class KnownForms:
         self.forms: Optional[dict[str, IssuedForm]] = None
         self._audit_forms_per_case: Optional[Counter] = None
 
-    def issued_form(self, form_id: str) -> Optional[IssuedForm]:
+    def _issued(self) -> dict[str, IssuedForm]:
         if self.forms is None:
             self.settle()
             self.forms = {f.identity.form_id: f for f in self.store.issued_forms()}
-        return self.forms.get(form_id)
+        return self.forms
+
+    def issued_form(self, form_id: str) -> Optional[IssuedForm]:
+        return self._issued().get(form_id)
 
     def shares_its_case(self, ident: FormIdentity) -> bool:
         """Was another audit form issued to the agency for this case (per-KLOE forms)? Only then can two disagree."""
         if self._audit_forms_per_case is None:
-            self.issued_form(ident.form_id)
-            self._audit_forms_per_case = Counter((f.identity.agency, f.identity.case_ref) for f in self.forms.values()
-                                                 if f.identity.kind is FormKind.AUDIT)
+            self._audit_forms_per_case = Counter((f.identity.agency, f.identity.case_ref)
+                                                 for f in self._issued().values() if f.identity.kind is FormKind.AUDIT)
         return self._audit_forms_per_case[(ident.agency, ident.case_ref)] > 1
 
     def issued_actions(self, form_id: str) -> list[str]:

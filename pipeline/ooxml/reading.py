@@ -782,13 +782,9 @@ def read_table_at_once(tbl: etree._Element, index: int = 0, nested: bool = False
                 value = el.get(VAL)
                 if value:
                     tags.append(value)
-        elif tag == tab_:
-            if el.getparent().tag != tabs_:
-                parts.append("\t")
-        elif tag == W_NBH:
-            parts.append("-")
-        elif tag == W_BR or tag == W_CR:
-            parts.append("\n")
+        elif tag in _SPECIAL_TEXT:  # read as text_of reads them
+            if tag != tab_ or el.getparent().tag != tabs_:
+                parts.append(_SPECIAL_TEXT[tag])
         else:  # a table or text box inside this one
             return None
     if tc is not None:
